@@ -1,0 +1,50 @@
+namespace Engine.Protocol;
+
+/// <summary>Why the peer's bytes were refused. Bad input is a value; <see cref="ProtocolErrors.ToCloseCode"/> is the one table to close codes.</summary>
+internal enum ProtocolError : byte
+{
+    None,
+    ReservedBitsSet,
+    UnknownOpCode,
+    UnmaskedFrame,
+    ControlFrameTooLong,
+    ControlFrameFragmented,
+    UnexpectedContinuation,
+    ExpectedContinuation,
+    InvalidLength,
+    InvalidUtf8,
+    InvalidCloseLength,
+    InvalidCloseCode,
+    InvalidCloseReason,
+    MessageTooBig,
+}
+
+internal static class ProtocolErrors
+{
+    public static CloseCode ToCloseCode(this ProtocolError error) => error switch
+    {
+        ProtocolError.InvalidUtf8 or ProtocolError.InvalidCloseReason => CloseCode.InvalidPayloadData,
+        ProtocolError.MessageTooBig => CloseCode.MessageTooBig,
+        ProtocolError.None => CloseCode.NormalClosure,
+        _ => CloseCode.ProtocolError,
+    };
+
+    /// <summary>A short reason sent in the close frame (ASCII, well under the 123-byte limit).</summary>
+    public static string Describe(this ProtocolError error) => error switch
+    {
+        ProtocolError.ReservedBitsSet => "reserved bits set",
+        ProtocolError.UnknownOpCode => "unknown opcode",
+        ProtocolError.UnmaskedFrame => "client frames must be masked",
+        ProtocolError.ControlFrameTooLong => "control frame too long",
+        ProtocolError.ControlFrameFragmented => "fragmented control frame",
+        ProtocolError.UnexpectedContinuation => "continuation without a message",
+        ProtocolError.ExpectedContinuation => "expected a continuation frame",
+        ProtocolError.InvalidLength => "invalid payload length",
+        ProtocolError.InvalidUtf8 => "invalid UTF-8",
+        ProtocolError.InvalidCloseLength => "invalid close payload",
+        ProtocolError.InvalidCloseCode => "invalid close code",
+        ProtocolError.InvalidCloseReason => "invalid UTF-8 in close reason",
+        ProtocolError.MessageTooBig => "message too big",
+        _ => "",
+    };
+}

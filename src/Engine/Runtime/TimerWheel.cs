@@ -1,0 +1,127 @@
+namespace Engine.Runtime;
+
+/// <summary>An intrusive node of the <see cref="TimerWheel"/>: one per connection, rescheduled to its nearest deadline.</summary>
+internal abstract class TimerEntry
+{
+    internal TimerEntry? Previous;
+    internal TimerEntry? Next;
+    internal long DueTick;
+    internal int Slot = -1;
+
+    /// <summary>Called on the wheel's thread, with no lock held, once the deadline has passed.</summary>
+    public abstract void OnTimer(long nowMs);
+}
+
+/// <summary>
+/// A hashed timer wheel (Varghese and Lauck): O(1) schedule and cancel, one tick thread for all connections instead of
+/// a timer per connection. Deadlines are coarse (one tick, 100 ms by default), which is what liveness and timeouts need.
+/// Thread-safe: connections schedule from their I/O threads while the server's tick advances the wheel.
+/// </summary>
+internal sealed class TimerWheel
+{
+    private readonly TimerEntry?[] _slots;
+    private readonly int _mask;
+    private readonly long _tickMs;
+    private readonly Lock _lock = new();
+    private readonly List<TimerEntry> _expired = new();
+    private long _currentTick;
+
+    public TimerWheel(long tickMs, int slotCount, long nowMs)
+    {
+        if (slotCount <= 0 || (slotCount & (slotCount - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slotCount), "must be a power of two");
+        }
+        _slots = new TimerEntry?[slotCount];
+        _mask = slotCount - 1;
+        _tickMs = tickMs;
+        _currentTick = nowMs / tickMs;
+    }
+
+    public long TickMs => _tickMs;
+
+    /// <summary>Schedules (or moves) <paramref name="entry"/> to fire at <paramref name="dueMs"/>.</summary>
+    public void Schedule(TimerEntry entry, long dueMs)
+    {
+        lock (_lock)
+        {
+            Unlink(entry);
+            // Round up: an entry never fires before its deadline.
+            long tick = Math.Max((dueMs + _tickMs - 1) / _tickMs, _currentTick + 1);
+            entry.DueTick = tick;
+            int slot = (int)(tick & _mask);
+            entry.Slot = slot;
+            entry.Previous = null;
+            entry.Next = _slots[slot];
+            if (entry.Next is not null)
+            {
+                entry.Next.Previous = entry;
+            }
+            _slots[slot] = entry;
+        }
+    }
+
+    public void Cancel(TimerEntry entry)
+    {
+        lock (_lock)
+        {
+            Unlink(entry);
+        }
+    }
+
+    /// <summary>Fires every entry due at or before <paramref name="nowMs"/>. Called by one thread at a time.</summary>
+    public int Advance(long nowMs)
+    {
+        long target = nowMs / _tickMs;
+        lock (_lock)
+        {
+            // After a long pause, one lap covers every slot; entries further out stay for their own round.
+            long last = Math.Min(target, _currentTick + _slots.Length);
+            for (long tick = _currentTick + 1; tick <= last; tick++)
+            {
+                TimerEntry? entry = _slots[(int)(tick & _mask)];
+                while (entry is not null)
+                {
+                    TimerEntry? next = entry.Next;
+                    if (entry.DueTick <= target)
+                    {
+                        Unlink(entry);
+                        _expired.Add(entry);
+                    }
+                    entry = next;
+                }
+            }
+            _currentTick = Math.Max(_currentTick, target);
+        }
+        int fired = _expired.Count;
+        for (int i = 0; i < fired; i++)
+        {
+            _expired[i].OnTimer(nowMs);
+        }
+        _expired.Clear();
+        return fired;
+    }
+
+    private void Unlink(TimerEntry entry)
+    {
+        if (entry.Slot < 0)
+        {
+            return;
+        }
+        if (entry.Previous is not null)
+        {
+            entry.Previous.Next = entry.Next;
+        }
+        else
+        {
+            _slots[entry.Slot] = entry.Next;
+        }
+        if (entry.Next is not null)
+        {
+            entry.Next.Previous = entry.Previous;
+        }
+        entry.Previous = null;
+        entry.Next = null;
+        entry.Slot = -1;
+    }
+}

@@ -1,0 +1,26 @@
+using Engine.Protocol;
+
+namespace Engine.Session;
+
+/// <summary>What a <see cref="WebSocketSession"/> reports to the layer above it. Called on the session's receive thread, except <see cref="OnTimeout"/>/<see cref="RequestFlush"/> (timer thread).</summary>
+internal interface ISessionHost
+{
+    /// <summary>A valid upgrade request: accept it (101) or reject it.</summary>
+    UpgradeDecision OnUpgrade(ReadOnlySpan<byte> buffer, in HttpRequestHead head);
+
+    /// <summary>A plain HTTP request; null means 426.</summary>
+    HttpResponse? OnHttpRequest(ReadOnlySpan<byte> buffer, in HttpRequestHead head);
+
+    void OnOpen();
+
+    void OnMessage(ReadOnlySpan<byte> payload, MessageType type, bool endOfMessage);
+
+    /// <summary>The WebSocket part is over (close handshake done, failed, or sent after an error): the code and reason to report once.</summary>
+    void OnClosed(CloseCode code, ReadOnlySpan<byte> reason);
+
+    /// <summary>Frames were queued outside a receive batch (timer pings, timer closes): flush them.</summary>
+    void RequestFlush();
+
+    /// <summary>A deadline passed that ends the connection without a handshake (handshake, heartbeat or close timeout).</summary>
+    void OnTimeout(string reason);
+}

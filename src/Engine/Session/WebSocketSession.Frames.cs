@@ -1,0 +1,220 @@
+using System.Buffers;
+using System.Text.Unicode;
+using Engine.Protocol;
+
+namespace Engine.Session;
+
+internal sealed partial class WebSocketSession
+{
+    private int ReceiveFrames(Span<byte> input, long nowMs)
+    {
+        int position = 0;
+        while (true)
+        {
+            SessionState state = State;
+            if (state is not (SessionState.Open or SessionState.CloseSent))
+            {
+                return input.Length; // closed: what follows the close frame is discarded
+            }
+            Span<byte> rest = input.Slice(position);
+            if (!_inFrame)
+            {
+                OperationStatus status = FrameReader.TryReadHeader(rest, out FrameHeader header, out int headerLength);
+                if (status == OperationStatus.NeedMoreData)
+                {
+                    return position;
+                }
+                ProtocolError error = status == OperationStatus.InvalidData
+                    ? ProtocolError.InvalidLength
+                    : FrameRules.Check(header, _inMessage, allowedRsv: 0);
+                if (error == ProtocolError.None && !header.IsControl && _messageLength + header.PayloadLength > _settings.MaxMessageSize)
+                {
+                    error = ProtocolError.MessageTooBig;
+                }
+                if (error != ProtocolError.None)
+                {
+                    Fail(error, nowMs);
+                    return input.Length;
+                }
+                if (header.IsControl)
+                {
+                    // Control frames are at most 125 bytes: wait until one is whole, then handle it in place.
+                    int frameLength = headerLength + (int)header.PayloadLength;
+                    if (rest.Length < frameLength)
+                    {
+                        return position;
+                    }
+                    Span<byte> body = rest.Slice(headerLength, (int)header.PayloadLength);
+                    Masking.Apply(body, header.MaskKey, 0);
+                    position += frameLength;
+                    OnControlFrame(header.OpCode, body, nowMs);
+                    continue;
+                }
+                position += headerLength;
+                rest = rest.Slice(headerLength);
+                if (!_inMessage && header.Fin && rest.Length >= header.PayloadLength && !_settings.Streamed)
+                {
+                    // Fast path: a whole unfragmented message in the buffer is delivered in place, with no copy.
+                    Span<byte> payload = rest.Slice(0, (int)header.PayloadLength);
+                    Masking.Apply(payload, header.MaskKey, 0);
+                    position += payload.Length;
+                    if (header.OpCode == OpCode.Text && !Utf8.IsValid(payload))
+                    {
+                        Fail(ProtocolError.InvalidUtf8, nowMs);
+                        return input.Length;
+                    }
+                    if (state == SessionState.Open)
+                    {
+                        _host.OnMessage(payload, (MessageType)header.OpCode, endOfMessage: true);
+                    }
+                    continue;
+                }
+                if (!_inMessage)
+                {
+                    _inMessage = true;
+                    _messageType = (MessageType)header.OpCode;
+                    _messageLength = 0;
+                    _utf8.Reset();
+                }
+                _inFrame = true;
+                _frame = header;
+                _frameRemaining = header.PayloadLength;
+                _maskOffset = 0;
+            }
+
+            // Payload of a data frame, streamed as it arrives: unmask, validate, then assemble or hand on.
+            int take = (int)Math.Min(_frameRemaining, rest.Length);
+            Span<byte> chunk = rest.Slice(0, take);
+            _maskOffset = Masking.Apply(chunk, _frame.MaskKey, _maskOffset);
+            position += take;
+            _frameRemaining -= take;
+            _messageLength += take;
+            bool frameDone = _frameRemaining == 0;
+            bool messageDone = frameDone && _frame.Fin;
+            if (_messageType == MessageType.Text && (!_utf8.Append(chunk) || (messageDone && !_utf8.IsComplete)))
+            {
+                Fail(ProtocolError.InvalidUtf8, nowMs);
+                return input.Length;
+            }
+            if (frameDone)
+            {
+                _inFrame = false;
+            }
+            if (_settings.Streamed)
+            {
+                if ((take > 0 || messageDone) && State == SessionState.Open)
+                {
+                    _host.OnMessage(chunk, _messageType, messageDone);
+                }
+            }
+            else
+            {
+                AppendToAssembly(chunk, frameDone ? 0 : _frameRemaining);
+                if (messageDone)
+                {
+                    if (State == SessionState.Open)
+                    {
+                        _host.OnMessage(_assembly.AsSpan(0, (int)_messageLength), _messageType, endOfMessage: true);
+                    }
+                    ReleaseAssembly();
+                }
+            }
+            if (messageDone)
+            {
+                _inMessage = false;
+                _messageLength = 0;
+            }
+            if (!frameDone)
+            {
+                return position; // the rest of this frame's payload has not arrived yet
+            }
+        }
+    }
+
+    private void OnControlFrame(OpCode opCode, ReadOnlySpan<byte> body, long nowMs)
+    {
+        switch (opCode)
+        {
+            case OpCode.Ping:
+                // §5.5.2: answer with a pong carrying the same payload, unless we already sent our close.
+                if (State == SessionState.Open)
+                {
+                    _output.TryEnqueueFrame(OpCode.Pong, body, long.MaxValue, final: false, out _);
+                }
+                break;
+            case OpCode.Pong:
+                // §5.5.3: unsolicited pongs are allowed and need no answer; any pong proves the peer alive.
+                Volatile.Write(ref _pongDeadline, 0);
+                break;
+            case OpCode.Close:
+                ProtocolError error = CloseFrames.TryParse(body, out CloseCode code, out ReadOnlySpan<byte> reason);
+                if (error != ProtocolError.None)
+                {
+                    Fail(error, nowMs);
+                    return;
+                }
+                OnCloseFrame(code, reason, nowMs);
+                break;
+        }
+    }
+
+    private void OnCloseFrame(CloseCode code, ReadOnlySpan<byte> reason, long nowMs)
+    {
+        if (Interlocked.CompareExchange(ref _state, (int)SessionState.Closed, (int)SessionState.Open) == (int)SessionState.Open)
+        {
+            // §5.5.1: answer with a close frame, echoing the status code received.
+            Span<byte> body = stackalloc byte[2];
+            QueueFinalFrame(body.Slice(0, CloseFrames.WriteBody(body, code)));
+        }
+        else
+        {
+            // Our close was answered: the handshake is complete.
+            Volatile.Write(ref _state, (int)SessionState.Closed);
+        }
+        ArmCloseDeadline(nowMs);
+        _host.OnClosed(code, reason);
+    }
+
+    /// <summary>§7.1.7 "Fail the WebSocket Connection": send the close code for the error, stop reading frames.</summary>
+    private void Fail(ProtocolError error, long nowMs)
+    {
+        CloseCode code = error.ToCloseCode();
+        int previous = Interlocked.Exchange(ref _state, (int)SessionState.Closed);
+        if (previous == (int)SessionState.Open)
+        {
+            Span<byte> body = stackalloc byte[FrameRules.MaxControlPayload];
+            QueueFinalFrame(body.Slice(0, CloseFrames.WriteBody(body, code, error.Describe())));
+        }
+        ReleaseAssembly();
+        ArmCloseDeadline(nowMs);
+        _host.OnClosed(code, System.Text.Encoding.ASCII.GetBytes(error.Describe()));
+    }
+
+    /// <summary>Copies a chunk into the message buffer, sized from what the frame header announced so big frames grow once.</summary>
+    private void AppendToAssembly(ReadOnlySpan<byte> chunk, long frameRemaining)
+    {
+        long have = _messageLength - chunk.Length;
+        long needed = _messageLength + frameRemaining;
+        if (_assembly is null || _assembly.Length < needed)
+        {
+            long size = Math.Max(needed, Math.Min(_settings.MaxMessageSize, Math.Max(4096, (_assembly?.Length ?? 0) * 2L)));
+            byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Max(size, needed));
+            if (_assembly is not null)
+            {
+                _assembly.AsSpan(0, (int)have).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_assembly);
+            }
+            _assembly = larger;
+        }
+        chunk.CopyTo(_assembly.AsSpan((int)have));
+    }
+
+    private void ReleaseAssembly()
+    {
+        if (_assembly is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_assembly);
+            _assembly = null;
+        }
+    }
+}

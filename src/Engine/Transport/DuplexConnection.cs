@@ -1,0 +1,237 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Engine.Runtime;
+
+namespace Engine.Transport;
+
+/// <summary>
+/// One connection's I/O: a receive loop and a send path over an async byte transport (a socket or a stream).
+/// Moves bytes and knows nothing of frames. An idle connection holds no buffer: it waits for readability with a
+/// zero-byte read and rents a block only when data is there. Sends are batched: everything queued during a receive
+/// batch leaves in one flush; sends from other threads are gathered by one thread-pool work item per connection.
+/// </summary>
+internal abstract class DuplexConnection : IThreadPoolWorkItem
+{
+    private readonly BlockPool _pool;
+    private ITransportHandler _handler = null!;
+    private byte[]? _block;
+    private int _start;
+    private int _end;
+    private int _flushScheduled;
+    private int _aborted;
+    private int _halfClosed;
+    // The receive loop and a running flush each hold one reference; the last one out tears down.
+    private int _references = 1;
+    private Exception? _error;
+
+    protected DuplexConnection(BlockPool pool)
+    {
+        _pool = pool;
+    }
+
+    public abstract EndPoint? RemoteEndPoint { get; }
+
+    public void Start(ITransportHandler handler)
+    {
+        _handler = handler;
+        _ = ReceiveLoopAsync();
+    }
+
+    /// <summary>Asks for queued bytes to be sent. Any thread; cheap when a flush is already under way.</summary>
+    public void RequestFlush()
+    {
+        if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Drops the connection now (RST if data is unsent). Any thread.</summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) == 0)
+        {
+            CloseTransport();
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        Volatile.Write(ref _flushScheduled, 0);
+        if (_handler.Output.TryBeginSend())
+        {
+            _ = FlushClaimedAsync();
+        }
+    }
+
+    protected abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer);
+
+    protected abstract ValueTask SendAsync(ReadOnlyMemory<byte> buffer);
+
+    /// <summary>Half-closes (TCP FIN) after the last byte, so the peer reads everything before it sees the end.</summary>
+    protected abstract void ShutdownSend();
+
+    /// <summary>Releases the socket or stream.</summary>
+    protected abstract void CloseTransport();
+
+    private async Task ReceiveLoopAsync()
+    {
+        try
+        {
+            while (Volatile.Read(ref _aborted) == 0)
+            {
+                int received;
+                if (_end == _start)
+                {
+                    ReturnBlock();
+                    // Zero-byte read: wait for data without holding a buffer (memory per idle connection).
+                    await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                    _block = _pool.Rent();
+                    received = await ReceiveAsync(_block).ConfigureAwait(false);
+                }
+                else
+                {
+                    // A partial frame or request head is kept; compact it to the front and read behind it.
+                    if (_start > 0)
+                    {
+                        _block.AsSpan(_start, _end - _start).CopyTo(_block);
+                        _end -= _start;
+                        _start = 0;
+                    }
+                    if (_end == _block!.Length)
+                    {
+                        // Cannot happen for frames (a partial header or control frame is < 140 bytes) and the
+                        // request head limit is at most one block; guard anyway.
+                        throw new InvalidOperationException("receive block full without progress");
+                    }
+                    received = await ReceiveAsync(_block.AsMemory(_end)).ConfigureAwait(false);
+                }
+                if (received == 0)
+                {
+                    break; // peer closed (FIN)
+                }
+                _end += received;
+                if (_handler.IsFinished)
+                {
+                    _start = _end = 0; // after the close handshake: discard until the peer closes
+                    continue;
+                }
+                OutboundQueue output = _handler.Output;
+                output.Cork();
+                int consumed;
+                try
+                {
+                    consumed = _handler.OnReceived(_block.AsSpan(_start, _end - _start));
+                }
+                finally
+                {
+                    if (output.Uncork() && output.TryBeginSend())
+                    {
+                        Interlocked.Increment(ref _references);
+                        await FlushAsync().ConfigureAwait(false);
+                    }
+                }
+                _start += consumed;
+                if (_handler.IsFinished)
+                {
+                    _start = _end = 0;
+                    TryHalfClose();
+                }
+            }
+        }
+        catch (Exception exception) when (Volatile.Read(ref _aborted) == 0)
+        {
+            _error = exception;
+        }
+        catch
+        {
+            // Aborted: the failed read is the expected result of closing the transport.
+        }
+        finally
+        {
+            ReturnBlock();
+            Abort();
+            Release();
+        }
+    }
+
+    private async Task FlushClaimedAsync()
+    {
+        Interlocked.Increment(ref _references);
+        await FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Sends everything the queue holds; the caller has claimed the send right and taken a reference.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FlushAsync()
+    {
+        OutboundQueue output = _handler.Output;
+        try
+        {
+            do
+            {
+                while (true)
+                {
+                    OutboundSegment segment = output.GetInFlight()[0];
+                    await SendAsync(segment.Array.AsMemory(segment.Offset, segment.Count)).ConfigureAwait(false);
+                    if (output.OnSent(segment.Count))
+                    {
+                        break;
+                    }
+                }
+            }
+            while (output.TryContinueSend());
+            if (_handler.IsFinished && output.IsCompleted)
+            {
+                TryHalfClose();
+            }
+        }
+        catch (Exception exception)
+        {
+            if (Volatile.Read(ref _aborted) == 0)
+            {
+                _error ??= exception;
+            }
+            Abort();
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private void TryHalfClose()
+    {
+        // Only once the close frame (or HTTP response) is on the wire; a flush still running will call again.
+        if (_handler.Output.BufferedBytes == 0 && Interlocked.Exchange(ref _halfClosed, 1) == 0)
+        {
+            try
+            {
+                ShutdownSend();
+            }
+            catch (Exception)
+            {
+                Abort();
+            }
+        }
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            _handler.Output.Dispose();
+            _handler.OnTransportClosed(_error);
+        }
+    }
+
+    private void ReturnBlock()
+    {
+        if (_block is not null)
+        {
+            _pool.Return(_block);
+            _block = null;
+            _start = _end = 0;
+        }
+    }
+}

@@ -1,0 +1,280 @@
+using System.Buffers;
+using Engine.Protocol;
+using Engine.Runtime;
+
+namespace Engine.Transport;
+
+internal enum SegmentOwner : byte
+{
+    Block,
+    ArrayPool,
+}
+
+internal struct OutboundSegment
+{
+    public byte[] Array;
+    public int Offset;
+    public int Count;
+    public SegmentOwner Owner;
+}
+
+internal enum EnqueueResult : byte
+{
+    Queued,
+    Completed,
+    OverLimit,
+}
+
+/// <summary>
+/// A connection's outgoing bytes: frames appended by any thread, taken in batches by the transport so that many frames
+/// leave in one send. Frames are written straight into pooled blocks (no per-message allocation); consecutive small
+/// frames share a block. One small lock guards the pending list; it is a leaf lock, never held while calling out.
+/// While the transport is corked (processing a receive batch), writers only append and the transport flushes once after.
+/// </summary>
+internal sealed class OutboundQueue : IBufferWriter<byte>
+{
+    private readonly BlockPool _pool;
+    private readonly Lock _lock = new();
+    private OutboundSegment[] _pending = new OutboundSegment[4];
+    private int _pendingCount;
+    private OutboundSegment[] _inFlight = new OutboundSegment[4];
+    private int _inFlightCount;
+    private int _inFlightIndex;
+    private long _buffered;
+    private bool _completed;
+    private bool _sending;
+    private bool _corked;
+
+    public OutboundQueue(BlockPool pool)
+    {
+        _pool = pool;
+    }
+
+    /// <summary>Bytes queued and not yet handed to the kernel.</summary>
+    public long BufferedBytes => Interlocked.Read(ref _buffered);
+
+    /// <summary>Whether the final (close) frame has been queued: nothing may follow it.</summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _completed;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends one frame. Refused when the close frame is already queued, or when <paramref name="limit"/> would be
+    /// passed (an empty queue takes any one frame, so a message larger than the limit can still go out).
+    /// On <see cref="EnqueueResult.Queued"/>, <paramref name="flushNeeded"/> says whether the caller must ask the transport to flush.
+    /// </summary>
+    public EnqueueResult TryEnqueueFrame(OpCode opCode, ReadOnlySpan<byte> payload, long limit, bool final, out bool flushNeeded)
+    {
+        flushNeeded = false;
+        int headerLength = FrameWriter.HeaderLength(payload.Length, masked: false);
+        int size = headerLength + payload.Length;
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return EnqueueResult.Completed;
+            }
+            long buffered = _buffered;
+            if (buffered > 0 && buffered + size > limit)
+            {
+                return EnqueueResult.OverLimit;
+            }
+            Span<byte> span = GetSpanLocked(size);
+            FrameWriter.WriteHeader(span, opCode, fin: true, payload.Length);
+            payload.CopyTo(span.Slice(headerLength));
+            AdvanceLocked(size);
+            _completed = final;
+            flushNeeded = !_corked && !_sending;
+            return EnqueueResult.Queued;
+        }
+    }
+
+    /// <summary>Marks the queue complete without a frame (HTTP responses end the connection too).</summary>
+    public void Complete()
+    {
+        lock (_lock)
+        {
+            _completed = true;
+        }
+    }
+
+    /// <summary>Runs <paramref name="write"/> against this writer under the lock (HTTP responses during the handshake).</summary>
+    public void WriteLocked<TState>(TState state, Action<IBufferWriter<byte>, TState> write)
+        where TState : allows ref struct
+    {
+        lock (_lock)
+        {
+            write(this, state);
+        }
+    }
+
+    /// <summary>Starts a receive batch: writes only append until <see cref="Uncork"/>.</summary>
+    public void Cork()
+    {
+        lock (_lock)
+        {
+            _corked = true;
+        }
+    }
+
+    /// <summary>Ends a receive batch; true when the caller should flush now.</summary>
+    public bool Uncork()
+    {
+        lock (_lock)
+        {
+            _corked = false;
+            return _pendingCount > 0 && !_sending;
+        }
+    }
+
+    /// <summary>
+    /// Claims the right to send and moves everything pending to the in-flight list. False when another flush
+    /// owns it or nothing is pending. The claimer must drain with <see cref="GetInFlight"/>/<see cref="OnSent"/>.
+    /// </summary>
+    public bool TryBeginSend()
+    {
+        lock (_lock)
+        {
+            if (_sending || _pendingCount == 0)
+            {
+                return false;
+            }
+            _sending = true;
+            SwapLocked();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// After the in-flight list is fully sent: takes the next batch if one is pending (true), else releases the
+    /// send right (false).
+    /// </summary>
+    public bool TryContinueSend()
+    {
+        lock (_lock)
+        {
+            if (_pendingCount == 0)
+            {
+                _sending = false;
+                return false;
+            }
+            SwapLocked();
+            return true;
+        }
+    }
+
+    /// <summary>The unsent part of the in-flight list, first segment already offset by what was sent.</summary>
+    public ReadOnlySpan<OutboundSegment> GetInFlight() => _inFlight.AsSpan(_inFlightIndex, _inFlightCount - _inFlightIndex);
+
+    /// <summary>Records <paramref name="bytes"/> as sent; returns true when the in-flight list is done.</summary>
+    public bool OnSent(int bytes)
+    {
+        Interlocked.Add(ref _buffered, -bytes);
+        while (_inFlightIndex < _inFlightCount)
+        {
+            ref OutboundSegment segment = ref _inFlight[_inFlightIndex];
+            if (bytes < segment.Count)
+            {
+                segment.Offset += bytes;
+                segment.Count -= bytes;
+                return false;
+            }
+            bytes -= segment.Count;
+            Release(ref segment);
+            _inFlightIndex++;
+        }
+        return true;
+    }
+
+    /// <summary>Returns every buffer to its pool; the connection is gone.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _completed = true;
+            for (int i = _inFlightIndex; i < _inFlightCount; i++)
+            {
+                Release(ref _inFlight[i]);
+            }
+            _inFlightIndex = _inFlightCount = 0;
+            for (int i = 0; i < _pendingCount; i++)
+            {
+                Release(ref _pending[i]);
+            }
+            _pendingCount = 0;
+            _buffered = 0;
+        }
+    }
+
+    // IBufferWriter<byte>: only through WriteLocked (the caller holds the lock).
+    void IBufferWriter<byte>.Advance(int count) => AdvanceLocked(count);
+
+    Memory<byte> IBufferWriter<byte>.GetMemory(int sizeHint) => throw new NotSupportedException();
+
+    Span<byte> IBufferWriter<byte>.GetSpan(int sizeHint) => GetSpanLocked(Math.Max(sizeHint, 256));
+
+    private Span<byte> GetSpanLocked(int size)
+    {
+        if (_pendingCount > 0)
+        {
+            ref OutboundSegment tail = ref _pending[_pendingCount - 1];
+            int free = tail.Array.Length - tail.Offset - tail.Count;
+            if (free >= size)
+            {
+                return tail.Array.AsSpan(tail.Offset + tail.Count, free);
+            }
+        }
+        if (_pendingCount == _pending.Length)
+        {
+            System.Array.Resize(ref _pending, _pending.Length * 2);
+        }
+        byte[] array;
+        SegmentOwner owner;
+        if (size <= _pool.BlockSize)
+        {
+            array = _pool.Rent();
+            owner = SegmentOwner.Block;
+        }
+        else
+        {
+            array = ArrayPool<byte>.Shared.Rent(size);
+            owner = SegmentOwner.ArrayPool;
+        }
+        _pending[_pendingCount++] = new OutboundSegment { Array = array, Offset = 0, Count = 0, Owner = owner };
+        return array.AsSpan();
+    }
+
+    private void AdvanceLocked(int count)
+    {
+        _pending[_pendingCount - 1].Count += count;
+        Interlocked.Add(ref _buffered, count);
+    }
+
+    private void SwapLocked()
+    {
+        (_pending, _inFlight) = (_inFlight, _pending);
+        _inFlightCount = _pendingCount;
+        _inFlightIndex = 0;
+        _pendingCount = 0;
+    }
+
+    private void Release(ref OutboundSegment segment)
+    {
+        if (segment.Owner == SegmentOwner.Block)
+        {
+            _pool.Return(segment.Array);
+        }
+        else
+        {
+            ArrayPool<byte>.Shared.Return(segment.Array);
+        }
+        segment = default;
+    }
+}

@@ -1,0 +1,267 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+using Engine.Protocol;
+using Engine.Session;
+using Engine.Transport;
+
+namespace Engine;
+
+/// <summary>
+/// One WebSocket connection, handed to the <see cref="IWebSocketHandler"/> callbacks. Thread-safe: any thread may
+/// send, close or abort. After the connection has closed, sends return <see cref="SendStatus.Closed"/>.
+/// </summary>
+public sealed class WebSocketConnection : ISessionHost, ITransportHandler
+{
+    private readonly WebSocketServer _server;
+    private readonly DuplexConnection _transport;
+    private readonly OutboundQueue _output;
+    private readonly Lock _sessionLock = new();
+    private WebSocketSession? _session;
+    private CloseCode _closeCode = CloseCode.AbnormalClosure;
+    private string _closeReason = "";
+    private bool _opened;
+    private int _ended;
+
+    internal WebSocketConnection(WebSocketServer server, long id, DuplexConnection transport, WebSocketSession session)
+    {
+        _server = server;
+        Id = id;
+        _transport = transport;
+        _output = new OutboundQueue(server.Pool);
+        _session = session;
+    }
+
+    /// <summary>A number unique within the server.</summary>
+    public long Id { get; }
+
+    /// <summary>The peer's address, when known.</summary>
+    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
+
+    /// <summary>The subprotocol agreed in the handshake, or null.</summary>
+    public string? Subprotocol { get; private set; }
+
+    /// <summary>Free for the application (for example the authenticated user).</summary>
+    public object? UserState { get; set; }
+
+    /// <summary>Bytes queued for sending and not yet handed to the kernel.</summary>
+    public long BufferedAmount => _output.BufferedBytes;
+
+    /// <summary>Whether messages can still be sent (open, and no close frame queued).</summary>
+    public bool IsOpen => _opened && !_output.IsCompleted;
+
+    /// <summary>
+    /// Queues a message. The payload is copied, so the caller may reuse its buffer at once. Thread-safe. Returns
+    /// <see cref="SendStatus.Backpressure"/> when the peer does not read fast enough (see <see cref="WebSocketServerOptions.SlowConsumerPolicy"/>).
+    /// </summary>
+    public SendStatus Send(ReadOnlySpan<byte> payload, MessageType type)
+    {
+        if (!_opened)
+        {
+            return SendStatus.Closed;
+        }
+        EnqueueResult result = _output.TryEnqueueFrame((OpCode)type, payload, _server.Options.MaxBufferedBytes, final: false, out bool flush);
+        if (result == EnqueueResult.Queued)
+        {
+            if (flush)
+            {
+                _transport.RequestFlush();
+            }
+            return SendStatus.Queued;
+        }
+        if (result == EnqueueResult.OverLimit)
+        {
+            SlowConsumerPolicy policy = _server.Options.SlowConsumerPolicy;
+            if (policy != SlowConsumerPolicy.FailSend)
+            {
+                Close(policy == SlowConsumerPolicy.ClosePolicyViolation ? CloseCode.PolicyViolation : CloseCode.TryAgainLater, "slow consumer");
+            }
+            return SendStatus.Backpressure;
+        }
+        return SendStatus.Closed;
+    }
+
+    /// <summary>Queues a text message, encoding <paramref name="text"/> as UTF-8 through a pooled buffer.</summary>
+    public SendStatus SendText(ReadOnlySpan<char> text)
+    {
+        int max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        byte[]? rented = null;
+        Span<byte> buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            int length = Encoding.UTF8.GetBytes(text, buffer);
+            return Send(buffer.Slice(0, length), MessageType.Text);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the close handshake with <paramref name="code"/> (1000-1003, 1007-1014 or 3000-4999) and a reason of at
+    /// most 123 UTF-8 bytes (longer is cut). Messages queued before stay ahead of the close frame. False when the
+    /// connection is already closing. If the peer does not answer within <see cref="WebSocketServerOptions.CloseTimeout"/>, it is dropped.
+    /// </summary>
+    public bool Close(CloseCode code = CloseCode.NormalClosure, string reason = "")
+    {
+        if (!CloseCodes.IsSendable(code))
+        {
+            throw new ArgumentOutOfRangeException(nameof(code), code, "not a close code that may be sent");
+        }
+        lock (_sessionLock)
+        {
+            if (_session is null || !_session.Close(code, reason, _server.Clock()))
+            {
+                return false;
+            }
+            _closeCode = code;
+            _closeReason = reason;
+            return true;
+        }
+    }
+
+    /// <summary>Drops the TCP connection at once, without a close handshake.</summary>
+    public void Abort() => _transport.Abort();
+
+    /// <inheritdoc/>
+    public override string ToString() => $"ws#{Id} {RemoteEndPoint}";
+
+    internal void Start() => _transport.Start(this);
+
+    /// <summary>Server shutdown: 1001 to open connections, abort those still in the handshake.</summary>
+    internal void CloseForShutdown()
+    {
+        if (!_opened)
+        {
+            Abort();
+            return;
+        }
+        Close(CloseCode.GoingAway, "server shutdown");
+    }
+
+    OutboundQueue ITransportHandler.Output => _output;
+
+    bool ITransportHandler.IsFinished => _session is null || _session.State == SessionState.Closed;
+
+    int ITransportHandler.OnReceived(Span<byte> data)
+    {
+        WebSocketSession? session = _session;
+        return session is null ? data.Length : session.Receive(data, _server.Clock());
+    }
+
+    void ITransportHandler.OnTransportClosed(Exception? error)
+    {
+        if (Interlocked.Exchange(ref _ended, 1) != 0)
+        {
+            return;
+        }
+        WebSocketSession? session;
+        lock (_sessionLock)
+        {
+            session = _session;
+            _session = null;
+        }
+        if (session is not null)
+        {
+            _server.ReturnSession(session);
+        }
+        if (error is not null && _opened)
+        {
+            InvokeSafely(static (h, c, e) => h.OnError(c, e!), error);
+        }
+        if (_opened)
+        {
+            InvokeSafely(static (h, c, _) => h.OnClose(c, c._closeCode, c._closeReason), null);
+        }
+        _server.OnConnectionEnded(this);
+    }
+
+    UpgradeDecision ISessionHost.OnUpgrade(ReadOnlySpan<byte> buffer, in HttpRequestHead head)
+    {
+        UpgradeDecision decision = _server.Handler.OnUpgrade(new RequestHead(buffer, in head, RemoteEndPoint));
+        if (decision.IsAccepted)
+        {
+            Subprotocol = decision.Subprotocol;
+            UserState = decision.State;
+        }
+        return decision;
+    }
+
+    HttpResponse? ISessionHost.OnHttpRequest(ReadOnlySpan<byte> buffer, in HttpRequestHead head) =>
+        _server.Handler.OnHttpRequest(new RequestHead(buffer, in head, RemoteEndPoint));
+
+    void ISessionHost.OnOpen()
+    {
+        _opened = true;
+        InvokeSafely(static (h, c, _) => h.OnOpen(c), null);
+    }
+
+    void ISessionHost.OnMessage(ReadOnlySpan<byte> payload, MessageType type, bool endOfMessage)
+    {
+        try
+        {
+            if (_server.Options.MessageDelivery == MessageDelivery.Whole)
+            {
+                _server.Handler.OnMessage(this, payload, type);
+            }
+            else
+            {
+                _server.Handler.OnMessageFragment(this, payload, type, endOfMessage);
+            }
+        }
+        catch (Exception exception)
+        {
+            OnHandlerFailed(exception);
+        }
+    }
+
+    void ISessionHost.OnClosed(CloseCode code, ReadOnlySpan<byte> reason)
+    {
+        // The first close wins: ours if we closed first (recorded in Close), else the peer's or the failure's.
+        if (_closeCode == CloseCode.AbnormalClosure)
+        {
+            _closeCode = code;
+            _closeReason = Encoding.UTF8.GetString(reason);
+        }
+    }
+
+    void ISessionHost.RequestFlush() => _transport.RequestFlush();
+
+    void ISessionHost.OnTimeout(string reason)
+    {
+        if (_closeCode == CloseCode.AbnormalClosure)
+        {
+            _closeReason = reason;
+        }
+        _transport.Abort();
+    }
+
+    private void OnHandlerFailed(Exception exception)
+    {
+        try
+        {
+            _server.Handler.OnError(this, exception);
+        }
+        catch (Exception)
+        {
+            // A failing error handler must not take the I/O thread down.
+        }
+        Close(CloseCode.InternalError, "internal error");
+    }
+
+    private void InvokeSafely(Action<IWebSocketHandler, WebSocketConnection, Exception?> callback, Exception? argument)
+    {
+        try
+        {
+            callback(_server.Handler, this, argument);
+        }
+        catch (Exception exception)
+        {
+            OnHandlerFailed(exception);
+        }
+    }
+}

@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Engine.Runtime;
+using Engine.Session;
+using Engine.Transport;
+using Microsoft.Extensions.ObjectPool;
+
+namespace Engine;
+
+/// <summary>
+/// An RFC 6455 WebSocket server on raw sockets. Create it with options and a handler, then <see cref="StartAsync"/>.
+/// Holds no global state: several servers can run in one process. It can also take over connections accepted
+/// elsewhere (<see cref="Accept(Socket)"/>, <see cref="Accept(Stream, EndPoint?)"/>).
+/// </summary>
+public sealed class WebSocketServer : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<long, WebSocketConnection> _connections = new();
+    private readonly ObjectPool<WebSocketSession> _sessions;
+    private readonly SessionSettings _settings;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Socket? _listener;
+    private Task[] _acceptLoops = [];
+    private Thread? _timerThread;
+    private long _nextId;
+    private int _state; // 0 new, 1 running, 2 stopping, 3 stopped
+
+    /// <summary>Creates a server; nothing is bound until <see cref="StartAsync"/>.</summary>
+    public WebSocketServer(WebSocketServerOptions options, IWebSocketHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(handler);
+        options.Validate();
+        Options = options;
+        Handler = handler;
+        _settings = SessionSettings.From(options);
+        // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
+        Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
+        Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock());
+        _sessions = new DefaultObjectPool<WebSocketSession>(new DefaultPooledObjectPolicy<WebSocketSession>(), 4096);
+    }
+
+    /// <summary>The settings this server runs with.</summary>
+    public WebSocketServerOptions Options { get; }
+
+    /// <summary>The application callbacks.</summary>
+    public IWebSocketHandler Handler { get; }
+
+    /// <summary>The bound address once started (with the actual port when <see cref="WebSocketServerOptions.Port"/> was 0).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("The server is not started."));
+
+    /// <summary>Connections currently held (in the handshake or open).</summary>
+    public int ConnectionCount => _connections.Count;
+
+    /// <summary>Pooled blocks rented and not returned: zero when no connection is active and nothing leaked.</summary>
+    public long OutstandingBuffers => Pool.Outstanding;
+
+    internal BlockPool Pool { get; }
+
+    internal TimerWheel Wheel { get; }
+
+    /// <summary>The server's clock in milliseconds (monotonic).</summary>
+    internal Func<long> Clock { get; init; } = static () => Environment.TickCount64;
+
+    /// <summary>Binds, listens and starts accepting.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("The server was already started.");
+        }
+        var listener = new Socket(Options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (Options.Address.AddressFamily == AddressFamily.InterNetworkV6 && Options.Address.Equals(IPAddress.IPv6Any))
+            {
+                listener.DualMode = true;
+            }
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Bind(new IPEndPoint(Options.Address, Options.Port));
+            listener.Listen(Options.Backlog);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+        _listener = listener;
+        StartTimer();
+        _acceptLoops = new Task[Options.ConcurrentAccepts];
+        for (int i = 0; i < _acceptLoops.Length; i++)
+        {
+            _acceptLoops[i] = AcceptLoopAsync(listener);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Takes over a connected socket (accepted by another host); the HTTP upgrade is read from it.</summary>
+    public void Accept(Socket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        EnsureRunning();
+        StartConnection(new SocketConnection(socket, Pool));
+    }
+
+    /// <summary>Takes over a connected stream (for example an <see cref="System.Net.Security.SslStream"/>); the HTTP upgrade is read from it.</summary>
+    public void Accept(Stream stream, EndPoint? remoteEndPoint = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        EnsureRunning();
+        StartConnection(new StreamConnection(stream, remoteEndPoint, Pool));
+    }
+
+    /// <summary>
+    /// Graceful stop: stop accepting, send 1001 Going Away to every connection, wait up to
+    /// <see cref="WebSocketServerOptions.ShutdownTimeout"/> (or until <paramref name="cancellationToken"/> fires) for
+    /// the close replies, then abort the rest.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        {
+            return;
+        }
+        _stopping.Cancel();
+        _listener?.Dispose();
+        try
+        {
+            await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Accept loops end with the listener; nothing to report.
+        }
+        foreach (WebSocketConnection connection in _connections.Values)
+        {
+            connection.CloseForShutdown();
+        }
+        if (!_connections.IsEmpty)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(Options.ShutdownTimeout);
+            try
+            {
+                await _drained.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                foreach (WebSocketConnection connection in _connections.Values)
+                {
+                    connection.Abort();
+                }
+                await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        Volatile.Write(ref _state, 3);
+        _timerThread?.Join();
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _state) == 0)
+        {
+            Volatile.Write(ref _state, 3);
+            return;
+        }
+        await StopAsync().ConfigureAwait(false);
+    }
+
+    internal void ReturnSession(WebSocketSession session) => _sessions.Return(session);
+
+    internal void OnConnectionEnded(WebSocketConnection connection)
+    {
+        _connections.TryRemove(connection.Id, out _);
+        if (_connections.IsEmpty && Volatile.Read(ref _state) >= 2)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // A connection reset before we accepted it, or fd exhaustion: keep serving the others.
+                await Task.Delay(10).ConfigureAwait(false);
+                continue;
+            }
+            StartConnection(new SocketConnection(socket, Pool));
+        }
+    }
+
+    private void StartConnection(DuplexConnection transport)
+    {
+        long id = Interlocked.Increment(ref _nextId);
+        WebSocketSession session = _sessions.Get();
+        var connection = new WebSocketConnection(this, id, transport, session);
+        _connections[id] = connection;
+        session.Start(connection, ((Transport.ITransportHandler)connection).Output, Wheel, _settings, Clock());
+        connection.Start();
+        if (Volatile.Read(ref _state) >= 2)
+        {
+            connection.CloseForShutdown();
+        }
+    }
+
+    private void StartTimer()
+    {
+        _timerThread = new Thread(() =>
+        {
+            int sleep = Math.Max(1, (int)Options.TimerResolution.TotalMilliseconds);
+            while (Volatile.Read(ref _state) < 3)
+            {
+                Thread.Sleep(sleep);
+                try
+                {
+                    Wheel.Advance(Clock());
+                }
+                catch (Exception)
+                {
+                    // A timer callback bug must not stop every other connection's timeouts.
+                }
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "ws-timer-wheel",
+        };
+        _timerThread.Start();
+    }
+
+    private void EnsureRunning()
+    {
+        if (Volatile.Read(ref _state) != 1)
+        {
+            throw new InvalidOperationException("The server is not running.");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using System.Net;
+
+namespace Engine;
+
+/// <summary>Settings of a <see cref="WebSocketServer"/>. Immutable once the server starts; <see cref="Validate"/> runs at start.</summary>
+public sealed record WebSocketServerOptions
+{
+    /// <summary>Address to bind. <see cref="IPAddress.IPv6Any"/> (the default) listens dual-mode on IPv4 and IPv6.</summary>
+    public IPAddress Address { get; init; } = IPAddress.IPv6Any;
+
+    /// <summary>TCP port; 0 picks a free one (read it from <see cref="WebSocketServer.LocalEndPoint"/>).</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary>Listen backlog.</summary>
+    public int Backlog { get; init; } = 1024;
+
+    /// <summary>Accepts kept in flight at once, so a burst of connects is not serialized behind one accept.</summary>
+    public int ConcurrentAccepts { get; init; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>Largest message accepted (after reassembly); a bigger one closes with 1009. Default 16 MiB.</summary>
+    public long MaxMessageSize { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Largest HTTP request head; a bigger one gets 431. Default 8 KiB.</summary>
+    public int MaxRequestHeadSize { get; init; } = 8 * 1024;
+
+    /// <summary>Time for the opening handshake (slowloris defense); the connection is closed when it runs out. Default 5 s.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Interval between server pings; zero disables heartbeats. Default 30 s.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time a pong may take after a ping before the connection is terminated. Default 10 s.</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time the peer has to answer our close frame (or to close TCP after it) before we drop the connection. Default 5 s.</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A connection that receives nothing for this long is closed with 1001; zero (the default) disables it.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.Zero;
+
+    /// <summary>How long <see cref="WebSocketServer.StopAsync"/> waits for close replies before aborting. Default 10 s.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes a connection may have queued for sending; past it <see cref="SlowConsumerPolicy"/> applies. Default 4 MiB.</summary>
+    public long MaxBufferedBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>What happens to a connection that does not read fast enough.</summary>
+    public SlowConsumerPolicy SlowConsumerPolicy { get; init; } = SlowConsumerPolicy.FailSend;
+
+    /// <summary>Whole messages or streamed pieces.</summary>
+    public MessageDelivery MessageDelivery { get; init; } = MessageDelivery.Whole;
+
+    /// <summary>Size of the pooled receive/send blocks. Default 16 KiB.</summary>
+    public int BlockSize { get; init; } = 16 * 1024;
+
+    /// <summary>Resolution of the timer wheel that drives all timeouts. Default 100 ms.</summary>
+    public TimeSpan TimerResolution { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        Require(Port is >= 0 and <= 65535, nameof(Port), "must be 0-65535");
+        Require(Backlog > 0, nameof(Backlog), "must be positive");
+        Require(ConcurrentAccepts is > 0 and <= 64, nameof(ConcurrentAccepts), "must be 1-64");
+        Require(MaxMessageSize > 0 && MaxMessageSize <= int.MaxValue - 64, nameof(MaxMessageSize), "must be 1 to 2 GiB");
+        Require(MaxRequestHeadSize >= 256 && MaxRequestHeadSize <= BlockSize, nameof(MaxRequestHeadSize), "must be 256 bytes up to BlockSize");
+        Require(HandshakeTimeout > TimeSpan.Zero, nameof(HandshakeTimeout), "must be positive");
+        Require(HeartbeatInterval >= TimeSpan.Zero, nameof(HeartbeatInterval), "must not be negative");
+        Require(HeartbeatTimeout > TimeSpan.Zero, nameof(HeartbeatTimeout), "must be positive");
+        Require(CloseTimeout > TimeSpan.Zero, nameof(CloseTimeout), "must be positive");
+        Require(IdleTimeout >= TimeSpan.Zero, nameof(IdleTimeout), "must not be negative");
+        Require(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), "must not be negative");
+        Require(MaxBufferedBytes > 0, nameof(MaxBufferedBytes), "must be positive");
+        Require(BlockSize is >= 1024 and <= 1024 * 1024, nameof(BlockSize), "must be 1 KiB to 1 MiB");
+        Require(TimerResolution >= TimeSpan.FromMilliseconds(1), nameof(TimerResolution), "must be at least 1 ms");
+    }
+
+    private static void Require(bool condition, string name, string rule)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"{name} {rule}.", name);
+        }
+    }
+}

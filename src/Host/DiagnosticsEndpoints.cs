@@ -1,0 +1,31 @@
+using System.Globalization;
+using System.Text;
+using Engine;
+
+namespace Host;
+
+/// <summary>Plain-HTTP endpoints on the WebSocket port: <c>/healthz</c>, and <c>/stats</c> (the benchmark reads allocations from it).</summary>
+public sealed class DiagnosticsEndpoints
+{
+    /// <summary>The server whose connections are reported; set once it is created.</summary>
+    public WebSocketServer? Server { get; set; }
+
+    /// <summary>Answers a plain HTTP request: the endpoints above, 404 otherwise.</summary>
+    public HttpResponse Handle(RequestHead request)
+    {
+        int connections = Server?.ConnectionCount ?? 0;
+        if (request.PathEquals("/healthz"u8))
+        {
+            return Json($"{{\"status\":\"ok\",\"connections\":{connections}}}");
+        }
+        if (request.PathEquals("/stats"u8))
+        {
+            return Json(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{connections},\"outstandingBuffers\":{Server?.OutstandingBuffers ?? 0},\"gen0\":{GC.CollectionCount(0)},\"gen1\":{GC.CollectionCount(1)},\"gen2\":{GC.CollectionCount(2)},\"workingSet\":{Environment.WorkingSet}}}"));
+        }
+        return HttpResponse.Text(404, "not found\n");
+    }
+
+    private static HttpResponse Json(string json) => new(200, "application/json", Encoding.UTF8.GetBytes(json),
+        [new KeyValuePair<string, string>("Cache-Control", "no-store")]);
+}

@@ -1,0 +1,41 @@
+namespace Conformance.Peers;
+
+/// <summary>
+/// The hook for our engine. While src/Engine and src/Host are being written it is off and the xunit suite grades
+/// Kestrel in its place; to switch it on set <c>&lt;ConformanceEngine&gt;true&lt;/ConformanceEngine&gt;</c> in
+/// Conformance.csproj (that also adds the project references and defines CONFORMANCE_ENGINE).
+/// </summary>
+public static class EngineUnderTest
+{
+    public const string AgentName = "Engine";
+
+#if CONFORMANCE_ENGINE
+    public const bool IsWired = true;
+
+    public static async Task<IPeerServer> StartAsync()
+    {
+        var server = new global::Engine.WebSocketServer(
+            new global::Engine.WebSocketServerOptions { Address = System.Net.IPAddress.Loopback, Port = 0 },
+            new global::Host.EchoHandler());
+        await server.StartAsync();
+        return new Peer(server, new Uri($"ws://127.0.0.1:{server.LocalEndPoint.Port}/"));
+    }
+
+    private sealed class Peer(global::Engine.WebSocketServer server, Uri url) : IPeerServer
+    {
+        public string Agent => AgentName;
+        public Uri Url => url;
+
+        public async ValueTask DisposeAsync()
+        {
+            await server.StopAsync();
+            await server.DisposeAsync();
+        }
+    }
+#else
+    public const bool IsWired = false;
+
+    public static Task<IPeerServer> StartAsync() =>
+        throw new InvalidOperationException("The engine is not wired in yet: set ConformanceEngine to true in Conformance.csproj.");
+#endif
+}

@@ -2,14 +2,17 @@ using Microsoft.Extensions.Hosting;
 using System.Net;
 using KestrelPeer;
 
-// Usage: KestrelPeer [--port N] [--address A]
+// Usage: KestrelPeer [--port N] [--address A] [--broadcast]
 var port = 9002;
 var address = IPAddress.Loopback;
-for (var i = 0; i < args.Length - 1; i++)
+var broadcast = false;
+for (var i = 0; i < args.Length; i++)
 {
-    if (args[i] == "--port") port = int.Parse(args[i + 1]);
-    else if (args[i] == "--address") address = IPAddress.Parse(args[i + 1]);
+    if (args[i] == "--broadcast") broadcast = true;
+    else if (args[i] == "--echo") broadcast = false;
+    else if (i + 1 < args.Length && args[i] == "--port") port = int.Parse(args[++i]);
+    else if (i + 1 < args.Length && args[i] == "--address") address = IPAddress.Parse(args[++i]);
 }
-var (app, bound) = await KestrelEchoServer.StartAsync(address, port);
-Console.WriteLine($"kestrel echo listening on ws://{address}:{bound}/");
+var (app, bound) = await KestrelEchoServer.StartAsync(address, port, broadcast);
+Console.WriteLine($"kestrel {(broadcast ? "broadcast" : "echo")} listening on ws://{address}:{bound}/");
 await app.WaitForShutdownAsync();

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Globalization;
+using Load.Report;
+using Load.Scenarios;
+using Load.Servers;
+
+namespace Load;
+
+/// <summary>
+/// Entry point. Modes:
+/// <list type="bullet">
+/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn] [--no-ours] [--loops N] [--no-pin]</c></item>
+/// <item><c>--tcp-echo --port N</c>: the raw TCP echo server, the generator's ceiling check</item>
+/// <item><c>--connect-worker --port N --count K --first I --threads T</c>: a child holding idle connections for the scale scenario</item>
+/// </list>
+/// </summary>
+internal static class Program
+{
+    private const string GeneratorCpu = "1";
+    private const string ServerCpu = "0";
+
+    public static int Main(string[] args)
+    {
+        var arguments = new Arguments(args);
+        if (arguments.Has("--tcp-echo"))
+        {
+            TcpEchoServer.RunAsync(arguments.Int("--port", 9003)).GetAwaiter().GetResult();
+            return 0;
+        }
+        if (arguments.Has("--connect-worker"))
+        {
+            return ConnectWorker.Run(arguments.Int("--port", 0), arguments.Get("--path") ?? "/", arguments.Int("--count", 0),
+                long.Parse(arguments.Get("--first") ?? "0", CultureInfo.InvariantCulture), arguments.Int("--threads", 16));
+        }
+        if (!arguments.Has("--no-pin") && Environment.ProcessorCount > 1 && AllowedCpus() != GeneratorCpu)
+        {
+            // Pin the whole process (every thread it will start) by re-running it under taskset.
+            var info = ScaleScenario.SelfStartInfo(args);
+            var exe = info.FileName;
+            info.FileName = "taskset";
+            info.ArgumentList.Insert(0, exe);
+            info.ArgumentList.Insert(0, GeneratorCpu);
+            info.ArgumentList.Insert(0, "-c");
+            using var child = Process.Start(info)!;
+            child.WaitForExit();
+            return child.ExitCode;
+        }
+        return RunBenchmark(arguments);
+    }
+
+    private static int RunBenchmark(Arguments arguments)
+    {
+        var root = arguments.Get("--root") ?? FindRoot();
+        var quick = arguments.Has("--quick");
+        var output = Path.GetFullPath(arguments.Get("--out") ?? Path.Combine(root, "bench", "results"));
+        var logs = Path.Combine(output, "tmp");
+        var self = typeof(Program).Assembly.Location;
+        var oursDll = arguments.Get("--ours-dll") ?? Path.Combine(root, "src", "Host", "bin", "Release", "net10.0", "Host.dll");
+        var kestrelDll = arguments.Get("--kestrel-dll") ?? Path.Combine(root, "bench", "KestrelPeer", "bin", "Release", "net10.0", "KestrelPeer.dll");
+        var servers = new List<ServerKind>();
+        var results = new ResultSet();
+        if (!arguments.Has("--no-ours"))
+        {
+            if (File.Exists(oursDll))
+            {
+                servers.Add(new ServerKind("ours", "ours (Host)", oursDll, WebSocket: true, HasStats: true, CanBroadcast: true));
+            }
+            else
+            {
+                results.Note($"our Host is not built ({oursDll} missing): measured Kestrel only");
+            }
+        }
+        if (!File.Exists(kestrelDll))
+        {
+            Console.Error.WriteLine($"KestrelPeer not built: {kestrelDll} (run: dotnet build -c Release bench/KestrelPeer)");
+            return 2;
+        }
+        servers.Add(new ServerKind("kestrel", "Kestrel", kestrelDll, WebSocket: true, HasStats: true, CanBroadcast: true));
+        var raw = new ServerKind("tcp", "raw TCP echo", self, WebSocket: false, HasStats: false, CanBroadcast: false);
+        var scenarios = new HashSet<string>((arguments.Get("--scenarios") ?? "echo,latency,broadcast,scale,churn").Split(','), StringComparer.Ordinal);
+        var options = new RunOptions(quick, arguments.Int("--reps", quick ? 1 : 3), output, logs, servers, raw, scenarios, arguments.Int("--loops", 1), ServerCpu);
+
+        results.Info["mode"] = quick ? "quick" : "full";
+        results.Info["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+        results.Info["repetitions"] = options.Repetitions.ToString(CultureInfo.InvariantCulture);
+        results.Info["servers"] = string.Join(", ", servers.Select(s => s.Label));
+        results.Info["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion.VersionString}, .NET {Environment.Version}";
+        results.Info["pinning"] = $"servers on CPU {ServerCpu}, generator on CPU {AllowedCpus()}";
+        results.Info["commit"] = GitCommit(root);
+
+        Runner.Progress($"load benchmark ({results.Info["mode"]}): {results.Info["servers"]} + raw TCP echo; {results.Info["pinning"]}; {options.Repetitions} repetition(s)");
+        var watch = Stopwatch.StartNew();
+        new Runner(options, results).Run();
+        results.Info["duration"] = $"{watch.Elapsed.TotalMinutes:0.0} min";
+
+        Directory.CreateDirectory(output);
+        var markdown = MarkdownReport.Render(results);
+        File.WriteAllText(Path.Combine(output, "load.md"), markdown);
+        File.WriteAllText(Path.Combine(output, "load.json"), JsonReport.Render(results));
+        File.WriteAllText(Path.Combine(output, "load.svg"), SvgChart.Render(results));
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        Runner.Progress($"done in {results.Info["duration"]}; results in {Path.Combine(output, "load.md")}, load.json, load.svg");
+        return 0;
+    }
+
+    /// <summary>The CPUs this process may run on, as /proc/self/status lists them (e.g. "1" or "0-1").</summary>
+    private static string AllowedCpus()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
+            {
+                return line["Cpus_allowed_list:".Length..].Trim();
+            }
+        }
+        return "";
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Engine.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    private static string GitCommit(string root)
+    {
+        try
+        {
+            var info = new ProcessStartInfo("git", ["-C", root, "rev-parse", "--short", "HEAD"]) { RedirectStandardOutput = true, UseShellExecute = false };
+            using var p = Process.Start(info)!;
+            var s = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit();
+            return s;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "";
+        }
+    }
+
+    private sealed class Arguments(string[] args)
+    {
+        public bool Has(string name) => args.Contains(name);
+
+        public string? Get(string name)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        }
+
+        public int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    }
+}

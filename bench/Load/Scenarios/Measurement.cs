@@ -1,0 +1,40 @@
+using HdrHistogram;
+
+namespace Load.Scenarios;
+
+/// <summary>What one run of one scenario cell against one server measured.</summary>
+internal sealed class Measurement
+{
+    public double Seconds { get; set; }
+    public long Messages { get; set; }
+    public long PayloadBytes { get; set; }
+    public double ServerCpuSeconds { get; set; } = double.NaN;
+    public double ClientCpuSeconds { get; set; } = double.NaN;
+    public long AllocatedBytes { get; set; } = -1;
+    public LongHistogram? Latency { get; set; }
+    public int Failed { get; set; }
+    public string? Error { get; set; }
+    public long Unanswered { get; set; }
+
+    public double PerSecond => Seconds > 0 ? Messages / Seconds : 0;
+    public double PerServerCpuSecond => ServerCpuSeconds > 0 ? Messages / ServerCpuSeconds : double.NaN;
+    public double MegabytesPerSecond => Seconds > 0 ? PayloadBytes / Seconds / 1e6 : 0;
+    public double AllocatedPerMessage => AllocatedBytes >= 0 && Messages > 0 ? (double)AllocatedBytes / Messages : double.NaN;
+    public double ServerCpuUse => Seconds > 0 ? ServerCpuSeconds / Seconds : double.NaN;
+    public double ClientCpuUse => Seconds > 0 ? ClientCpuSeconds / Seconds : double.NaN;
+
+    /// <summary>Percentile in microseconds; the histograms record Stopwatch ticks.</summary>
+    public double LatencyMicros(double percentile)
+    {
+        if (Latency is null || Latency.TotalCount == 0)
+        {
+            return double.NaN;
+        }
+        var ticks = percentile >= 100 ? Latency.GetMaxValue() : Latency.GetValueAtPercentile(percentile);
+        return ticks * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+    }
+
+    public static LongHistogram NewHistogram() =>
+        // Ticks up to 100 s at three significant digits.
+        new(100 * System.Diagnostics.Stopwatch.Frequency, 3);
+}

@@ -1,0 +1,337 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Load.Client;
+using Load.Report;
+using Load.Servers;
+
+namespace Load.Scenarios;
+
+/// <summary>Settings of one benchmark run; full and quick differ only in sizes, durations and repetitions.</summary>
+internal sealed record RunOptions(
+    bool Quick,
+    int Repetitions,
+    string OutputDirectory,
+    string LogDirectory,
+    IReadOnlyList<ServerKind> Servers,
+    ServerKind RawEcho,
+    HashSet<string> Scenarios,
+    int Loops,
+    string ServerCpu)
+{
+    public TimeSpan Warmup => Quick ? TimeSpan.FromSeconds(0.4) : TimeSpan.FromSeconds(1);
+    public TimeSpan Measure => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(3);
+    public TimeSpan LatencyMeasure => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5);
+    public int[] EchoConnections => [10, 100, 1000];
+    public int[] EchoPayloads => [16, 1024, 64 * 1024];
+    public int[] BroadcastSubscribers => Quick ? [100, 1000] : [1000, 10_000];
+    public int[] ScaleConnections => Quick ? [1000, 2000] : [10_000, 15_000];
+    public int ChurnThreads => 16;
+}
+
+/// <summary>
+/// Runs every scenario against every server, interleaved (ours, Kestrel, ours, Kestrel…) so drift on a shared box hits
+/// both alike. The raw TCP echo runs once per case as the generator's ceiling.
+/// </summary>
+internal sealed class Runner(RunOptions options, ResultSet results)
+{
+    private const string Echo = "echo throughput";
+    private const string Latency = "latency at fixed rate";
+    private const string Broadcast = "broadcast fan-out";
+    private const string Scale = "connection scale";
+    private const string Churn = "churn";
+    private int nextPort = 9100 + Environment.ProcessId % 500 * 20;
+    private long scaleIndex = 5_000_000;
+
+    public void Run()
+    {
+        if (options.Scenarios.Contains("echo") || options.Scenarios.Contains("latency"))
+        {
+            WithServers(broadcast: false, includeRaw: true, servers =>
+            {
+                if (options.Scenarios.Contains("echo"))
+                {
+                    RunEcho(servers);
+                }
+                if (options.Scenarios.Contains("latency"))
+                {
+                    RunLatency(servers);
+                }
+            });
+        }
+        if (options.Scenarios.Contains("broadcast"))
+        {
+            WithServers(broadcast: true, includeRaw: false, RunBroadcast);
+        }
+        if (options.Scenarios.Contains("scale"))
+        {
+            RunScale();
+        }
+        if (options.Scenarios.Contains("churn"))
+        {
+            WithServers(broadcast: false, includeRaw: true, RunChurn);
+        }
+    }
+
+    private void WithServers(bool broadcast, bool includeRaw, Action<Dictionary<string, ServerProcess>> body)
+    {
+        var running = new Dictionary<string, ServerProcess>();
+        try
+        {
+            foreach (var kind in options.Servers)
+            {
+                if (broadcast && !kind.CanBroadcast)
+                {
+                    continue;
+                }
+                if (TryStart(kind, broadcast) is { } s)
+                {
+                    running[kind.Name] = s;
+                }
+            }
+            if (includeRaw && TryStart(options.RawEcho, false) is { } raw)
+            {
+                running[raw.Kind.Name] = raw;
+            }
+            body(running);
+        }
+        finally
+        {
+            foreach (var s in running.Values)
+            {
+                if (s.HasExited)
+                {
+                    results.Note($"{s.Kind.Label} ({(broadcast ? "broadcast" : "echo")} mode) exited during the run: {s.LogTail()}");
+                }
+                s.Dispose();
+            }
+        }
+    }
+
+    private ServerProcess? TryStart(ServerKind kind, bool broadcast)
+    {
+        try
+        {
+            return ServerProcess.Start(kind, broadcast, nextPort++, options.LogDirectory, options.ServerCpu);
+        }
+        catch (InvalidOperationException e)
+        {
+            results.Note($"{kind.Label} could not be started in {(broadcast ? "broadcast" : "echo")} mode: {e.Message}");
+            Progress($"  ! {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>The servers to measure in repetition <paramref name="rep"/>; the raw echo joins only the first.</summary>
+    private IEnumerable<ServerProcess> Order(Dictionary<string, ServerProcess> servers, int rep, bool withRaw)
+    {
+        foreach (var kind in options.Servers)
+        {
+            if (servers.TryGetValue(kind.Name, out var s) && !s.HasExited)
+            {
+                yield return s;
+            }
+        }
+        if (withRaw && rep == 0 && servers.TryGetValue(options.RawEcho.Name, out var raw))
+        {
+            yield return raw;
+        }
+    }
+
+    private static Target TargetOf(ServerProcess s) => new(IPAddress.Loopback, s.Port, "/", s.Kind.WebSocket);
+
+    private List<EchoSpec> EchoCells()
+    {
+        var cells = new List<EchoSpec>();
+        foreach (var c in options.EchoConnections)
+        {
+            foreach (var p in options.EchoPayloads)
+            {
+                cells.Add(new EchoSpec(c, p, 1, 0, options.Warmup, options.Measure));
+            }
+            cells.Add(new EchoSpec(c, 16, 16, 0, options.Warmup, options.Measure));
+        }
+        return cells;
+    }
+
+    private void RunEcho(Dictionary<string, ServerProcess> servers)
+    {
+        var cells = EchoCells();
+        Progress($"[echo] {cells.Count} cases × {options.Repetitions} repetitions, {options.Warmup.TotalSeconds:0.#} s warm-up + {options.Measure.TotalSeconds:0.#} s measured each");
+        foreach (var spec in cells)
+        {
+            for (var rep = 0; rep < options.Repetitions; rep++)
+            {
+                foreach (var server in Order(servers, rep, withRaw: true))
+                {
+                    var m = EchoScenario.Run(server, TargetOf(server), spec, options.Loops);
+                    var name = server.Kind.Name;
+                    results.Add(Echo, spec.Cell, "messages/s", "msg/s", true, name, m.PerSecond);
+                    results.Add(Echo, spec.Cell, "MB/s (payload, one way)", "MB/s", true, name, m.MegabytesPerSecond);
+                    results.Add(Echo, spec.Cell, "messages per server CPU-s", "msg/CPU-s", true, name, m.PerServerCpuSecond);
+                    results.Add(Echo, spec.Cell, "server allocated B/message", "B/msg", false, name, m.AllocatedPerMessage);
+                    results.Add(Echo, spec.Cell, "server CPU use", "cores", false, name, m.ServerCpuUse);
+                    results.Add(Echo, spec.Cell, "generator CPU use", "cores", false, name, m.ClientCpuUse);
+                    CheckRun(server, "echo " + spec.Cell, m);
+                    Progress($"  [echo] {spec.Cell,-32} {server.Kind.Label,-14} rep {rep + 1}: {Format.Number(m.PerSecond),12} msg/s {Format.Number(m.MegabytesPerSecond),9} MB/s " +
+                        $"{Format.Number(m.PerServerCpuSecond),12} msg/CPU-s  server {m.ServerCpuUse:0.00} / gen {m.ClientCpuUse:0.00} cores  alloc {Format.Number(m.AllocatedPerMessage)} B/msg");
+                    Thread.Sleep(200);
+                }
+            }
+        }
+    }
+
+    private void RunLatency(Dictionary<string, ServerProcess> servers)
+    {
+        var peakServer = servers.ContainsKey("ours") ? "ours" : "kestrel";
+        double peak = 0;
+        foreach (var w in new[] { 1, 16 })
+        {
+            var row = results.Find(Echo, new EchoSpec(100, 16, w, 0, default, default).Cell, "messages/s");
+            if (row is not null && !double.IsNaN(row.Median(peakServer)))
+            {
+                peak = Math.Max(peak, row.Median(peakServer));
+            }
+        }
+        if (peak <= 0)
+        {
+            Progress("[latency] no echo peak measured; running the 100 conns/16 B case to find it");
+            var m = EchoScenario.Run(servers[peakServer], TargetOf(servers[peakServer]), new EchoSpec(100, 16, 16, 0, options.Warmup, options.Measure), options.Loops);
+            peak = m.PerSecond;
+        }
+        var rate = Math.Max(1000, Math.Round(peak * 0.5 / 1000) * 1000);
+        results.Info["latencyRate"] = rate.ToString(CultureInfo.InvariantCulture);
+        results.Info["latencyRateBasis"] = $"50% of {(peakServer == "ours" ? "our engine's" : "Kestrel's (ours not available)")} peak {Format.Number(peak)} msg/s at 100 conns/16 B";
+        var spec = new EchoSpec(100, 16, 1, rate, options.Warmup, options.LatencyMeasure);
+        Progress($"[latency] 100 conns, 16 B, open loop at {rate:N0} msg/s ({results.Info["latencyRateBasis"]}), measured from intended send time");
+        for (var rep = 0; rep < options.Repetitions; rep++)
+        {
+            foreach (var server in Order(servers, rep, withRaw: true))
+            {
+                var m = EchoScenario.Run(server, TargetOf(server), spec, options.Loops);
+                var name = server.Kind.Name;
+                foreach (var (label, p) in Percentiles)
+                {
+                    results.Add(Latency, spec.Cell, label, "µs", false, name, m.LatencyMicros(p));
+                }
+                results.Add(Latency, spec.Cell, "achieved messages/s", "msg/s", true, name, m.PerSecond);
+                results.Add(Latency, spec.Cell, "messages per server CPU-s", "msg/CPU-s", true, name, m.PerServerCpuSecond);
+                results.Add(Latency, spec.Cell, "unanswered in window", "msgs", false, name, m.Unanswered);
+                CheckRun(server, "latency", m);
+                Progress($"  [latency] {server.Kind.Label,-14} rep {rep + 1}: p50 {Format.Number(m.LatencyMicros(50))} µs  p99 {Format.Number(m.LatencyMicros(99))} µs  " +
+                    $"p99.9 {Format.Number(m.LatencyMicros(99.9))} µs  max {Format.Number(m.LatencyMicros(100))} µs  ({Format.Number(m.PerSecond)} msg/s achieved)");
+                Thread.Sleep(200);
+            }
+        }
+    }
+
+    private static readonly (string Label, double Percentile)[] Percentiles = [("p50", 50), ("p99", 99), ("p99.9", 99.9), ("max", 100)];
+
+    private void RunBroadcast(Dictionary<string, ServerProcess> servers)
+    {
+        foreach (var subscribers in options.BroadcastSubscribers)
+        {
+            var cell = $"1 publisher → {subscribers:N0} subscribers, 32 B";
+            Progress($"[broadcast] {cell}, {BroadcastScenario.Window} messages unfinished at most");
+            for (var rep = 0; rep < options.Repetitions; rep++)
+            {
+                foreach (var server in Order(servers, rep, withRaw: false))
+                {
+                    var m = BroadcastScenario.Run(server, TargetOf(server), subscribers, options.Warmup, options.Measure);
+                    var name = server.Kind.Name;
+                    results.Add(Broadcast, cell, "deliveries/s", "msg/s", true, name, m.PerSecond);
+                    results.Add(Broadcast, cell, "deliveries per server CPU-s", "msg/CPU-s", true, name, m.PerServerCpuSecond);
+                    foreach (var (label, p) in Percentiles)
+                    {
+                        results.Add(Broadcast, cell, "publish→receive " + label, "µs", false, name, m.LatencyMicros(p));
+                    }
+                    results.Add(Broadcast, cell, "server allocated B/delivery", "B", false, name, m.AllocatedPerMessage);
+                    results.Add(Broadcast, cell, "deliveries missed", "msgs", false, name, m.Unanswered);
+                    CheckRun(server, "broadcast " + cell, m);
+                    Progress($"  [broadcast] {subscribers,6} subs {server.Kind.Label,-14} rep {rep + 1}: {Format.Number(m.PerSecond),12} deliveries/s " +
+                        $"{Format.Number(m.PerServerCpuSecond),12} /CPU-s  p50 {Format.Number(m.LatencyMicros(50))} µs  p99 {Format.Number(m.LatencyMicros(99))} µs  missed {m.Unanswered}");
+                    Thread.Sleep(500);
+                }
+            }
+        }
+    }
+
+    private void RunScale()
+    {
+        foreach (var n in options.ScaleConnections)
+        {
+            var cell = $"{n:N0} idle connections";
+            Progress($"[scale] {cell}, fresh server each time, clients in {(n + 7999) / 8000} worker processes");
+            for (var rep = 0; rep < options.Repetitions; rep++)
+            {
+                foreach (var kind in options.Servers)
+                {
+                    using var server = TryStart(kind, broadcast: false);
+                    if (server is null)
+                    {
+                        continue;
+                    }
+                    var o = ScaleScenario.Run(server, n, ref scaleIndex);
+                    results.Add(Scale, cell, "time to open", "s", false, kind.Name, o.OpenSeconds);
+                    results.Add(Scale, cell, "connections opened/s", "conn/s", true, kind.Name, o.Opened / o.OpenSeconds);
+                    results.Add(Scale, cell, "server RSS per connection", "B", false, kind.Name, o.RssPerConnection);
+                    results.Add(Scale, cell, "managed heap per connection", "B", false, kind.Name, o.HeapPerConnection);
+                    results.Add(Scale, cell, "failed to open", "conns", false, kind.Name, o.Failed);
+                    if (o.Failed > 0 || o.Error is not null)
+                    {
+                        results.Note($"{kind.Label}: scale {cell}: {o.Failed} of {n} failed to open; {o.Error}");
+                    }
+                    if (o.ServerConnections >= 0 && o.ServerConnections < o.Opened)
+                    {
+                        results.Note($"{kind.Label}: scale {cell}: /stats counted {o.ServerConnections} connections while {o.Opened} were open");
+                    }
+                    Progress($"  [scale] {n,6} {kind.Label,-14} rep {rep + 1}: opened {o.Opened} (failed {o.Failed}) in {o.OpenSeconds:0.00} s, " +
+                        $"RSS {Format.Number(o.RssPerConnection)} B/conn, heap {Format.Number(o.HeapPerConnection)} B/conn, server counts {o.ServerConnections}");
+                }
+            }
+        }
+    }
+
+    private void RunChurn(Dictionary<string, ServerProcess> servers)
+    {
+        var cell = $"connect → handshake → close, {options.ChurnThreads} client threads";
+        Progress($"[churn] {cell}");
+        for (var rep = 0; rep < options.Repetitions; rep++)
+        {
+            foreach (var server in Order(servers, rep, withRaw: true))
+            {
+                var m = ChurnScenario.Run(server, TargetOf(server), options.ChurnThreads, options.Warmup, options.Measure);
+                var name = server.Kind.Name;
+                results.Add(Churn, cell, "cycles/s", "cycles/s", true, name, m.PerSecond);
+                results.Add(Churn, cell, "cycles per server CPU-s", "cycles/CPU-s", true, name, m.PerServerCpuSecond);
+                results.Add(Churn, cell, "server allocated B/cycle", "B", false, name, m.AllocatedPerMessage);
+                CheckRun(server, "churn", m);
+                Progress($"  [churn] {server.Kind.Label,-14} rep {rep + 1}: {Format.Number(m.PerSecond),10} cycles/s {Format.Number(m.PerServerCpuSecond),10} /CPU-s  server {m.ServerCpuUse:0.00} / gen {m.ClientCpuUse:0.00} cores");
+                Thread.Sleep(1000);
+            }
+        }
+    }
+
+    private void CheckRun(ServerProcess server, string what, Measurement m)
+    {
+        if (m.Failed > 0 || m.Error is not null)
+        {
+            results.Note($"{server.Kind.Label}: {what}: {m.Failed} connection(s) failed; first error: {m.Error}");
+        }
+        if (m.Messages == 0)
+        {
+            results.Note($"{server.Kind.Label}: {what}: nothing measured (0 messages in the window)");
+        }
+        if (server.HasExited)
+        {
+            results.Note($"{server.Kind.Label}: exited during {what}: {server.LogTail()}");
+        }
+    }
+
+    public static void Progress(string line)
+    {
+        Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+    }
+
+    internal static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
+}

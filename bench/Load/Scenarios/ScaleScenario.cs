@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Globalization;
+using Load.Servers;
+
+namespace Load.Scenarios;
+
+/// <summary>What opening many idle connections cost a server.</summary>
+internal sealed record ScaleOutcome(int Requested, int Opened, int Failed, double OpenSeconds, double RssPerConnection, double HeapPerConnection, long ServerConnections, string? Error);
+
+/// <summary>
+/// Connection scale: a fresh server, its RSS and managed heap read before and after opening N idle WebSocket
+/// connections from several connect-worker processes (at most ~8,000 sockets each).
+/// </summary>
+internal static class ScaleScenario
+{
+    private const int PerWorker = 8000;
+
+    public static ScaleOutcome Run(ServerProcess server, int connections, ref long nextIndex)
+    {
+        Thread.Sleep(1000);
+        var rss0 = server.RssBytes();
+        var stats0 = server.Stats();
+        var workerCount = (connections + PerWorker - 1) / PerWorker;
+        var workers = new List<Process>();
+        string? error = null;
+        try
+        {
+            for (var w = 0; w < workerCount; w++)
+            {
+                var count = connections / workerCount + (w < connections % workerCount ? 1 : 0);
+                var info = SelfStartInfo("--connect-worker", "--port", server.Port.ToString(CultureInfo.InvariantCulture), "--count", count.ToString(CultureInfo.InvariantCulture),
+                    "--first", nextIndex.ToString(CultureInfo.InvariantCulture), "--threads", "16");
+                nextIndex += count;
+                info.RedirectStandardInput = true;
+                info.RedirectStandardOutput = true;
+                var p = Process.Start(info) ?? throw new InvalidOperationException("could not start a connect worker");
+                workers.Add(p);
+            }
+            foreach (var p in workers)
+            {
+                if (p.StandardOutput.ReadLine() != "ready")
+                {
+                    throw new InvalidOperationException("connect worker did not start");
+                }
+            }
+            var watch = Stopwatch.StartNew();
+            foreach (var p in workers)
+            {
+                p.StandardInput.WriteLine("go");
+                p.StandardInput.Flush();
+            }
+            int opened = 0, failed = 0;
+            foreach (var p in workers)
+            {
+                var line = p.StandardOutput.ReadLine() ?? "connected 0 0 0 worker-died";
+                var parts = line.Split(' ', 5);
+                opened += int.Parse(parts[1], CultureInfo.InvariantCulture);
+                failed += int.Parse(parts[2], CultureInfo.InvariantCulture);
+                if (parts.Length > 4 && parts[4] != "-")
+                {
+                    error ??= parts[4];
+                }
+            }
+            var openSeconds = watch.Elapsed.TotalSeconds;
+            BroadcastScenario.WaitForServerToCount(server, opened);
+            // Let the server finish whatever it does lazily after the upgrades before reading its memory.
+            Thread.Sleep(1500);
+            var rss1 = server.RssBytes();
+            var stats1 = server.Stats();
+            var heapPer = stats0 is { } s0 && stats1 is { } s1 && s0.ManagedHeap >= 0 && opened > 0 ? (double)(s1.ManagedHeap - s0.ManagedHeap) / opened : double.NaN;
+            var rssPer = rss0 > 0 && rss1 > 0 && opened > 0 ? (double)(rss1 - rss0) / opened : double.NaN;
+            if (server.HasExited)
+            {
+                error ??= "server exited: " + server.LogTail();
+            }
+            return new ScaleOutcome(connections, opened, failed, openSeconds, rssPer, heapPer, stats1?.Connections ?? -1, error);
+        }
+        finally
+        {
+            foreach (var p in workers)
+            {
+                try
+                {
+                    p.StandardInput.WriteLine("close");
+                    p.StandardInput.Flush();
+                }
+                catch (IOException)
+                {
+                }
+            }
+            foreach (var p in workers)
+            {
+                if (!p.WaitForExit(20_000))
+                {
+                    p.Kill();
+                }
+                p.Dispose();
+            }
+        }
+    }
+
+    /// <summary>How to start this same program again with other arguments (as the apphost or through <c>dotnet</c>).</summary>
+    public static ProcessStartInfo SelfStartInfo(params string[] args)
+    {
+        var exe = Environment.ProcessPath ?? "dotnet";
+        var info = new ProcessStartInfo(exe) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
+        {
+            info.ArgumentList.Add(typeof(ScaleScenario).Assembly.Location);
+        }
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        return info;
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The end-to-end load benchmark: our engine's Host vs Kestrel (and a raw TCP echo as the generator's ceiling).
+#   bench/run.sh            full run (~15 min), results in bench/results/load.{md,json,svg}
+#   bench/run.sh --quick    every scenario for a second or two at reduced sizes (CI smoke test, ~3 min),
+#                           results in bench/results/tmp/quick/ so a real run's files are never overwritten
+# Any other arguments go to the Load program (e.g. --reps 5, --scenarios echo,latency, --no-ours).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+for a in "$@"; do
+  if [[ "$a" == "--quick" ]]; then quick=1; fi
+done
+if [[ $quick == 1 ]]; then out=bench/results/tmp/quick; else out=bench/results; fi
+
+command -v taskset >/dev/null || { echo "run.sh: taskset (util-linux) is needed to pin the servers and the generator" >&2; exit 2; }
+
+echo "== building (Release)"
+dotnet build -c Release -nologo -v q bench/KestrelPeer/KestrelPeer.csproj
+dotnet build -c Release -nologo -v q bench/Load/Load.csproj
+
+extra=()
+# Our Host is measured when it builds; a stale Host.dll from an older build is not used.
+if compgen -G "src/Host/*.cs" >/dev/null && dotnet build -c Release -nologo -v q src/Host/Host.csproj; then
+  echo "== our Host built: measuring ours vs Kestrel"
+else
+  echo "== WARNING: src/Host did not build (or has no sources yet): measuring Kestrel and the raw TCP echo only" >&2
+  extra+=(--no-ours)
+fi
+
+mkdir -p "$out"
+echo "== running (servers pinned to CPU 0, generator to CPU 1)"
+taskset -c 1 bench/Load/bin/Release/net10.0/Engine.Benchmarks.Load --out "$out" "${extra[@]}" "$@"
+
+for f in load.md load.json load.svg; do
+  if [[ ! -s "$out/$f" ]]; then
+    echo "run.sh: $out/$f was not written" >&2
+    exit 1
+  fi
+done
+if ! grep -q '"metric"' "$out/load.json"; then
+  echo "run.sh: $out/load.json holds no measurements" >&2
+  exit 1
+fi
+echo "== results: $out/load.md, $out/load.json, $out/load.svg"

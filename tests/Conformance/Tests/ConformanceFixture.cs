@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using Conformance.Cases;
+using Conformance.Peers;
+using Conformance.Reporting;
+using Conformance.Running;
+
+namespace Conformance.Tests;
+
+/// <summary>
+/// Starts our engine's echo server and the Kestrel peer in-process, plays the whole catalogue against both once per
+/// test run, and writes reports/conformance at the end. Tests only await their case's result, so cases run with
+/// bounded parallelism here while xunit walks the theory rows one by one.
+/// </summary>
+/// <remarks>
+/// Scheduling: light cases of both agents run side by side (each agent <see cref="CaseRunner.DefaultParallelism"/>
+/// at a time); then the section 9 cases run strictly one at a time, ours first, so their durations are not skewed.
+/// </remarks>
+public sealed class ConformanceFixture : IAsyncLifetime
+{
+    private readonly Dictionary<string, TaskCompletionSource<CaseResult>> _underTest =
+        Catalogue.All.ToDictionary(c => c.Id, _ => new TaskCompletionSource<CaseResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private readonly List<CaseResult> _all = new();
+    private IPeerServer? _engine;
+    private KestrelPeerServer? _kestrel;
+    private Task? _schedule;
+    private readonly Stopwatch _clock = new();
+
+    /// <summary>The agent the tests grade: our engine once it is wired in (see <see cref="EngineUnderTest"/>), Kestrel before.</summary>
+    public string AgentUnderTest { get; private set; } = EngineUnderTest.AgentName;
+
+    public async Task InitializeAsync()
+    {
+        _clock.Start();
+        _kestrel = await KestrelPeerServer.StartAsync();
+        if (EngineUnderTest.IsWired)
+        {
+            _engine = await EngineUnderTest.StartAsync();
+        }
+        AgentUnderTest = _engine?.Agent ?? _kestrel.Agent;
+        _schedule = Task.Run(ScheduleAsync);
+    }
+
+    /// <summary>The graded result of <paramref name="id"/> for the agent under test.</summary>
+    public Task<CaseResult> ResultAsync(string id) => _underTest[id].Task;
+
+    private async Task ScheduleAsync()
+    {
+        var light = Catalogue.All.Where(c => c.Load == CaseLoad.Light).ToList();
+        var exclusive = Catalogue.All.Where(c => c.Load == CaseLoad.Exclusive).ToList();
+        try
+        {
+            var phases = new List<Task> { RunLightAsync(_engine ?? _kestrel!, light, publish: true) };
+            if (_engine is not null)
+            {
+                phases.Add(RunLightAsync(_kestrel!, light, publish: false));
+            }
+            await Task.WhenAll(phases);
+            foreach (var definition in exclusive)
+            {
+                Record(await CaseRunner.RunOneAsync((_engine ?? _kestrel!).Url, AgentUnderTest, definition), publish: true);
+            }
+            if (_engine is not null)
+            {
+                foreach (var definition in exclusive)
+                {
+                    Record(await CaseRunner.RunOneAsync(_kestrel!.Url, _kestrel.Agent, definition), publish: false);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var pending in _underTest.Values)
+            {
+                pending.TrySetException(e);
+            }
+            throw;
+        }
+    }
+
+    private Task RunLightAsync(IPeerServer peer, List<CaseDefinition> cases, bool publish) =>
+        Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = CaseRunner.DefaultParallelism }, async (definition, _) =>
+        {
+            Record(await CaseRunner.RunOneAsync(peer.Url, peer.Agent, definition), publish);
+        });
+
+    private void Record(CaseResult result, bool publish)
+    {
+        lock (_all)
+        {
+            _all.Add(result);
+        }
+        if (publish)
+        {
+            _underTest[result.Id].TrySetResult(result);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            if (_schedule is not null)
+            {
+                // Kestrel's column finishes after the last test of ours; the report needs both.
+                await _schedule;
+            }
+        }
+        finally
+        {
+            List<CaseResult> results;
+            lock (_all)
+            {
+                results = _all.ToList();
+            }
+            if (results.Count > 0)
+            {
+                var note = $"xunit run: {results.Count} case runs over {results.Select(r => r.Agent).Distinct().Count()} agents in {_clock.Elapsed.TotalSeconds:F0} s; the tests grade {AgentUnderTest}.";
+                ReportWriter.Write(results, runNote: note);
+            }
+            if (_engine is not null)
+            {
+                await _engine.DisposeAsync();
+            }
+            if (_kestrel is not null)
+            {
+                await _kestrel.DisposeAsync();
+            }
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ConformanceCollection : ICollectionFixture<ConformanceFixture>
+{
+    public const string Name = "Conformance";
+}

@@ -101,7 +101,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(socket);
         EnsureRunning();
-        StartConnection(new SocketConnection(socket, Pool));
+        StartConnection(new SocketConnection(socket, Pool, Options.MaxBufferedBytes));
     }
 
     /// <summary>Takes over a connected stream (for example an <see cref="System.Net.Security.SslStream"/>); the HTTP upgrade is read from it.</summary>
@@ -109,7 +109,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         EnsureRunning();
-        StartConnection(new StreamConnection(stream, remoteEndPoint, Pool));
+        StartConnection(new StreamConnection(stream, remoteEndPoint, Pool, Options.MaxBufferedBytes));
     }
 
     /// <summary>
@@ -203,7 +203,7 @@ public sealed class WebSocketServer : IAsyncDisposable
                 await Task.Delay(10).ConfigureAwait(false);
                 continue;
             }
-            StartConnection(new SocketConnection(socket, Pool));
+            StartConnection(new SocketConnection(socket, Pool, Options.MaxBufferedBytes));
         }
     }
 

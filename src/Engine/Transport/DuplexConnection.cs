@@ -13,6 +13,7 @@ namespace Engine.Transport;
 internal abstract class DuplexConnection : IThreadPoolWorkItem
 {
     private readonly BlockPool _pool;
+    private readonly long _maxBuffered;
     private ITransportHandler _handler = null!;
     private byte[]? _block;
     private int _start;
@@ -24,9 +25,10 @@ internal abstract class DuplexConnection : IThreadPoolWorkItem
     private int _references = 1;
     private Exception? _error;
 
-    protected DuplexConnection(BlockPool pool)
+    protected DuplexConnection(BlockPool pool, long maxBuffered)
     {
         _pool = pool;
+        _maxBuffered = maxBuffered;
     }
 
     public abstract EndPoint? RemoteEndPoint { get; }
@@ -136,6 +138,12 @@ internal abstract class DuplexConnection : IThreadPoolWorkItem
                 {
                     _start = _end = 0;
                     TryHalfClose();
+                }
+                // Read-side backpressure: while replies are over the limit (a flush on another thread still
+                // draining them), read nothing more, so TCP slows the peer down. Rare, so a short poll is enough.
+                while (output.BufferedBytes > _maxBuffered && Volatile.Read(ref _aborted) == 0)
+                {
+                    await Task.Delay(1).ConfigureAwait(false);
                 }
             }
         }

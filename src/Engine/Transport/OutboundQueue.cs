@@ -44,6 +44,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     private bool _completed;
     private bool _sending;
     private bool _corked;
+    private int _corkOwner;
 
     public OutboundQueue(BlockPool pool)
     {
@@ -67,7 +68,9 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
 
     /// <summary>
     /// Appends one frame. Refused when the close frame is already queued, or when <paramref name="limit"/> would be
-    /// passed (an empty queue takes any one frame, so a message larger than the limit can still go out).
+    /// passed (an empty queue takes any one frame, so a message larger than the limit can still go out). Replies made
+    /// by the receiving thread during its own batch are never refused: the transport stops reading until the queue is
+    /// back under the limit instead, so a request/response peer is slowed down by TCP rather than losing replies.
     /// On <see cref="EnqueueResult.Queued"/>, <paramref name="flushNeeded"/> says whether the caller must ask the transport to flush.
     /// </summary>
     public EnqueueResult TryEnqueueFrame(OpCode opCode, ReadOnlySpan<byte> payload, long limit, bool final, out bool flushNeeded)
@@ -82,7 +85,8 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
                 return EnqueueResult.Completed;
             }
             long buffered = _buffered;
-            if (buffered > 0 && buffered + size > limit)
+            bool reply = _corked && _corkOwner == Environment.CurrentManagedThreadId;
+            if (!reply && buffered > 0 && buffered + size > limit)
             {
                 return EnqueueResult.OverLimit;
             }
@@ -121,6 +125,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         lock (_lock)
         {
             _corked = true;
+            _corkOwner = Environment.CurrentManagedThreadId;
         }
     }
 

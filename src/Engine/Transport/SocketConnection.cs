@@ -9,8 +9,8 @@ internal sealed class SocketConnection : DuplexConnection
 {
     private readonly Socket _socket;
 
-    public SocketConnection(Socket socket, BlockPool pool)
-        : base(pool)
+    public SocketConnection(Socket socket, BlockPool pool, long maxBuffered)
+        : base(pool, maxBuffered)
     {
         _socket = socket;
         // Frames are written whole and batched by the send queue; Nagle would only add latency.

@@ -8,8 +8,8 @@ internal sealed class StreamConnection : DuplexConnection
 {
     private readonly Stream _stream;
 
-    public StreamConnection(Stream stream, EndPoint? remoteEndPoint, BlockPool pool)
-        : base(pool)
+    public StreamConnection(Stream stream, EndPoint? remoteEndPoint, BlockPool pool, long maxBuffered)
+        : base(pool, maxBuffered)
     {
         _stream = stream;
         RemoteEndPoint = remoteEndPoint;

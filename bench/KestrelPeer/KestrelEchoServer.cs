@@ -68,7 +68,7 @@ public static class KestrelEchoServer
     private static Task WriteStatsAsync(HttpContext context)
     {
         context.Response.ContentType = "application/json";
-        var json = $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes()},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{Volatile.Read(ref connections)}}}";
+        var json = $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{Volatile.Read(ref connections)}}}";
         return context.Response.WriteAsync(json);
     }
 

@@ -9,7 +9,7 @@ namespace Load;
 /// <summary>
 /// Entry point. Modes:
 /// <list type="bullet">
-/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn] [--no-ours] [--loops N] [--no-pin]</c></item>
+/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn] [--cases TEXT] [--latency-rate N] [--no-ours] [--loops N] [--no-pin]</c></item>
 /// <item><c>--tcp-echo --port N</c>: the raw TCP echo server, the generator's ceiling check</item>
 /// <item><c>--connect-worker --port N --count K --first I --threads T</c>: a child holding idle connections for the scale scenario</item>
 /// </list>
@@ -24,7 +24,7 @@ internal static class Program
         var arguments = new Arguments(args);
         if (arguments.Has("--tcp-echo"))
         {
-            TcpEchoServer.RunAsync(arguments.Int("--port", 9003)).GetAwaiter().GetResult();
+            TcpEchoServer.Run(arguments.Int("--port", 9003));
             return 0;
         }
         if (arguments.Has("--connect-worker"))
@@ -78,7 +78,7 @@ internal static class Program
         servers.Add(new ServerKind("kestrel", "Kestrel", kestrelDll, WebSocket: true, HasStats: true, CanBroadcast: true));
         var raw = new ServerKind("tcp", "raw TCP echo", self, WebSocket: false, HasStats: false, CanBroadcast: false);
         var scenarios = new HashSet<string>((arguments.Get("--scenarios") ?? "echo,latency,broadcast,scale,churn").Split(','), StringComparer.Ordinal);
-        var options = new RunOptions(quick, arguments.Int("--reps", quick ? 1 : 3), output, logs, servers, raw, scenarios, arguments.Int("--loops", 1), ServerCpu);
+        var options = new RunOptions(quick, arguments.Int("--reps", quick ? 1 : 3), output, logs, servers, raw, scenarios, arguments.Get("--cases"), arguments.Int("--latency-rate", 0), arguments.Int("--loops", 1), ServerCpu);
 
         results.Info["mode"] = quick ? "quick" : "full";
         results.Info["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);

@@ -99,15 +99,17 @@ internal static class MarkdownReport
         sb.AppendLine("The same generator against an echo server that does no WebSocket work. Headroom = raw TCP msg/s ÷ the faster WebSocket server's median; " +
             "above 1 the WebSocket servers, not the generator, set the pace. Generator CPU is its process's utime+stime per second of the window (it has CPU 1 to itself).");
         sb.AppendLine();
-        sb.AppendLine("| case | raw TCP msg/s | fastest WebSocket msg/s | headroom | generator CPU vs raw TCP | generator CPU vs WebSocket servers |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| case | raw TCP msg/s | fastest WebSocket msg/s | headroom | generator CPU vs raw TCP | generator CPU vs ours / Kestrel | server CPU ours / Kestrel | limited by |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
         foreach (var row in rows)
         {
             var tcp = row.Median("tcp");
             var best = Math.Max(Nan0(row.Median("ours")), Nan0(row.Median("kestrel")));
             var cpu = results.Find(row.Scenario, row.Cell, "generator CPU use");
             var wsCpu = cpu is null ? "–" : $"{Format.Number(cpu.Median("ours"))} / {Format.Number(cpu.Median("kestrel"))}";
-            sb.AppendLine($"| {row.Cell} | {Format.Number(tcp)} | {Format.Number(best)} | {Format.Number(best > 0 ? tcp / best : double.NaN)}× | {Format.Number(cpu?.Median("tcp") ?? double.NaN)} | {wsCpu} |");
+            var serverCpu = results.Find(row.Scenario, row.Cell, "server CPU use");
+            var srvCpu = serverCpu is null ? "–" : $"{Format.Number(serverCpu.Median("ours"))} / {Format.Number(serverCpu.Median("kestrel"))}";
+            sb.AppendLine($"| {row.Cell} | {Format.Number(tcp)} | {Format.Number(best)} | {Format.Number(best > 0 ? tcp / best : double.NaN)}× | {Format.Number(cpu?.Median("tcp") ?? double.NaN)} | {wsCpu} | {srvCpu} | {LimitedBy(cpu, serverCpu)} |");
         }
         var latency = results.Rows.FirstOrDefault(r => r.Scenario == "latency at fixed rate" && r.Metric == "p99" && r.Samples.ContainsKey("tcp"));
         if (latency is not null)
@@ -116,6 +118,24 @@ internal static class MarkdownReport
             sb.AppendLine($"Latency floor of the generator (raw TCP echo at the same offered rate): p99 {Format.Number(latency.Median("tcp"))} µs.");
         }
         sb.AppendLine();
+    }
+
+    /// <summary>A rough reading of the CPU figures: a process using 0.9 of its core or more is the one setting the pace.</summary>
+    private static string LimitedBy(ResultRow? generatorCpu, ResultRow? serverCpu)
+    {
+        var parts = new List<string>();
+        foreach (var (server, label) in new[] { ("ours", "ours"), ("kestrel", "Kestrel") })
+        {
+            var gen = generatorCpu?.Median(server) ?? double.NaN;
+            var srv = serverCpu?.Median(server) ?? double.NaN;
+            if (double.IsNaN(gen) && double.IsNaN(srv))
+            {
+                continue;
+            }
+            var by = gen >= 0.9 ? "generator" : srv >= 0.9 ? "server" : "round trips (neither core full)";
+            parts.Add($"{label}: {by}");
+        }
+        return parts.Count == 0 ? "–" : string.Join("; ", parts);
     }
 
     private static double Nan0(double v) => double.IsNaN(v) ? 0 : v;

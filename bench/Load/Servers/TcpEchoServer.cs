@@ -1,50 +1,173 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Load.Client;
 
 namespace Load.Servers;
 
 /// <summary>
-/// The ceiling check: echoes bytes back with no WebSocket work at all, on the same process model as the peers
-/// (a process of its own, .NET async sockets on the thread pool). What the generator reaches against it is the most
-/// it can measure; a WebSocket server well below that is measured, not the generator.
+/// The ceiling check: echoes bytes back with no WebSocket work at all, started, pinned and measured like the peers
+/// (a process of its own on CPU 0). It is one thread over one epoll set with raw file descriptors, the cheapest echo
+/// this box can run, so what the generator reaches against it is the generator's own limit.
 /// </summary>
-internal static class TcpEchoServer
+internal static unsafe partial class TcpEchoServer
 {
-    public static async Task RunAsync(int port)
+    private const int SockNonBlock = 0x800;
+    private const int Eagain = 11;
+    private const ulong ListenerTag = ulong.MaxValue;
+
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    private static partial int Accept4(int fd, nint address, nint addressLength, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint Read(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint Write(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    private static partial int SetSockOpt(int fd, int level, int name, int* value, int length);
+
+    /// <summary>Bytes a connection could not write yet; while any wait, it reads nothing more (backpressure).</summary>
+    private sealed class Pending
+    {
+        public byte[] Data = new byte[64 * 1024];
+        public int Start;
+        public int End;
+    }
+
+    public static void Run(int port)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         listener.Listen(4096);
+        listener.Blocking = false;
+        var listenFd = (int)listener.SafeHandle.DangerousGetHandle();
+        var epfd = Epoll.Create(0);
+        Epoll.Add(epfd, listenFd, Epoll.In, ListenerTag);
+        var pending = new Pending?[1 << 16];
+        var buffer = new byte[256 * 1024];
+        var events = stackalloc byte[512 * Epoll.EventSize];
         Console.WriteLine($"tcp echo listening on {IPAddress.Loopback}:{port}");
         while (true)
         {
-            var socket = await listener.AcceptAsync();
-            socket.NoDelay = true;
-            _ = EchoAsync(socket);
+            var n = Epoll.Wait(epfd, events, 512, 1000);
+            for (var i = 0; i < n; i++)
+            {
+                var ev = events + i * Epoll.EventSize;
+                var flags = *(uint*)ev;
+                var tag = *(ulong*)(ev + Epoll.DataOffset);
+                if (tag == ListenerTag)
+                {
+                    AcceptAll(epfd, listenFd);
+                    continue;
+                }
+                var fd = (int)tag;
+                if (pending[fd] is { } p)
+                {
+                    if ((flags & Epoll.Out) != 0 && !FlushPending(fd, p))
+                    {
+                        pending[fd] = null;
+                        continue;
+                    }
+                    if (p.End > p.Start)
+                    {
+                        continue;
+                    }
+                    // Drained: read what arrived while this connection was held back.
+                    pending[fd] = null;
+                }
+                Echo(fd, buffer, pending);
+            }
         }
     }
 
-    private static async Task EchoAsync(Socket socket)
+    private static void AcceptAll(int epfd, int listenFd)
     {
-        var buffer = new byte[64 * 1024];
-        try
+        while (true)
         {
-            int n;
-            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+            var fd = Accept4(listenFd, 0, 0, SockNonBlock);
+            if (fd < 0)
             {
-                var sent = 0;
-                while (sent < n)
+                return;
+            }
+            var one = 1;
+            SetSockOpt(fd, 6 /* IPPROTO_TCP */, 1 /* TCP_NODELAY */, &one, sizeof(int));
+            Epoll.Add(epfd, fd, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, (ulong)fd);
+        }
+    }
+
+    /// <summary>Reads until drained and writes each chunk straight back; a chunk the kernel will not take yet waits in <paramref name="pending"/>.</summary>
+    private static void Echo(int fd, byte[] buffer, Pending?[] pending)
+    {
+        fixed (byte* b = buffer)
+        {
+            while (true)
+            {
+                var read = (int)Read(fd, b, buffer.Length);
+                if (read < 0)
                 {
-                    sent += await socket.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None);
+                    if (Marshal.GetLastPInvokeError() != Eagain)
+                    {
+                        Epoll.Close(fd);
+                    }
+                    return;
+                }
+                if (read == 0)
+                {
+                    Epoll.Close(fd);
+                    return;
+                }
+                var written = 0;
+                while (written < read)
+                {
+                    var w = (int)Write(fd, b + written, read - written);
+                    if (w < 0)
+                    {
+                        if (Marshal.GetLastPInvokeError() != Eagain)
+                        {
+                            Epoll.Close(fd);
+                            return;
+                        }
+                        var p = new Pending();
+                        if (p.Data.Length < read - written)
+                        {
+                            p.Data = new byte[read - written];
+                        }
+                        buffer.AsSpan(written, read - written).CopyTo(p.Data);
+                        p.End = read - written;
+                        pending[fd] = p;
+                        return;
+                    }
+                    written += w;
+                }
+                if (read < buffer.Length)
+                {
+                    return;
                 }
             }
         }
-        catch (SocketException)
+    }
+
+    private static bool FlushPending(int fd, Pending p)
+    {
+        fixed (byte* b = p.Data)
         {
+            while (p.Start < p.End)
+            {
+                var w = (int)Write(fd, b + p.Start, p.End - p.Start);
+                if (w < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() != Eagain)
+                    {
+                        Epoll.Close(fd);
+                        return false;
+                    }
+                    return true;
+                }
+                p.Start += w;
+            }
         }
-        finally
-        {
-            socket.Dispose();
-        }
+        return true;
     }
 }

@@ -38,6 +38,7 @@ public sealed class HandshakeTests
             Assert.Contains("Sec-WebSocket-Version: 13", head);
         }
         Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)));
+        client.Dispose();
         await server.AssertDrainedAsync();
     }
 

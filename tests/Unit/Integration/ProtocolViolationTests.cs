@@ -37,6 +37,7 @@ public sealed class ProtocolViolationTests
 
         Assert.True(expectedCode == await client.ReadCloseCodeAsync(), name);
         Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)), "server closes TCP after the close frame");
+        client.Dispose();
         await server.AssertDrainedAsync();
     }
 

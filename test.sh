@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test: unit + integration (ClientWebSocket), the Autobahn-catalogue conformance suite (our engine and
+# Kestrel side by side), and the benchmark smoke runs (micro and load, quick mode: they check that the benchmarks
+# run and write their files, never speed). Installs what it needs first. Exit code is non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+need_apt=()
+command -v taskset >/dev/null || need_apt+=(util-linux)
+if ((${#need_apt[@]})); then
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+fi
+
+echo "== build (warnings are errors)"
+dotnet build Engine.sln -c Release -nologo -v q
+
+echo "== unit and integration tests"
+dotnet test tests/Unit/Unit.csproj -c Release --no-build -nologo
+
+echo "== conformance (Autobahn case catalogue; report in reports/conformance/)"
+dotnet test tests/Conformance/Conformance.csproj -c Release --no-build -nologo
+
+if [[ -f bench/Micro/Micro.csproj ]]; then
+  echo "== micro-benchmark smoke (allocation budgets checked)"
+  dotnet run -c Release --no-build --project bench/Micro -- --smoke
+fi
+
+echo "== load benchmark smoke (quick mode)"
+bench/run.sh --quick

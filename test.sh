@@ -15,8 +15,11 @@ fi
 echo "== build (warnings are errors)"
 dotnet build Engine.sln -c Release -nologo -v q
 
-echo "== unit and integration tests"
+echo "== unit and integration tests (integration on the default transport: epoll on Linux x86-64)"
 dotnet test tests/Unit/Unit.csproj -c Release --no-build -nologo
+
+echo "== integration tests again on the portable .NET sockets transport"
+ENGINE_TEST_TRANSPORT=sockets dotnet test tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
 
 echo "== conformance (Autobahn case catalogue; report in reports/conformance/)"
 dotnet test tests/Conformance/Conformance.csproj -c Release --no-build -nologo

@@ -14,7 +14,7 @@ namespace Engine;
 public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 {
     private readonly WebSocketServer _server;
-    private readonly DuplexConnection _transport;
+    private readonly TransportConnection _transport;
     private readonly OutboundQueue _output;
     private readonly Lock _sessionLock = new();
     private WebSocketSession? _session;
@@ -23,7 +23,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     private bool _opened;
     private int _ended;
 
-    internal WebSocketConnection(WebSocketServer server, long id, DuplexConnection transport, WebSocketSession session)
+    internal WebSocketConnection(WebSocketServer server, long id, TransportConnection transport, WebSocketSession session)
     {
         _server = server;
         Id = id;

@@ -21,6 +21,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Socket? _listener;
+    private Transport.Epoll.EpollTransport? _epoll;
     private Task[] _acceptLoops = [];
     private Thread? _timerThread;
     private long _nextId;
@@ -48,7 +49,11 @@ public sealed class WebSocketServer : IAsyncDisposable
     public IWebSocketHandler Handler { get; }
 
     /// <summary>The bound address once started (with the actual port when <see cref="WebSocketServerOptions.Port"/> was 0).</summary>
-    public IPEndPoint LocalEndPoint => (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("The server is not started."));
+    public IPEndPoint LocalEndPoint => _epoll?.LocalEndPoint
+        ?? (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("The server is not started."));
+
+    /// <summary>The transport in use once started.</summary>
+    public TransportKind ActiveTransport => _epoll is not null ? TransportKind.Epoll : TransportKind.Sockets;
 
     /// <summary>Connections currently held (in the handshake or open).</summary>
     public int ConnectionCount => _connections.Count;
@@ -69,6 +74,13 @@ public sealed class WebSocketServer : IAsyncDisposable
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
         {
             throw new InvalidOperationException("The server was already started.");
+        }
+        if (Options.Transport == TransportKind.Epoll || (Options.Transport == TransportKind.Auto && Transport.Epoll.Native.IsSupported))
+        {
+            _epoll = Transport.Epoll.EpollTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
+                Options.EventLoops, Pool, Options.MaxBufferedBytes, StartConnection);
+            StartTimer();
+            return Task.CompletedTask;
         }
         var listener = new Socket(Options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -125,6 +137,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         }
         _stopping.Cancel();
         _listener?.Dispose();
+        _epoll?.StopListening();
         try
         {
             await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
@@ -156,6 +169,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         }
         Volatile.Write(ref _state, 3);
         _timerThread?.Join();
+        _epoll?.Stop();
     }
 
     /// <inheritdoc/>
@@ -207,7 +221,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         }
     }
 
-    private void StartConnection(DuplexConnection transport)
+    internal void StartConnection(TransportConnection transport)
     {
         long id = Interlocked.Increment(ref _nextId);
         WebSocketSession session = _sessions.Get();

@@ -56,6 +56,12 @@ public sealed record WebSocketServerOptions
     /// <summary>Resolution of the timer wheel that drives all timeouts. Default 100 ms.</summary>
     public TimeSpan TimerResolution { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The transport. Default <see cref="TransportKind.Auto"/>.</summary>
+    public TransportKind Transport { get; init; } = TransportKind.Auto;
+
+    /// <summary>Event loops of the epoll transport. Default: one per core.</summary>
+    public int EventLoops { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -72,6 +78,8 @@ public sealed record WebSocketServerOptions
         Require(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), "must not be negative");
         Require(MaxBufferedBytes > 0, nameof(MaxBufferedBytes), "must be positive");
         Require(BlockSize is >= 1024 and <= 1024 * 1024, nameof(BlockSize), "must be 1 KiB to 1 MiB");
+        Require(EventLoops is > 0 and <= 256, nameof(EventLoops), "must be 1-256");
+        Require(Transport != TransportKind.Epoll || Engine.Transport.Epoll.Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
         Require(TimerResolution >= TimeSpan.FromMilliseconds(1), nameof(TimerResolution), "must be at least 1 ms");
     }
 

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Runtime.CompilerServices;
 using Engine.Runtime;
 
@@ -10,7 +9,7 @@ namespace Engine.Transport;
 /// zero-byte read and rents a block only when data is there. Sends are batched: everything queued during a receive
 /// batch leaves in one flush; sends from other threads are gathered by one thread-pool work item per connection.
 /// </summary>
-internal abstract class DuplexConnection : IThreadPoolWorkItem
+internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkItem
 {
     private readonly BlockPool _pool;
     private readonly long _maxBuffered;
@@ -31,16 +30,13 @@ internal abstract class DuplexConnection : IThreadPoolWorkItem
         _maxBuffered = maxBuffered;
     }
 
-    public abstract EndPoint? RemoteEndPoint { get; }
-
-    public void Start(ITransportHandler handler)
+    public override void Start(ITransportHandler handler)
     {
         _handler = handler;
         _ = ReceiveLoopAsync();
     }
 
-    /// <summary>Asks for queued bytes to be sent. Any thread; cheap when a flush is already under way.</summary>
-    public void RequestFlush()
+    public override void RequestFlush()
     {
         if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
         {
@@ -48,8 +44,7 @@ internal abstract class DuplexConnection : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Drops the connection now (RST if data is unsent). Any thread.</summary>
-    public void Abort()
+    public override void Abort()
     {
         if (Interlocked.Exchange(ref _aborted, 1) == 0)
         {

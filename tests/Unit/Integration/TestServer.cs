@@ -11,6 +11,14 @@ internal sealed class TestServer : IAsyncDisposable
         Server = server;
     }
 
+    /// <summary>ENGINE_TEST_TRANSPORT=sockets|epoll runs the integration tests on one transport (test.sh runs both).</summary>
+    public static TransportKind Transport { get; } = Environment.GetEnvironmentVariable("ENGINE_TEST_TRANSPORT") switch
+    {
+        "sockets" => TransportKind.Sockets,
+        "epoll" => TransportKind.Epoll,
+        _ => TransportKind.Auto,
+    };
+
     public WebSocketServer Server { get; }
 
     public int Port => Server.LocalEndPoint.Port;
@@ -19,7 +27,13 @@ internal sealed class TestServer : IAsyncDisposable
 
     public static async Task<TestServer> StartAsync(IWebSocketHandler handler, Func<WebSocketServerOptions, WebSocketServerOptions>? configure = null)
     {
-        var options = new WebSocketServerOptions { Address = IPAddress.Loopback, Port = 0, TimerResolution = TimeSpan.FromMilliseconds(20) };
+        var options = new WebSocketServerOptions
+        {
+            Address = IPAddress.Loopback,
+            Port = 0,
+            TimerResolution = TimeSpan.FromMilliseconds(20),
+            Transport = Transport,
+        };
         if (configure is not null)
         {
             options = configure(options);

@@ -1,0 +1,286 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Engine.Transport.Epoll;
+
+/// <summary>
+/// A connection owned by one <see cref="EpollLoop"/>: non-blocking read and writev on its file descriptor, on the loop
+/// thread only. Between reads it holds no buffer, except the few bytes of a partial frame header or request head
+/// (kept in a pooled block until the rest arrives).
+/// </summary>
+internal sealed unsafe class EpollConnection : TransportConnection
+{
+    private const int MaxVectors = 64;
+
+    private readonly EpollLoop _loop;
+    private ITransportHandler _handler = null!;
+    private byte[]? _spill;
+    private int _spillLength;
+    private int _interest = Native.EPOLLIN | Native.EPOLLRDHUP;
+    private bool _sending;
+    private bool _halfClosed;
+    private bool _closed;
+    private int _posted;
+    private int _abortRequested;
+
+    public EpollConnection(EpollLoop loop, int fd, int slot, EndPoint? remoteEndPoint)
+    {
+        _loop = loop;
+        Fd = fd;
+        Slot = slot;
+        RemoteEndPoint = remoteEndPoint;
+    }
+
+    public int Fd { get; }
+
+    public int Slot { get; }
+
+    public override EndPoint? RemoteEndPoint { get; }
+
+    public override void Start(ITransportHandler handler) => _handler = handler;
+
+    public override void RequestFlush()
+    {
+        if (_loop.OnLoopThread)
+        {
+            _loop.MarkDirty(this);
+        }
+        else if (Interlocked.Exchange(ref _posted, 1) == 0)
+        {
+            _loop.Post(this);
+        }
+    }
+
+    public override void Abort()
+    {
+        if (Interlocked.Exchange(ref _abortRequested, 1) == 0)
+        {
+            if (_loop.OnLoopThread)
+            {
+                Close(null);
+            }
+            else
+            {
+                Interlocked.Exchange(ref _posted, 1);
+                _loop.Post(this);
+            }
+        }
+    }
+
+    /// <summary>Loop thread: a posted flush or abort.</summary>
+    public void OnPosted()
+    {
+        Volatile.Write(ref _posted, 0);
+        if (Volatile.Read(ref _abortRequested) != 0)
+        {
+            Close(null);
+        }
+        else
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Loop thread: epoll reported <paramref name="events"/>.</summary>
+    public void OnEvents(uint events)
+    {
+        if ((events & Native.EPOLLOUT) != 0 && !_closed)
+        {
+            Flush();
+        }
+        if ((events & (Native.EPOLLIN | Native.EPOLLHUP | Native.EPOLLERR | Native.EPOLLRDHUP)) != 0 && !_closed)
+        {
+            OnReadable();
+        }
+    }
+
+    /// <summary>Loop thread: writes what the queue holds with writev until done or the socket is full.</summary>
+    public void Flush()
+    {
+        if (_closed)
+        {
+            return;
+        }
+        OutboundQueue output = _handler.Output;
+        if (!_sending)
+        {
+            if (!output.TryBeginSend())
+            {
+                if (_handler.IsFinished && output.IsCompleted)
+                {
+                    HalfClose();
+                }
+                return;
+            }
+            _sending = true;
+        }
+        Native.IoVector* vectors = stackalloc Native.IoVector[MaxVectors];
+        while (true)
+        {
+            ReadOnlySpan<OutboundSegment> segments = output.GetInFlight();
+            nint written;
+            if (segments[0].Owner != SegmentOwner.Block)
+            {
+                // A large frame in an ArrayPool array: pinned for this call only, sent on its own.
+                fixed (byte* at = segments[0].Array)
+                {
+                    vectors[0].Base = at + segments[0].Offset;
+                    vectors[0].Length = (nuint)segments[0].Count;
+                    written = Native.writev(Fd, vectors, 1);
+                }
+            }
+            else
+            {
+                // Pool blocks live on the pinned object heap: their addresses are stable without fixed.
+                int count = 0;
+                while (count < segments.Length && count < MaxVectors && segments[count].Owner == SegmentOwner.Block)
+                {
+                    ref byte data = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(segments[count].Array);
+                    vectors[count].Base = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref data) + segments[count].Offset;
+                    vectors[count].Length = (nuint)segments[count].Count;
+                    count++;
+                }
+                written = Native.writev(Fd, vectors, count);
+            }
+            if (written < 0)
+            {
+                int error = Native.LastError;
+                if (error == Native.EAGAIN)
+                {
+                    SetInterest(_interest | Native.EPOLLOUT);
+                    return; // keep the send right; EPOLLOUT resumes
+                }
+                if (error == Native.EINTR)
+                {
+                    continue;
+                }
+                Close(new SocketException(error));
+                return;
+            }
+            if (output.OnSent((int)written) && !output.TryContinueSend())
+            {
+                break;
+            }
+        }
+        _sending = false;
+        if ((_interest & Native.EPOLLOUT) != 0 || (_interest & Native.EPOLLIN) == 0)
+        {
+            // Drained: stop watching for writability, and resume reading if backpressure paused it.
+            SetInterest(Native.EPOLLIN | Native.EPOLLRDHUP);
+        }
+        if (_handler.IsFinished && output.IsCompleted)
+        {
+            HalfClose();
+        }
+    }
+
+    private void OnReadable()
+    {
+        byte[] buffer = _loop.ReceiveBuffer;
+        int have = 0;
+        if (_spill is not null)
+        {
+            _spill.AsSpan(0, _spillLength).CopyTo(buffer);
+            have = _spillLength;
+            _loop.Pool.Return(_spill);
+            _spill = null;
+            _spillLength = 0;
+        }
+        nint received;
+        fixed (byte* at = &buffer[have])
+        {
+            received = Native.read(Fd, at, buffer.Length - have);
+        }
+        if (received <= 0)
+        {
+            int error = received < 0 ? Native.LastError : 0;
+            if (received < 0 && (error == Native.EAGAIN || error == Native.EINTR))
+            {
+                Keep(buffer.AsSpan(0, have));
+                return;
+            }
+            Close(received == 0 ? null : new SocketException(error)); // 0: the peer closed (FIN)
+            return;
+        }
+        have += (int)received;
+        if (_handler.IsFinished)
+        {
+            return; // after the close handshake: discard until the peer closes
+        }
+        OutboundQueue output = _handler.Output;
+        output.Cork();
+        int consumed;
+        try
+        {
+            consumed = _handler.OnReceived(buffer.AsSpan(0, have));
+        }
+        catch (Exception exception)
+        {
+            output.Uncork();
+            Close(exception);
+            return;
+        }
+        if (output.Uncork())
+        {
+            _loop.MarkDirty(this);
+        }
+        if (_handler.IsFinished)
+        {
+            _loop.MarkDirty(this); // the flush half-closes once the close frame is out
+            return;
+        }
+        Keep(buffer.AsSpan(consumed, have - consumed));
+        if (output.BufferedBytes > _loop.MaxBuffered)
+        {
+            // Read-side backpressure: stop reading until the flush drains the replies (TCP slows the peer).
+            SetInterest(_interest & ~Native.EPOLLIN);
+        }
+    }
+
+    private void Keep(ReadOnlySpan<byte> rest)
+    {
+        if (rest.IsEmpty)
+        {
+            return;
+        }
+        _spill = _loop.Pool.Rent();
+        rest.CopyTo(_spill);
+        _spillLength = rest.Length;
+    }
+
+    private void HalfClose()
+    {
+        if (!_halfClosed && _handler.Output.BufferedBytes == 0)
+        {
+            _halfClosed = true;
+            Native.shutdown(Fd, Native.SHUT_WR);
+        }
+    }
+
+    private void SetInterest(int interest)
+    {
+        if (interest != _interest && !_closed)
+        {
+            _interest = interest;
+            _loop.Control(Native.EPOLL_CTL_MOD, Fd, interest, (ulong)Slot);
+        }
+    }
+
+    private void Close(Exception? error)
+    {
+        if (_closed)
+        {
+            return;
+        }
+        _closed = true;
+        _loop.Unregister(this);
+        Native.close(Fd);
+        if (_spill is not null)
+        {
+            _loop.Pool.Return(_spill);
+            _spill = null;
+        }
+        _handler.Output.Dispose();
+        _handler.OnTransportClosed(error);
+    }
+}

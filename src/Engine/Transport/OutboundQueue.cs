@@ -90,10 +90,20 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             {
                 return EnqueueResult.OverLimit;
             }
-            Span<byte> span = GetSpanLocked(size);
-            FrameWriter.WriteHeader(span, opCode, fin: true, payload.Length);
-            payload.CopyTo(span.Slice(headerLength));
-            AdvanceLocked(size);
+            if (size <= _pool.BlockSize)
+            {
+                Span<byte> span = GetSpanLocked(size);
+                FrameWriter.WriteHeader(span, opCode, fin: true, payload.Length);
+                payload.CopyTo(span.Slice(headerLength));
+                AdvanceLocked(size);
+            }
+            else
+            {
+                // A large frame spans a chain of pooled blocks (the transport gathers them): no large array is rented.
+                Span<byte> header = stackalloc byte[FrameReader.MaxHeaderLength];
+                AppendLocked(header.Slice(0, FrameWriter.WriteHeader(header, opCode, fin: true, payload.Length)));
+                AppendLocked(payload);
+            }
             _completed = final;
             flushNeeded = !_corked && !_sending;
             return EnqueueResult.Queued;
@@ -254,6 +264,18 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         }
         _pending[_pendingCount++] = new OutboundSegment { Array = array, Offset = 0, Count = 0, Owner = owner };
         return array.AsSpan();
+    }
+
+    private void AppendLocked(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            Span<byte> span = GetSpanLocked(1);
+            int count = Math.Min(span.Length, data.Length);
+            data.Slice(0, count).CopyTo(span);
+            AdvanceLocked(count);
+            data = data.Slice(count);
+        }
     }
 
     private void AdvanceLocked(int count)

@@ -221,6 +221,12 @@ public sealed partial class FuzzingConnection
                 {
                     var message = _message.ToArray();
                     _message = null;
+                    // Like Autobahn's client, the fuzzer fails the connection instead of accepting invalid UTF-8 from the server.
+                    if (_messageOpcode == 1 && !System.Text.Unicode.Utf8.IsValid(message))
+                    {
+                        FailConnection("the server sent a text message that is not valid UTF-8");
+                        return;
+                    }
                     _case.OnMessage(message, _messageOpcode == 2);
                 }
                 break;
@@ -236,6 +242,13 @@ public sealed partial class FuzzingConnection
                 break;
             case 8:
                 _closeReceived = true;
+                if (payload.Length == 1 || (payload.Length >= 2 && !IsValidCloseCode(BinaryPrimitives.ReadUInt16BigEndian(payload)))
+                    || (payload.Length > 2 && !System.Text.Unicode.Utf8.IsValid(payload.AsSpan(2))))
+                {
+                    // RFC 6455 §5.5.1, §7.4: a malformed Close from the server is a protocol violation; the fuzzer fails the connection.
+                    FailConnection("the server sent an invalid Close frame");
+                    return;
+                }
                 if (payload.Length >= 2)
                 {
                     RemoteCloseCode = BinaryPrimitives.ReadUInt16BigEndian(payload);
@@ -261,4 +274,7 @@ public sealed partial class FuzzingConnection
                 break;
         }
     }
+
+    /// <summary>RFC 6455 §7.4.1-7.4.2: codes a server may put on the wire (1005, 1006 and 1015 never are).</summary>
+    private static bool IsValidCloseCode(int code) => code is (>= 1000 and <= 1003) or (>= 1007 and <= 1014) or (>= 3000 and <= 4999);
 }

@@ -1,0 +1,201 @@
+using Engine.Runtime;
+
+namespace Engine.Tests.Unit.Runtime;
+
+public class TimerWheelTests
+{
+    private sealed class Probe(string name = "") : TimerEntry
+    {
+        public string Name { get; } = name;
+
+        public List<long> Fired { get; } = [];
+
+        public Action<long>? OnFire { get; set; }
+
+        public override void OnTimer(long nowMs)
+        {
+            Fired.Add(nowMs);
+            OnFire?.Invoke(nowMs);
+        }
+    }
+
+    private const long Tick = 100;
+
+    /// <summary>Advances 1 ms at a time from <paramref name="from"/> to <paramref name="to"/> inclusive.</summary>
+    private static void Walk(TimerWheel wheel, long from, long to)
+    {
+        for (long now = from; now <= to; now++)
+        {
+            wheel.Advance(now);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(99)]
+    [InlineData(100)]
+    [InlineData(101)]
+    [InlineData(250)]
+    [InlineData(799)]
+    [InlineData(800)] // one full lap of 8 slots
+    [InlineData(2550)] // several laps: shares its slot with ticks 2, 10 and 18
+    [InlineData(10_001)]
+    public void Fires_never_early_and_within_one_tick_after_the_deadline(long due)
+    {
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0);
+        var probe = new Probe();
+        wheel.Schedule(probe, due);
+        Walk(wheel, 1, due - 1);
+        Assert.Empty(probe.Fired);
+        Walk(wheel, due, due + Tick + 5);
+        long fired = Assert.Single(probe.Fired);
+        Assert.InRange(fired, due, due + Tick - 1);
+        Assert.Equal((due + Tick - 1) / Tick * Tick, fired); // the first tick boundary at or after the deadline
+    }
+
+    [Fact]
+    public void Random_deadlines_and_random_steps_fire_exactly_once_at_the_first_advance_past_their_tick()
+    {
+        var random = new Random(6455);
+        var wheel = new TimerWheel(Tick, slotCount: 16, nowMs: 0);
+        var probes = new List<(Probe Probe, long Due)>();
+        for (int i = 0; i < 300; i++)
+        {
+            long due = random.Next(1, 20_000);
+            var probe = new Probe(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            wheel.Schedule(probe, due);
+            probes.Add((probe, due));
+        }
+        var advances = new List<long>();
+        long now = 0;
+        while (now < 25_000)
+        {
+            // Mostly small steps, sometimes a pause of several laps (16 slots × 100 ms = 1.6 s).
+            now += random.Next(10) == 0 ? random.Next(1_000, 5_000) : random.Next(1, 150);
+            wheel.Advance(now);
+            advances.Add(now);
+        }
+        foreach ((Probe probe, long due) in probes)
+        {
+            long fired = Assert.Single(probe.Fired);
+            long boundary = (due + Tick - 1) / Tick * Tick;
+            long expected = advances.First(a => a >= boundary);
+            Assert.True(fired == expected, $"entry {probe.Name} due {due} fired at {fired}, expected {expected}");
+            Assert.True(fired >= due);
+        }
+    }
+
+    [Fact]
+    public void Cancelled_entries_never_fire_wherever_they_sit_in_a_slot()
+    {
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0);
+        // Same slot: ticks 3, 11 and 19 with 8 slots.
+        var a = new Probe("a");
+        var b = new Probe("b");
+        var c = new Probe("c");
+        var d = new Probe("d");
+        wheel.Schedule(a, 300);
+        wheel.Schedule(b, 300);
+        wheel.Schedule(c, 300);
+        wheel.Schedule(d, 1100);
+        wheel.Cancel(b); // middle of the chain
+        wheel.Cancel(c); // head of the chain
+        wheel.Cancel(c); // twice is harmless
+        wheel.Cancel(new Probe()); // never scheduled
+        Assert.Equal(1, wheel.Advance(300));
+        Assert.Single(a.Fired);
+        Assert.Empty(b.Fired);
+        Assert.Empty(c.Fired);
+        wheel.Cancel(d); // the last one left
+        Assert.Equal(0, wheel.Advance(5_000));
+        Assert.Empty(d.Fired);
+    }
+
+    [Fact]
+    public void Rescheduling_moves_the_deadline_later_or_earlier()
+    {
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0);
+        var later = new Probe();
+        var earlier = new Probe();
+        wheel.Schedule(later, 500);
+        wheel.Schedule(earlier, 3_000);
+        wheel.Schedule(later, 1_500);
+        wheel.Schedule(earlier, 200);
+        Walk(wheel, 1, 199);
+        Assert.Empty(earlier.Fired);
+        Walk(wheel, 200, 1_499);
+        Assert.Equal([200L], earlier.Fired);
+        Assert.Empty(later.Fired);
+        Walk(wheel, 1_500, 3_500);
+        Assert.Equal([1_500L], later.Fired);
+        Assert.Equal([200L], earlier.Fired);
+    }
+
+    [Fact]
+    public void An_entry_may_reschedule_itself_from_its_callback()
+    {
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0);
+        var probe = new Probe();
+        probe.OnFire = now =>
+        {
+            if (probe.Fired.Count < 5)
+            {
+                wheel.Schedule(probe, now + 1_000);
+            }
+        };
+        wheel.Schedule(probe, 1_000);
+        Walk(wheel, 1, 10_000);
+        Assert.Equal([1_000L, 2_000L, 3_000L, 4_000L, 5_000L], probe.Fired);
+    }
+
+    [Fact]
+    public void A_long_pause_fires_everything_due_and_keeps_what_is_not()
+    {
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 1_000);
+        var soon = new Probe();
+        var lapLater = new Probe();
+        var farLater = new Probe();
+        var afterPause = new Probe();
+        wheel.Schedule(soon, 1_150);
+        wheel.Schedule(lapLater, 1_900);
+        wheel.Schedule(farLater, 6_000);
+        wheel.Schedule(afterPause, 30_000);
+        Assert.Equal(3, wheel.Advance(20_000)); // one call after 19 s: many laps of the 0.8 s wheel
+        Assert.Equal([20_000L], soon.Fired);
+        Assert.Equal([20_000L], lapLater.Fired);
+        Assert.Equal([20_000L], farLater.Fired);
+        Assert.Empty(afterPause.Fired);
+        Assert.Equal(0, wheel.Advance(29_999));
+        Assert.Equal(1, wheel.Advance(30_000));
+        Assert.Equal([30_000L], afterPause.Fired);
+    }
+
+    [Fact]
+    public void A_pause_shorter_than_the_deadline_but_longer_than_a_lap_does_not_fire_early()
+    {
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0);
+        var probe = new Probe();
+        wheel.Schedule(probe, 2_550);
+        Assert.Equal(0, wheel.Advance(1_000));
+        Assert.Equal(0, wheel.Advance(2_300)); // passes slot 2 twice more
+        Assert.Equal(0, wheel.Advance(2_599));
+        Assert.Equal(1, wheel.Advance(2_600));
+    }
+
+    [Fact]
+    public void A_deadline_already_past_fires_on_the_next_tick()
+    {
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 5_000);
+        var probe = new Probe();
+        wheel.Schedule(probe, 1_000);
+        Assert.Equal(0, wheel.Advance(5_099));
+        Assert.Equal(1, wheel.Advance(5_100));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(100)]
+    public void The_slot_count_must_be_a_power_of_two(int slots) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TimerWheel(Tick, slots, 0));
+}

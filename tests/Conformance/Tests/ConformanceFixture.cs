@@ -92,6 +92,12 @@ public sealed class ConformanceFixture : IAsyncLifetime
         }
     }
 
+#if DEBUG
+    private const string BuildConfiguration = "Debug";
+#else
+    private const string BuildConfiguration = "Release";
+#endif
+
     public async Task DisposeAsync()
     {
         try
@@ -111,7 +117,8 @@ public sealed class ConformanceFixture : IAsyncLifetime
             }
             if (results.Count > 0)
             {
-                var note = $"xunit run: {results.Count} case runs over {results.Select(r => r.Agent).Distinct().Count()} agents in {_clock.Elapsed.TotalSeconds:F0} s; the tests grade {AgentUnderTest}.";
+                var note = $"xunit run: {results.Count} case runs over {results.Select(r => r.Agent).Distinct().Count()} agents in {_clock.Elapsed.TotalSeconds:F0} s; the tests grade {AgentUnderTest}. " +
+                    $"Both servers ran in-process in a {BuildConfiguration} build on {Environment.ProcessorCount} cores, so section 9 durations compare the two agents, not absolute speed.";
                 ReportWriter.Write(results, runNote: note);
             }
             if (_engine is not null)

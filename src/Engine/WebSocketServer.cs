@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -38,6 +39,9 @@ public sealed class WebSocketServer : IAsyncDisposable
         _settings = SessionSettings.From(options);
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
+        // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
+        // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
+        MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
         Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock());
         _sessions = new DefaultObjectPool<WebSocketSession>(new DefaultPooledObjectPolicy<WebSocketSession>(), 4096);
     }
@@ -64,6 +68,8 @@ public sealed class WebSocketServer : IAsyncDisposable
     internal BlockPool Pool { get; }
 
     internal TimerWheel Wheel { get; }
+
+    internal ArrayPool<byte> MessageBuffers { get; }
 
     /// <summary>The server's clock in milliseconds (monotonic).</summary>
     internal Func<long> Clock { get; init; } = static () => Environment.TickCount64;
@@ -227,7 +233,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         WebSocketSession session = _sessions.Get();
         var connection = new WebSocketConnection(this, id, transport, session);
         _connections[id] = connection;
-        session.Start(connection, ((Transport.ITransportHandler)connection).Output, Wheel, _settings, Clock());
+        session.Start(connection, ((Transport.ITransportHandler)connection).Output, Wheel, MessageBuffers, _settings, Clock());
         connection.Start();
         if (Volatile.Read(ref _state) >= 2)
         {

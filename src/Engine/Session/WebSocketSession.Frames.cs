@@ -198,11 +198,11 @@ internal sealed partial class WebSocketSession
         if (_assembly is null || _assembly.Length < needed)
         {
             long size = Math.Max(needed, Math.Min(_settings.MaxMessageSize, Math.Max(4096, (_assembly?.Length ?? 0) * 2L)));
-            byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Max(size, needed));
+            byte[] larger = _messageBuffers.Rent((int)Math.Max(size, needed));
             if (_assembly is not null)
             {
                 _assembly.AsSpan(0, (int)have).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_assembly);
+                _messageBuffers.Return(_assembly);
             }
             _assembly = larger;
         }
@@ -213,7 +213,7 @@ internal sealed partial class WebSocketSession
     {
         if (_assembly is not null)
         {
-            ArrayPool<byte>.Shared.Return(_assembly);
+            _messageBuffers.Return(_assembly);
             _assembly = null;
         }
     }

@@ -17,6 +17,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
     private ISessionHost _host = null!;
     private OutboundQueue _output = null!;
     private TimerWheel _wheel = null!;
+    private System.Buffers.ArrayPool<byte> _messageBuffers = null!;
     private SessionSettings _settings;
     private int _state;
 
@@ -42,8 +43,10 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
 
     public SessionState State => (SessionState)Volatile.Read(ref _state);
 
-    public void Start(ISessionHost host, OutboundQueue output, TimerWheel wheel, in SessionSettings settings, long nowMs)
+    public void Start(ISessionHost host, OutboundQueue output, TimerWheel wheel, System.Buffers.ArrayPool<byte> messageBuffers,
+        in SessionSettings settings, long nowMs)
     {
+        _messageBuffers = messageBuffers;
         _host = host;
         _output = output;
         _wheel = wheel;

@@ -30,8 +30,7 @@ public static class Program
 
         IConfig config = DefaultConfig.Instance
             .AddDiagnoser(MemoryDiagnoser.Default)
-            .AddColumn(StatisticColumn.Median)
-            .WithOptions(ConfigOptions.JoinSummary);
+            .AddColumn(StatisticColumn.Median);
         if (smoke)
         {
             // In-process (no generated project to build) and a few short iterations: about a second per case.

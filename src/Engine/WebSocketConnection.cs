@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using Engine.Protocol;
+using Engine.Runtime;
 using Engine.Session;
 using Engine.Transport;
 
@@ -22,6 +23,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     private string _closeReason = "";
     private bool _opened;
     private int _ended;
+    private List<string>? _subscriptions;
 
     internal WebSocketConnection(WebSocketServer server, long id, TransportConnection transport, WebSocketSession session)
     {
@@ -31,6 +33,9 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         _output = new OutboundQueue(server.Pool);
         _session = session;
     }
+
+    /// <summary>The server this connection belongs to (for example to reach its <see cref="WebSocketServer.PubSub"/>).</summary>
+    public WebSocketServer Server => _server;
 
     /// <summary>A number unique within the server.</summary>
     public long Id { get; }
@@ -61,6 +66,11 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
             return SendStatus.Closed;
         }
         EnqueueResult result = _output.TryEnqueueFrame((OpCode)type, payload, _server.Options.MaxBufferedBytes, final: false, out bool flush);
+        return Complete(result, flush);
+    }
+
+    private SendStatus Complete(EnqueueResult result, bool flush)
+    {
         if (result == EnqueueResult.Queued)
         {
             if (flush)
@@ -124,6 +134,14 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         }
     }
 
+    /// <summary>
+    /// Completes when <see cref="BufferedAmount"/> has dropped to <paramref name="bytes"/> or below (at once if it is):
+    /// the way to stream a large response with flat memory. Fails with <see cref="InvalidOperationException"/> if the
+    /// connection ends first. One pending call per connection.
+    /// </summary>
+    public Task WhenBufferedBelowAsync(long bytes, CancellationToken cancellationToken = default) =>
+        _output.WhenBufferedBelowAsync(bytes, cancellationToken);
+
     /// <summary>Drops the TCP connection at once, without a close handshake.</summary>
     public void Abort() => _transport.Abort();
 
@@ -131,6 +149,45 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     public override string ToString() => $"ws#{Id} {RemoteEndPoint}";
 
     internal void Start() => _transport.Start(this);
+
+    internal bool HasEnded => Volatile.Read(ref _ended) != 0;
+
+    /// <summary>Queues a frame shared with other connections (pub/sub); applies the slow-consumer policy.</summary>
+    internal SendStatus SendShared(SharedFrame frame)
+    {
+        if (!_opened)
+        {
+            return SendStatus.Closed;
+        }
+        EnqueueResult result = _output.TryEnqueueShared(frame, _server.Options.MaxBufferedBytes, out bool flush);
+        return Complete(result, flush);
+    }
+
+    internal void AddSubscription(string channel)
+    {
+        lock (_sessionLock)
+        {
+            (_subscriptions ??= new List<string>()).Add(channel);
+        }
+    }
+
+    internal void RemoveSubscription(string channel)
+    {
+        lock (_sessionLock)
+        {
+            _subscriptions?.Remove(channel);
+        }
+    }
+
+    internal List<string> TakeSubscriptions()
+    {
+        lock (_sessionLock)
+        {
+            List<string> taken = _subscriptions ?? [];
+            _subscriptions = null;
+            return taken;
+        }
+    }
 
     /// <summary>Server shutdown: 1001 to open connections, abort those still in the handshake.</summary>
     internal void CloseForShutdown()
@@ -169,6 +226,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         {
             _server.ReturnSession(session);
         }
+        _server.PubSub.RemoveAll(this);
         if (error is not null && _opened)
         {
             InvokeSafely(static (h, c, e) => h.OnError(c, e!), error);

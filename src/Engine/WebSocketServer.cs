@@ -43,6 +43,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
         Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock());
+        PubSub = new PubSub(this, options.PubSubShards);
         _sessions = new DefaultObjectPool<WebSocketSession>(new DefaultPooledObjectPolicy<WebSocketSession>(), 4096);
     }
 
@@ -51,6 +52,9 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     /// <summary>The application callbacks.</summary>
     public IWebSocketHandler Handler { get; }
+
+    /// <summary>Channels: subscribe connections and publish to them (framed once for all subscribers).</summary>
+    public PubSub PubSub { get; }
 
     /// <summary>The bound address once started (with the actual port when <see cref="WebSocketServerOptions.Port"/> was 0).</summary>
     public IPEndPoint LocalEndPoint => _epoll?.LocalEndPoint

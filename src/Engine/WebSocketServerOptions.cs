@@ -62,6 +62,9 @@ public sealed record WebSocketServerOptions
     /// <summary>Event loops of the epoll transport. Default: one per core.</summary>
     public int EventLoops { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>Shards of the pub/sub channel registry. Default: one per core.</summary>
+    public int PubSubShards { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -78,6 +81,7 @@ public sealed record WebSocketServerOptions
         Require(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), "must not be negative");
         Require(MaxBufferedBytes > 0, nameof(MaxBufferedBytes), "must be positive");
         Require(BlockSize is >= 1024 and <= 1024 * 1024, nameof(BlockSize), "must be 1 KiB to 1 MiB");
+        Require(PubSubShards is > 0 and <= 1024, nameof(PubSubShards), "must be 1-1024");
         Require(EventLoops is > 0 and <= 256, nameof(EventLoops), "must be 1-256");
         Require(Transport != TransportKind.Epoll || Engine.Transport.Epoll.Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
         Require(TimerResolution >= TimeSpan.FromMilliseconds(1), nameof(TimerResolution), "must be at least 1 ms");

@@ -6,8 +6,12 @@ namespace Engine.Transport;
 
 internal enum SegmentOwner : byte
 {
+    /// <summary>A pinned pool block owned by this queue.</summary>
     Block,
+    /// <summary>An ArrayPool array owned by this queue (large HTTP responses).</summary>
     ArrayPool,
+    /// <summary>A reference to a <see cref="SharedFrame"/> (pub/sub): released, not returned, once sent.</summary>
+    Shared,
 }
 
 internal struct OutboundSegment
@@ -16,6 +20,10 @@ internal struct OutboundSegment
     public int Offset;
     public int Count;
     public SegmentOwner Owner;
+    public SharedFrame? Shared;
+
+    /// <summary>Whether the array is pinned (pool blocks, shared frames in blocks): the epoll transport gathers those without pinning.</summary>
+    public readonly bool IsPinned => Owner == SegmentOwner.Block || (Owner == SegmentOwner.Shared && Shared!.IsPinned);
 }
 
 internal enum EnqueueResult : byte
@@ -45,6 +53,9 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     private bool _sending;
     private bool _corked;
     private int _corkOwner;
+    private bool _disposed;
+    private TaskCompletionSource? _drainWaiter;
+    private long _drainThreshold;
 
     public OutboundQueue(BlockPool pool)
     {
@@ -108,6 +119,69 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             flushNeeded = !_corked && !_sending;
             return EnqueueResult.Queued;
         }
+    }
+
+    /// <summary>
+    /// Queues a reference to a frame serialized once for many connections; same rules as <see cref="TryEnqueueFrame"/>
+    /// (a cross-thread send: the limit always applies). Takes its own reference on success.
+    /// </summary>
+    public EnqueueResult TryEnqueueShared(SharedFrame frame, long limit, out bool flushNeeded)
+    {
+        flushNeeded = false;
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return EnqueueResult.Completed;
+            }
+            long buffered = _buffered;
+            if (buffered > 0 && buffered + frame.Length > limit)
+            {
+                return EnqueueResult.OverLimit;
+            }
+            if (_pendingCount == _pending.Length)
+            {
+                System.Array.Resize(ref _pending, _pending.Length * 2);
+            }
+            frame.AddReference();
+            _pending[_pendingCount++] = new OutboundSegment { Array = frame.Array, Offset = 0, Count = frame.Length, Owner = SegmentOwner.Shared, Shared = frame };
+            Interlocked.Add(ref _buffered, frame.Length);
+            flushNeeded = !_corked && !_sending;
+            return EnqueueResult.Queued;
+        }
+    }
+
+    /// <summary>
+    /// Completes when <see cref="BufferedBytes"/> is at or below <paramref name="bytes"/> (at once if it already is);
+    /// fails with <see cref="InvalidOperationException"/> when the connection ends first. One waiter at a time.
+    /// </summary>
+    public Task WhenBufferedBelowAsync(long bytes, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource waiter;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return Task.FromException(new InvalidOperationException("The connection has ended."));
+            }
+            if (Interlocked.Read(ref _buffered) <= bytes)
+            {
+                return Task.CompletedTask;
+            }
+            if (_drainWaiter is not null)
+            {
+                throw new InvalidOperationException("Only one WhenBufferedBelowAsync may be pending per connection.");
+            }
+            waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _drainThreshold = bytes;
+            _drainWaiter = waiter;
+        }
+        // A send that completed between the check and the registration must not be missed.
+        if (Interlocked.Read(ref _buffered) <= bytes)
+        {
+            SignalDrain();
+        }
+        return cancellationToken.CanBeCanceled ? waiter.Task.WaitAsync(cancellationToken) : waiter.Task;
     }
 
     /// <summary>Marks the queue complete without a frame (HTTP responses end the connection too).</summary>
@@ -191,7 +265,11 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     /// <summary>Records <paramref name="bytes"/> as sent; returns true when the in-flight list is done.</summary>
     public bool OnSent(int bytes)
     {
-        Interlocked.Add(ref _buffered, -bytes);
+        long left = Interlocked.Add(ref _buffered, -bytes);
+        if (_drainWaiter is not null && left <= Volatile.Read(ref _drainThreshold))
+        {
+            SignalDrain();
+        }
         while (_inFlightIndex < _inFlightCount)
         {
             ref OutboundSegment segment = ref _inFlight[_inFlightIndex];
@@ -211,9 +289,13 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     /// <summary>Returns every buffer to its pool; the connection is gone.</summary>
     public void Dispose()
     {
+        TaskCompletionSource? waiter;
         lock (_lock)
         {
             _completed = true;
+            _disposed = true;
+            waiter = _drainWaiter;
+            _drainWaiter = null;
             for (int i = _inFlightIndex; i < _inFlightCount; i++)
             {
                 Release(ref _inFlight[i]);
@@ -226,6 +308,18 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             _pendingCount = 0;
             _buffered = 0;
         }
+        waiter?.TrySetException(new InvalidOperationException("The connection has ended."));
+    }
+
+    private void SignalDrain()
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            waiter = _drainWaiter;
+            _drainWaiter = null;
+        }
+        waiter?.TrySetResult();
     }
 
     // IBufferWriter<byte>: only through WriteLocked (the caller holds the lock).
@@ -294,13 +388,17 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
 
     private void Release(ref OutboundSegment segment)
     {
-        if (segment.Owner == SegmentOwner.Block)
+        switch (segment.Owner)
         {
-            _pool.Return(segment.Array);
-        }
-        else
-        {
-            ArrayPool<byte>.Shared.Return(segment.Array);
+            case SegmentOwner.Block:
+                _pool.Return(segment.Array);
+                break;
+            case SegmentOwner.Shared:
+                segment.Shared!.Release();
+                break;
+            default:
+                ArrayPool<byte>.Shared.Return(segment.Array);
+                break;
         }
         segment = default;
     }

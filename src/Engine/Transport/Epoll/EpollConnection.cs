@@ -119,9 +119,9 @@ internal sealed unsafe class EpollConnection : TransportConnection
         {
             ReadOnlySpan<OutboundSegment> segments = output.GetInFlight();
             nint written;
-            if (segments[0].Owner != SegmentOwner.Block)
+            if (!segments[0].IsPinned)
             {
-                // A large frame in an ArrayPool array: pinned for this call only, sent on its own.
+                // A large frame in a pooled array that is not pinned: pinned for this call only, sent on its own.
                 fixed (byte* at = segments[0].Array)
                 {
                     vectors[0].Base = at + segments[0].Offset;
@@ -131,9 +131,9 @@ internal sealed unsafe class EpollConnection : TransportConnection
             }
             else
             {
-                // Pool blocks live on the pinned object heap: their addresses are stable without fixed.
+                // Pool blocks (owned or shared) live on the pinned object heap: their addresses are stable without fixed.
                 int count = 0;
-                while (count < segments.Length && count < MaxVectors && segments[count].Owner == SegmentOwner.Block)
+                while (count < segments.Length && count < MaxVectors && segments[count].IsPinned)
                 {
                     ref byte data = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(segments[count].Array);
                     vectors[count].Base = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref data) + segments[count].Offset;

@@ -1,0 +1,204 @@
+using Engine.Protocol;
+using Engine.Runtime;
+using Engine.Transport;
+
+namespace Engine;
+
+/// <summary>
+/// Channels (topics) of a <see cref="WebSocketServer"/>: subscribe connections, publish to all of them. The registry is
+/// sharded by channel hash, so work on different channels does not contend. A publish frames the message once into
+/// a pooled, reference-counted buffer and queues that same buffer to every subscriber: no per-subscriber copy or
+/// allocation; each subscriber's own event loop then writes it (fan-out work spreads over the loops). A subscriber
+/// over its send limit is handled by <see cref="WebSocketServerOptions.SlowConsumerPolicy"/> (dropped and counted,
+/// or closed) and never delays the others. A connection that ends leaves all its channels. Thread-safe.
+/// </summary>
+public sealed class PubSub
+{
+    private readonly WebSocketServer _server;
+    private readonly Shard[] _shards;
+    private long _dropped;
+    private long _deliveries;
+
+    internal PubSub(WebSocketServer server, int shardCount)
+    {
+        _server = server;
+        _shards = new Shard[shardCount];
+        for (int i = 0; i < shardCount; i++)
+        {
+            _shards[i] = new Shard();
+        }
+    }
+
+    /// <summary>Channels with at least one subscriber.</summary>
+    public int ChannelCount
+    {
+        get
+        {
+            int count = 0;
+            foreach (Shard shard in _shards)
+            {
+                lock (shard.Lock)
+                {
+                    count += shard.Topics.Count;
+                }
+            }
+            return count;
+        }
+    }
+
+    /// <summary>Messages not queued to a subscriber because it was over its send limit.</summary>
+    public long DroppedMessages => Interlocked.Read(ref _dropped);
+
+    /// <summary>Messages queued to subscribers since start.</summary>
+    public long Deliveries => Interlocked.Read(ref _deliveries);
+
+    /// <summary>Subscribes <paramref name="connection"/>; false if it already was, or is not open.</summary>
+    public bool Subscribe(WebSocketConnection connection, string channel)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(channel);
+        if (!connection.IsOpen)
+        {
+            return false;
+        }
+        Shard shard = ShardOf(channel);
+        lock (shard.Lock)
+        {
+            if (!shard.Topics.TryGetValue(channel, out WebSocketConnection[]? subscribers))
+            {
+                subscribers = [];
+            }
+            if (Array.IndexOf(subscribers, connection) >= 0)
+            {
+                return false;
+            }
+            // Copy-on-write: publishers read the array without the lock.
+            var grown = new WebSocketConnection[subscribers.Length + 1];
+            subscribers.CopyTo(grown, 0);
+            grown[^1] = connection;
+            shard.Topics[channel] = grown;
+        }
+        connection.AddSubscription(channel);
+        if (connection.HasEnded)
+        {
+            Unsubscribe(connection, channel); // it ended while we subscribed it: do not leak the entry
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Unsubscribes <paramref name="connection"/>; false if it was not subscribed.</summary>
+    public bool Unsubscribe(WebSocketConnection connection, string channel)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(channel);
+        bool removed = RemoveFromTopic(connection, channel);
+        connection.RemoveSubscription(channel);
+        return removed;
+    }
+
+    /// <summary>Current subscribers of <paramref name="channel"/>.</summary>
+    public int SubscriberCount(string channel)
+    {
+        Shard shard = ShardOf(channel);
+        lock (shard.Lock)
+        {
+            return shard.Topics.TryGetValue(channel, out WebSocketConnection[]? subscribers) ? subscribers.Length : 0;
+        }
+    }
+
+    /// <summary>
+    /// Sends a message to every subscriber of <paramref name="channel"/> except <paramref name="exclude"/>; returns how
+    /// many it was queued to. The payload is copied once; the caller may reuse its buffer at once.
+    /// </summary>
+    public int Publish(string channel, ReadOnlySpan<byte> payload, MessageType type, WebSocketConnection? exclude = null)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        WebSocketConnection[]? subscribers;
+        Shard shard = ShardOf(channel);
+        lock (shard.Lock)
+        {
+            shard.Topics.TryGetValue(channel, out subscribers);
+        }
+        if (subscribers is null || (subscribers.Length == 1 && subscribers[0] == exclude))
+        {
+            return 0;
+        }
+        SharedFrame frame = SharedFrame.Create((OpCode)type, payload, _server.Pool, _server.MessageBuffers);
+        int delivered = 0;
+        int dropped = 0;
+        try
+        {
+            foreach (WebSocketConnection subscriber in subscribers)
+            {
+                if (subscriber == exclude)
+                {
+                    continue;
+                }
+                switch (subscriber.SendShared(frame))
+                {
+                    case SendStatus.Queued:
+                        delivered++;
+                        break;
+                    case SendStatus.Backpressure:
+                        dropped++;
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            frame.Release();
+        }
+        Interlocked.Add(ref _deliveries, delivered);
+        if (dropped > 0)
+        {
+            Interlocked.Add(ref _dropped, dropped);
+        }
+        return delivered;
+    }
+
+    /// <summary>The connection ended: remove it from every channel it joined.</summary>
+    internal void RemoveAll(WebSocketConnection connection)
+    {
+        foreach (string channel in connection.TakeSubscriptions())
+        {
+            RemoveFromTopic(connection, channel);
+        }
+    }
+
+    private bool RemoveFromTopic(WebSocketConnection connection, string channel)
+    {
+        Shard shard = ShardOf(channel);
+        lock (shard.Lock)
+        {
+            if (!shard.Topics.TryGetValue(channel, out WebSocketConnection[]? subscribers))
+            {
+                return false;
+            }
+            int index = Array.IndexOf(subscribers, connection);
+            if (index < 0)
+            {
+                return false;
+            }
+            if (subscribers.Length == 1)
+            {
+                shard.Topics.Remove(channel);
+                return true;
+            }
+            var shrunk = new WebSocketConnection[subscribers.Length - 1];
+            Array.Copy(subscribers, 0, shrunk, 0, index);
+            Array.Copy(subscribers, index + 1, shrunk, index, subscribers.Length - index - 1);
+            shard.Topics[channel] = shrunk;
+            return true;
+        }
+    }
+
+    private Shard ShardOf(string channel) => _shards[(int)((uint)StringComparer.Ordinal.GetHashCode(channel) % (uint)_shards.Length)];
+
+    private sealed class Shard
+    {
+        public readonly Lock Lock = new();
+        public readonly Dictionary<string, WebSocketConnection[]> Topics = new(StringComparer.Ordinal);
+    }
+}

@@ -381,4 +381,87 @@ public class WebSocketSessionTests
         Assert.EndsWith("\r\n\r\nok", sent, StringComparison.Ordinal);
         Assert.Equal(1, plain.Host.HttpRequests);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Large_and_empty_messages_round_trip_in_whole_and_streamed_delivery(bool streamed)
+    {
+        // 20 000 bytes (a 16-bit length) echoed across a chain of 4 KiB send blocks; empty messages and empty fragments.
+        byte[] large = Enumerable.Range(0, 20_000).Select(i => (byte)(i * 31 + 7)).ToArray();
+        byte[] input = Bytes.Concat(
+            ClientFrames.Frame(OpCode.Text, []),
+            ClientFrames.Frame(OpCode.Binary, []),
+            ClientFrames.Frame(OpCode.Binary, large.AsSpan(0, 7000), fin: false, maskKey: 0x11223344),
+            ClientFrames.Frame(OpCode.Continuation, large.AsSpan(7000), maskKey: 0x55667788),
+            ClientFrames.Frame(OpCode.Text, [], fin: false),
+            ClientFrames.Frame(OpCode.Continuation, []));
+        var random = new Random(7);
+        var ways = new List<byte[][]> { new[] { input }, Bytes.RandomPieces(input, random, 3000), Bytes.RandomPieces(input, random, 100) };
+        foreach (int k in new[] { 1, 2, 5, 6, 13, 7000, 7013, input.Length - 7 })
+        {
+            ways.Add([input[..k], input[k..]]);
+        }
+        foreach (byte[][] reads in ways)
+        {
+            SessionHarness harness = new SessionHarness(SessionHarness.DefaultSettings with { Streamed = streamed }).Open();
+            harness.Host.Echo = !streamed;
+            harness.FeedAll(reads);
+            var messages = new List<(MessageType Type, byte[] Payload)>();
+            var current = new List<byte>();
+            foreach ((MessageType type, byte[] payload, bool end) in harness.Host.Messages)
+            {
+                current.AddRange(payload);
+                if (end)
+                {
+                    messages.Add((type, [.. current]));
+                    current.Clear();
+                }
+            }
+            Assert.Equal([MessageType.Text, MessageType.Binary, MessageType.Binary, MessageType.Text], messages.Select(m => m.Type));
+            Assert.Equal([0, 0, large.Length, 0], messages.Select(m => m.Payload.Length));
+            Assert.True(large.AsSpan().SequenceEqual(messages[2].Payload));
+            if (!streamed)
+            {
+                List<ServerFrame> frames = harness.Frames();
+                Assert.Equal([OpCode.Text, OpCode.Binary, OpCode.Binary, OpCode.Text], frames.Select(f => f.OpCode));
+                Assert.True(large.AsSpan().SequenceEqual(frames[2].Payload));
+            }
+            Assert.Equal(SessionState.Open, harness.State);
+            harness.Sent();
+            Assert.Equal(0, harness.Pool.Outstanding);
+        }
+    }
+
+    [Fact]
+    public void A_close_between_fragments_ends_the_connection_without_delivering_the_partial_message()
+    {
+        byte[] input = Bytes.Concat(ClientFrames.Text("part", fin: false), ClientFrames.Close(1000), ClientFrames.Frame(OpCode.Continuation, "rest"u8));
+        foreach (byte[][] reads in Bytes.SplitsInTwo(input))
+        {
+            SessionHarness harness = new SessionHarness().Open();
+            harness.FeedAll(reads);
+            Assert.Empty(harness.Host.Messages);
+            ServerFrame close = Assert.Single(harness.Frames());
+            Assert.Equal((OpCode.Close, 1000), (close.OpCode, close.CloseCode));
+            Assert.Equal(SessionState.Closed, harness.State);
+        }
+    }
+
+    [Fact]
+    public void An_idle_connection_is_closed_with_1001_and_traffic_postpones_it()
+    {
+        SessionHarness harness = new SessionHarness(SessionHarness.DefaultSettings with { IdleTimeoutMs = 3_000 }).Open();
+        harness.AdvanceTo(2_000);
+        harness.Feed(ClientFrames.Text("still here"));
+        harness.AdvanceTo(4_990);
+        Assert.Equal(SessionState.Open, harness.State);
+        harness.AdvanceTo(5_100);
+        Assert.Equal(SessionState.CloseSent, harness.State);
+        ServerFrame close = harness.Frames()[^1];
+        Assert.Equal((OpCode.Close, 1001), (close.OpCode, close.CloseCode));
+        Assert.Empty(harness.Host.Timeouts);
+        harness.AdvanceTo(7_200); // no answer to our close: the close timeout ends it
+        Assert.Equal(["close timeout"], harness.Host.Timeouts);
+    }
 }

@@ -32,7 +32,10 @@ internal static class Connector
     public static void StartIndicesAt(long first) => Interlocked.Exchange(ref nextIndex, first);
 
     /// <summary>Connects and, for a WebSocket target, completes the opening handshake. Any bytes after the 101 head are returned in <paramref name="leftover"/>.</summary>
-    public static Socket Connect(Target target, long index, out byte[] leftover)
+    public static Socket Connect(Target target, long index, out byte[] leftover) => Connect(target, index, out leftover, out _);
+
+    /// <summary>As <see cref="Connect(Target, long, out byte[])"/>, also telling when TCP connect returned (a Stopwatch timestamp).</summary>
+    public static Socket Connect(Target target, long index, out byte[] leftover, out long connectedAt)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -40,6 +43,7 @@ internal static class Connector
             socket.NoDelay = true;
             socket.Bind(new IPEndPoint(SourceFor(index), 0));
             socket.Connect(target.Address, target.Port);
+            connectedAt = Stopwatch.GetTimestamp();
             leftover = [];
             if (target.WebSocket)
             {

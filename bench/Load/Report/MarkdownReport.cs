@@ -97,7 +97,8 @@ internal static class MarkdownReport
         sb.AppendLine("## Generator ceiling (raw TCP echo)");
         sb.AppendLine();
         sb.AppendLine("The same generator against an echo server that does no WebSocket work. Headroom = raw TCP msg/s ÷ the faster WebSocket server's median; " +
-            "above 1 the WebSocket servers, not the generator, set the pace. Generator CPU is its process's utime+stime per second of the window (it has CPU 1 to itself).");
+            "above 1 the WebSocket servers, not the generator, set the pace. CPU figures are each process's utime+stime per second of the window (the generator has CPU 1, the server CPU 0; " +
+            "other work on the shared box takes the rest, and ping-pong cases wait on loopback round trips rather than on either core).");
         sb.AppendLine();
         sb.AppendLine("| case | raw TCP msg/s | fastest WebSocket msg/s | headroom | generator CPU vs raw TCP | generator CPU vs ours / Kestrel | server CPU ours / Kestrel | limited by |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
@@ -132,7 +133,7 @@ internal static class MarkdownReport
             {
                 continue;
             }
-            var by = gen >= 0.9 ? "generator" : srv >= 0.9 ? "server" : "round trips (neither core full)";
+            var by = gen >= 0.9 ? "generator" : srv >= 0.9 ? "server" : "neither core full: round trips / shared box";
             parts.Add($"{label}: {by}");
         }
         return parts.Count == 0 ? "–" : string.Join("; ", parts);
@@ -150,5 +151,11 @@ internal static class MarkdownReport
         return list.Count(v => !double.IsNaN(v)) > 1 ? $"{median} ({Format.Number(row.Min(server))}–{Format.Number(row.Max(server))})" : median;
     }
 
-    private static string Ratio(ResultRow row) => double.IsNaN(row.Ratio) || double.IsInfinity(row.Ratio) ? "–" : $"{row.Ratio:0.00}";
+    private static string Ratio(ResultRow row) => row.Ratio switch
+    {
+        var r when !double.IsFinite(r) => "–",
+        < 0.001 => "< 0.001",
+        < 0.1 => row.Ratio.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture),
+        _ => row.Ratio.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
+    };
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using HdrHistogram;
 using Load.Client;
 using Load.Codec;
 using Load.Servers;
@@ -23,19 +24,40 @@ internal static class ChurnScenario
         var failed = 0;
         var lingering = 0;
         string? firstError = null;
+        // Where a cycle's time goes: TCP connect, the upgrade round trip, Close → server's Close, server's Close → its FIN.
+        var phases = new LongHistogram[4];
+        for (var i = 0; i < phases.Length; i++)
+        {
+            phases[i] = Measurement.NewHistogram();
+        }
         var workers = new Thread[threads];
         for (var t = 0; t < threads; t++)
         {
             workers[t] = new Thread(() =>
             {
+                var mine = new LongHistogram[4];
+                for (var i = 0; i < mine.Length; i++)
+                {
+                    mine[i] = Measurement.NewHistogram();
+                }
                 while (Stopwatch.GetTimestamp() < measureUntil)
                 {
                     try
                     {
-                        using var socket = Connector.Connect(target, Connector.NextIndices(1), out _);
-                        if (!CloseHandshake(socket, target.WebSocket))
+                        var begin = Stopwatch.GetTimestamp();
+                        using var socket = Connector.Connect(target, Connector.NextIndices(1), out _, out var connected);
+                        var upgraded = Stopwatch.GetTimestamp();
+                        if (!CloseHandshake(socket, target.WebSocket, out var closeReplied))
                         {
                             Interlocked.Increment(ref lingering);
+                        }
+                        var ended = Stopwatch.GetTimestamp();
+                        if (begin >= measureFrom)
+                        {
+                            mine[0].RecordValue(connected - begin);
+                            mine[1].RecordValue(upgraded - connected);
+                            mine[2].RecordValue(closeReplied - upgraded);
+                            mine[3].RecordValue(ended - closeReplied);
                         }
                         Interlocked.Increment(ref cycles);
                     }
@@ -44,6 +66,13 @@ internal static class ChurnScenario
                         Interlocked.Increment(ref failed);
                         Interlocked.CompareExchange(ref firstError, e.Message, null);
                         Thread.Sleep(10);
+                    }
+                }
+                lock (phases)
+                {
+                    for (var i = 0; i < phases.Length; i++)
+                    {
+                        phases[i].Add(mine[i]);
                     }
                 }
             }, 256 * 1024) { IsBackground = true, Name = "churn" };
@@ -67,6 +96,7 @@ internal static class ChurnScenario
         }
         var result = new Measurement
         {
+            Phases = phases,
             Seconds = (double)(t1 - t0) / freq,
             Messages = c1 - c0,
             ServerCpuSeconds = cpu1 - cpu0,
@@ -82,8 +112,9 @@ internal static class ChurnScenario
     }
 
     /// <summary>Sends Close(1000), reads until the server's Close and then until the server ends TCP; false if it did not within 1 s.</summary>
-    private static bool CloseHandshake(Socket socket, bool webSocket)
+    private static bool CloseHandshake(Socket socket, bool webSocket, out long closeReplied)
     {
+        closeReplied = 0;
         Span<byte> frame = stackalloc byte[8];
         ReadOnlySpan<byte> code = [0x03, 0xE8];
         var n = ClientFrameWriter.Write(frame, ClientFrameWriter.OpClose, code, (uint)Random.Shared.Next());
@@ -101,6 +132,7 @@ internal static class ChurnScenario
             }
             parser.Consume(buffer[..read], sink);
         }
+        closeReplied = Stopwatch.GetTimestamp();
         if (!webSocket)
         {
             // The raw TCP echo just returned our own Close; it never ends TCP by itself.

@@ -16,6 +16,9 @@ internal sealed class Measurement
     public string? Error { get; set; }
     public long Unanswered { get; set; }
 
+    /// <summary>Churn only: time per phase of a cycle (connect, upgrade, close reply, server FIN), in Stopwatch ticks.</summary>
+    public LongHistogram[]? Phases { get; set; }
+
     public double PerSecond => Seconds > 0 ? Messages / Seconds : 0;
     public double PerServerCpuSecond => ServerCpuSeconds > 0 ? Messages / ServerCpuSeconds : double.NaN;
     public double MegabytesPerSecond => Seconds > 0 ? PayloadBytes / Seconds / 1e6 : 0;
@@ -33,6 +36,9 @@ internal sealed class Measurement
         var ticks = percentile >= 100 ? Latency.GetMaxValue() : Latency.GetValueAtPercentile(percentile);
         return ticks * 1e6 / System.Diagnostics.Stopwatch.Frequency;
     }
+
+    public static double Micros(LongHistogram h, double percentile) =>
+        h.TotalCount == 0 ? double.NaN : h.GetValueAtPercentile(percentile) * 1e6 / System.Diagnostics.Stopwatch.Frequency;
 
     public static LongHistogram NewHistogram() =>
         // Ticks up to 100 s at three significant digits.

@@ -215,6 +215,10 @@ internal sealed class Runner(RunOptions options, ResultSet results)
                 results.Add(Latency, spec.Cell, "messages per server CPU-s", "msg/CPU-s", true, name, m.PerServerCpuSecond);
                 results.Add(Latency, spec.Cell, "unanswered in window", "msgs", false, name, m.Unanswered);
                 CheckRun(server, "latency", m);
+                if (m.Unanswered > 0)
+                {
+                    results.Note($"{server.Kind.Label}: latency rep {rep + 1}: {m.Unanswered:N0} in-window messages unanswered a second after the window");
+                }
                 Progress($"  [latency] {server.Kind.Label,-14} rep {rep + 1}: p50 {Format.Number(m.LatencyMicros(50))} µs  p99 {Format.Number(m.LatencyMicros(99))} µs  " +
                     $"p99.9 {Format.Number(m.LatencyMicros(99.9))} µs  max {Format.Number(m.LatencyMicros(100))} µs  ({Format.Number(m.PerSecond)} msg/s achieved)");
                 Thread.Sleep(200);
@@ -245,6 +249,10 @@ internal sealed class Runner(RunOptions options, ResultSet results)
                     results.Add(Broadcast, cell, "server allocated B/delivery", "B", false, name, m.AllocatedPerMessage);
                     results.Add(Broadcast, cell, "deliveries missed", "msgs", false, name, m.Unanswered);
                     CheckRun(server, "broadcast " + cell, m);
+                    if (m.Unanswered > 0)
+                    {
+                        results.Note($"{server.Kind.Label}: broadcast {cell}, rep {rep + 1}: {m.Unanswered:N0} deliveries never arrived within 2 s (given up on)");
+                    }
                     Progress($"  [broadcast] {subscribers,6} subs {server.Kind.Label,-14} rep {rep + 1}: {Format.Number(m.PerSecond),12} deliveries/s " +
                         $"{Format.Number(m.PerServerCpuSecond),12} /CPU-s  p50 {Format.Number(m.LatencyMicros(50))} µs  p99 {Format.Number(m.LatencyMicros(99))} µs  missed {m.Unanswered}");
                     Thread.Sleep(500);
@@ -302,8 +310,23 @@ internal sealed class Runner(RunOptions options, ResultSet results)
                 results.Add(Churn, cell, "cycles/s", "cycles/s", true, name, m.PerSecond);
                 results.Add(Churn, cell, "cycles per server CPU-s", "cycles/CPU-s", true, name, m.PerServerCpuSecond);
                 results.Add(Churn, cell, "server allocated B/cycle", "B", false, name, m.AllocatedPerMessage);
+                var phaseText = "";
+                if (m.Phases is { } phases)
+                {
+                    string[] names = ["TCP connect", "upgrade (request → 101)", "Close → server's Close", "server's Close → server's FIN"];
+                    for (var i = 0; i < names.Length; i++)
+                    {
+                        if (!server.Kind.WebSocket && i is 1 or 3)
+                        {
+                            continue;
+                        }
+                        results.Add(Churn, cell, names[i] + " p50", "µs", false, name, Measurement.Micros(phases[i], 50));
+                        results.Add(Churn, cell, names[i] + " p99", "µs", false, name, Measurement.Micros(phases[i], 99));
+                        phaseText += $" {names[i].Split(' ')[0]} {Format.Number(Measurement.Micros(phases[i], 50))}/{Format.Number(Measurement.Micros(phases[i], 99))}";
+                    }
+                }
                 CheckRun(server, "churn", m);
-                Progress($"  [churn] {server.Kind.Label,-14} rep {rep + 1}: {Format.Number(m.PerSecond),10} cycles/s {Format.Number(m.PerServerCpuSecond),10} /CPU-s  server {m.ServerCpuUse:0.00} / gen {m.ClientCpuUse:0.00} cores");
+                Progress($"  [churn] {server.Kind.Label,-14} rep {rep + 1}: {Format.Number(m.PerSecond),10} cycles/s {Format.Number(m.PerServerCpuSecond),10} /CPU-s  server {m.ServerCpuUse:0.00} / gen {m.ClientCpuUse:0.00} cores; p50/p99 µs:{phaseText}");
                 Thread.Sleep(1000);
             }
         }

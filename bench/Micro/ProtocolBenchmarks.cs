@@ -198,6 +198,30 @@ public class HandshakeBenchmarks
         AcceptKey.Compute(key.Of(Request), _accept);
         return status + _accept[0];
     }
+
+    [Benchmark]
+    public int ParseOnly()
+    {
+        HttpRequestHead head = default;
+        HttpRequestParser.TryParse(Request, 8192, ref head, out _);
+        return head.HeaderCount;
+    }
+
+    [Benchmark]
+    public int ParseValidate()
+    {
+        HttpRequestHead head = default;
+        HttpRequestParser.TryParse(Request, 8192, ref head, out _);
+        return (int)HandshakeValidator.Validate(Request, head, out _, out int status) + status;
+    }
+
+    /// <summary>SHA-1 and base64 alone (SHA1.HashData goes through the platform's crypto library).</summary>
+    [Benchmark]
+    public int AcceptKeyOnly()
+    {
+        AcceptKey.Compute("dGhlIHNhbXBsZSBub25jZQ=="u8, _accept);
+        return _accept[0];
+    }
 }
 
 internal static class SendQueue

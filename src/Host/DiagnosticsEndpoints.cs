@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Engine;
 
 namespace Host;
 
-/// <summary>Plain-HTTP endpoints on the WebSocket port: <c>/healthz</c>, and <c>/stats</c> (the benchmark reads allocations from it).</summary>
+/// <summary>Plain-HTTP endpoints on the WebSocket port: <c>/healthz</c> (status, connections, channels), and <c>/stats</c> (the benchmark reads allocations from it).</summary>
 public sealed class DiagnosticsEndpoints
 {
     /// <summary>The server whose connections are reported; set once it is created.</summary>
@@ -16,7 +17,9 @@ public sealed class DiagnosticsEndpoints
         int connections = Server?.ConnectionCount ?? 0;
         if (request.PathEquals("/healthz"u8))
         {
-            return Json($"{{\"status\":\"ok\",\"connections\":{connections}}}");
+            return new HttpResponse(200, "application/json",
+                JsonSerializer.SerializeToUtf8Bytes(new HealthStatus("ok", connections, Server?.PubSub.ChannelCount ?? 0), AppJsonContext.Default.HealthStatus),
+                NoStore);
         }
         if (request.PathEquals("/stats"u8))
         {
@@ -26,6 +29,7 @@ public sealed class DiagnosticsEndpoints
         return HttpResponse.Text(404, "not found\n");
     }
 
-    private static HttpResponse Json(string json) => new(200, "application/json", Encoding.UTF8.GetBytes(json),
-        [new KeyValuePair<string, string>("Cache-Control", "no-store")]);
+    private static readonly KeyValuePair<string, string>[] NoStore = [new("Cache-Control", "no-store")];
+
+    private static HttpResponse Json(string json) => new(200, "application/json", Encoding.UTF8.GetBytes(json), NoStore);
 }

@@ -10,6 +10,8 @@ public sealed record HostSettings
     /// <summary>The handler the Host runs.</summary>
     public enum HostMode
     {
+        /// <summary>The application protocol: auth, channels, file transfer (docs/protocol.md).</summary>
+        App,
         /// <summary>Echo every message (conformance, benchmarks).</summary>
         Echo,
         /// <summary>Send every message to all other clients (fan-out benchmark).</summary>
@@ -17,7 +19,10 @@ public sealed record HostSettings
     }
 
     /// <summary>The handler to run.</summary>
-    public HostMode Mode { get; init; } = HostMode.Echo;
+    public HostMode Mode { get; init; } = HostMode.App;
+
+    /// <summary>The application protocol's settings (app mode).</summary>
+    public AppOptions App { get; init; } = new();
 
     /// <summary>The engine options.</summary>
     public WebSocketServerOptions Server { get; init; } = new();
@@ -39,7 +44,15 @@ public sealed record HostSettings
         ("WS_MAX_BUFFERED", "--max-buffered", "4194304", "bytes queued per connection before the slow-consumer policy"),
         ("WS_SLOW_CONSUMER", "--slow-consumer", "fail-send", "fail-send | close-1008 | close-1013"),
         ("WS_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "10000", "ms to wait for close replies on SIGTERM"),
-        ("WS_MODE", "--echo / --broadcast", "echo", "echo: echo every message; broadcast: send each message to all other clients"),
+        ("WS_MODE", "--app / --echo / --broadcast", "app", "app: the messaging protocol (docs/protocol.md); echo: echo every message; broadcast: send each message to all other clients"),
+        ("WS_AUTH_SECRET", "(env only)", "", "HS256 key for JWT auth (>= 32 bytes); unset runs open, without auth"),
+        ("WS_AUTH_AUDIENCE", "--auth-audience", "", "required JWT aud; empty accepts any"),
+        ("WS_AUTH_ISSUER", "--auth-issuer", "", "required JWT iss; empty accepts any"),
+        ("WS_AUTH_TIMEOUT", "--auth-timeout", "5000", "ms a client has to authenticate before close 4001"),
+        ("WS_AUTH_QUERY_TOKEN", "--auth-query-token", "false", "accept ?token= in the URL (URLs end up in logs)"),
+        ("WS_ALLOWED_ORIGINS", "--allowed-origins", "", "comma-separated Origins allowed to upgrade (403 otherwise); empty allows all"),
+        ("WS_MAX_CHANNELS", "--max-channels", "100", "channels one connection may join"),
+        ("WS_FILES_DIR", "--files-dir", "", "directory request-file serves from; empty disables file transfer"),
     ];
 
     /// <summary>Reads settings from <paramref name="environment"/> and <paramref name="args"/>; throws <see cref="FormatException"/> on bad values.</summary>
@@ -61,6 +74,9 @@ public sealed record HostSettings
             {
                 case "--help" or "-h":
                     help = true;
+                    continue;
+                case "--app":
+                    values["WS_MODE"] = "app";
                     continue;
                 case "--echo":
                     values["WS_MODE"] = "echo";
@@ -104,22 +120,44 @@ public sealed record HostSettings
             },
         };
         server.Validate();
+        string? Optional(string env) => Get(env) is { Length: > 0 } v ? v : null;
+        var app = new AppOptions
+        {
+            AuthSecret = Optional("WS_AUTH_SECRET") is { } secret ? System.Text.Encoding.UTF8.GetBytes(secret) : null,
+            AuthAudience = Optional("WS_AUTH_AUDIENCE"),
+            AuthIssuer = Optional("WS_AUTH_ISSUER"),
+            AuthTimeout = Ms("WS_AUTH_TIMEOUT"),
+            AllowQueryToken = Get("WS_AUTH_QUERY_TOKEN") switch
+            {
+                "true" or "1" => true,
+                "false" or "0" => false,
+                string other => throw new FormatException($"WS_AUTH_QUERY_TOKEN must be true or false, got '{other}'"),
+            },
+            AllowedOrigins = Get("WS_ALLOWED_ORIGINS").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            MaxChannels = (int)Math.Min(Number("WS_MAX_CHANNELS"), int.MaxValue),
+            FilesDirectory = Optional("WS_FILES_DIR"),
+        };
         HostMode mode = Get("WS_MODE") switch
         {
+            "app" => HostMode.App,
             "echo" => HostMode.Echo,
             "broadcast" => HostMode.Broadcast,
-            string other => throw new FormatException($"WS_MODE must be echo or broadcast, got '{other}'"),
+            string other => throw new FormatException($"WS_MODE must be app, echo or broadcast, got '{other}'"),
         };
-        return new HostSettings { Mode = mode, Server = server, ShowHelp = help };
+        if (mode == HostMode.App)
+        {
+            app.Validate();
+        }
+        return new HostSettings { Mode = mode, Server = server, App = app, ShowHelp = help };
     }
 
     /// <summary>The --help text.</summary>
     public static string HelpText()
     {
-        var text = new System.Text.StringBuilder("Usage: Host [--echo | --broadcast] [options]\n\nSettings (environment variable, flag, default):\n");
+        var text = new System.Text.StringBuilder("Usage: Host [--app | --echo | --broadcast] [options]\n\nSettings (environment variable, flag, default):\n");
         foreach (var row in Table)
         {
-            text.Append(CultureInfo.InvariantCulture, $"  {row.Env,-22} {row.Flag,-22} {row.Default,-10} {row.Meaning}\n");
+            text.Append(CultureInfo.InvariantCulture, $"  {row.Env,-22} {row.Flag,-30} {row.Default,-10} {row.Meaning}\n");
         }
         return text.ToString();
     }

@@ -1,0 +1,140 @@
+using System.Buffers;
+using Engine;
+
+namespace Host;
+
+/// <summary>
+/// File transfer: <c>request-file</c> streams a file from the files directory as <c>file-meta</c> and then binary
+/// frames of <see cref="AppOptions.FileChunkSize"/>, each read only when the connection's send queue has drained below
+/// a low-water mark, so memory stays flat whatever the file size.
+/// </summary>
+public sealed partial class AppHandler
+{
+    private readonly FileResolver? _files;
+
+    private void RequestFile(AppConnection state, string name)
+    {
+        if (_files is null)
+        {
+            Outgoing.Error(state.Connection, "file transfer disabled");
+            return;
+        }
+        if (!FileResolver.IsPlainRelative(name))
+        {
+            Outgoing.Error(state.Connection, "invalid file name");
+            return;
+        }
+        if (Interlocked.Exchange(ref state.Transferring, 1) != 0)
+        {
+            Outgoing.Error(state.Connection, "a file transfer is already running");
+            return;
+        }
+        // File system work and reads happen on the thread pool: callbacks run on I/O threads and must not block.
+        _ = Task.Run(() => TransferAsync(state, name, _files));
+    }
+
+    private async Task TransferAsync(AppConnection state, string name, FileResolver files)
+    {
+        WebSocketConnection connection = state.Connection;
+        byte[]? buffer = null;
+        try
+        {
+            using FileStream? file = Open(files, name, out string? error);
+            if (file is null)
+            {
+                Outgoing.Error(connection, error!);
+                return;
+            }
+            long size = file.Length;
+            Outgoing.Send(connection, new FileMetaMessage(name, size), AppJsonContext.Default.FileMetaMessage);
+
+            long maxBuffered = connection.Server.Options.MaxBufferedBytes;
+            int chunk = (int)Math.Min(_options.FileChunkSize, Math.Max(1024, maxBuffered / 4));
+            // Refill when at most a few chunks are queued: enough to keep the socket busy, far below the send limit.
+            long lowWater = Math.Clamp(maxBuffered - (2L * (chunk + 16)), 0, 4L * chunk);
+            buffer = ArrayPool<byte>.Shared.Rent(chunk + 1);
+            buffer[0] = BinaryEnvelope.FileChunk;
+            long remaining = size;
+            while (remaining > 0)
+            {
+                await connection.WhenBufferedBelowAsync(lowWater).ConfigureAwait(false);
+                int read = await file.ReadAsync(buffer.AsMemory(1, (int)Math.Min(chunk, remaining))).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    Outgoing.Error(connection, "file changed during transfer");
+                    return;
+                }
+                if (connection.Send(buffer.AsSpan(0, read + 1), MessageType.Binary) != SendStatus.Queued)
+                {
+                    return; // closing, or over the send limit under the slow-consumer policy
+                }
+                remaining -= read;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // The connection ended while we waited for its queue to drain.
+        }
+        catch (IOException)
+        {
+            Outgoing.Error(connection, "file could not be read");
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            Volatile.Write(ref state.Transferring, 0);
+        }
+    }
+
+    private static FileStream? Open(FileResolver files, string name, out string? error)
+    {
+        string? path = files.Resolve(name);
+        if (path is null)
+        {
+            error = "file is outside the files directory";
+            return null;
+        }
+        if (Directory.Exists(path))
+        {
+            error = "not a file";
+            return null;
+        }
+        if (!File.Exists(path))
+        {
+            error = "file not found";
+            return null;
+        }
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.Open,
+                Access = FileAccess.Read,
+                Share = FileShare.Read,
+                BufferSize = 0, // we read whole chunks; a FileStream buffer would only add a copy
+                Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+            });
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            error = "file not found";
+            return null;
+        }
+        // Between the check and the open a component could have been swapped for a symlink: on Linux, ask the kernel
+        // what was actually opened.
+        if (OperatingSystem.IsLinux()
+            && new FileInfo($"/proc/self/fd/{file.SafeFileHandle.DangerousGetHandle()}").LinkTarget is { } opened
+            && !files.IsInside(opened))
+        {
+            file.Dispose();
+            error = "file is outside the files directory";
+            return null;
+        }
+        error = null;
+        return file;
+    }
+}

@@ -98,14 +98,14 @@ internal sealed class SessionHarness
     private byte[] _pending = [];
     private readonly List<byte> _sent = [];
 
-    public SessionHarness(SessionSettings? settings = null, long startMs = 0)
+    public SessionHarness(SessionSettings? settings = null, long startMs = 0, WebSocketSession? reuse = null)
     {
         Now = startMs;
         Pool = new BlockPool(4096, 64);
         Output = new OutboundQueue(Pool);
         Wheel = new TimerWheel(100, 64, Now);
         Host = new FakeHost(this);
-        Session = new WebSocketSession();
+        Session = reuse ?? new WebSocketSession();
         Session.Start(Host, Output, Wheel, System.Buffers.ArrayPool<byte>.Shared, settings ?? DefaultSettings, Now);
     }
 

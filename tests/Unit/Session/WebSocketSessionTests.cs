@@ -464,4 +464,51 @@ public class WebSocketSessionTests
         harness.AdvanceTo(7_200); // no answer to our close: the close timeout ends it
         Assert.Equal(["close timeout"], harness.Host.Timeouts);
     }
+
+    [Fact]
+    public void A_pooled_session_reset_mid_message_serves_the_next_connection_cleanly()
+    {
+        SessionHarness first = new SessionHarness().Open();
+        // Leave it inside a fragmented text message with a split UTF-8 sequence and a partial frame.
+        first.Feed(Bytes.Concat(
+            ClientFrames.Frame(OpCode.Text, Bytes.Hex("41 E2 82"), fin: false),
+            ClientFrames.Frame(OpCode.Continuation, new byte[100], fin: false)[..20]));
+        Assert.True(first.Session.TryReset());
+
+        var second = new SessionHarness(reuse: first.Session);
+        second.FeedAll(Bytes.SplitsInTwo(Conversation()).ElementAt(250));
+        Assert.Equal(["Hello", Convert.ToHexString(BinaryPayload), "Hello wörld"],
+            second.Host.Messages.Select(m => m.Type == MessageType.Text ? Encoding.UTF8.GetString(m.Payload) : Convert.ToHexString(m.Payload)));
+        Assert.Equal([(CloseCode.NormalClosure, "bye")], second.Host.Closes);
+        Assert.Empty(first.Host.Messages);
+        Assert.Empty(first.Host.Timeouts);
+        first.AdvanceTo(60_000); // the first connection's timers are gone with it
+        Assert.Empty(first.Host.Timeouts);
+    }
+
+    [Fact]
+    public void The_chosen_subprotocol_is_answered_and_must_have_been_offered()
+    {
+        string request = SessionHarness.Request.Replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: superchat, chat\r\n\r\n", StringComparison.Ordinal);
+        var accepted = new SessionHarness();
+        accepted.Host.Decision = UpgradeDecision.Accept("chat");
+        accepted.Feed(Encoding.ASCII.GetBytes(request));
+        Assert.Contains("\r\nSec-WebSocket-Protocol: chat\r\n", accepted.Parse().Response, StringComparison.Ordinal);
+
+        var misuse = new SessionHarness();
+        misuse.Host.Decision = UpgradeDecision.Accept("Chat"); // subprotocol names are case-sensitive
+        Assert.Throws<InvalidOperationException>(() => misuse.Feed(Encoding.ASCII.GetBytes(request)));
+    }
+
+    [Fact]
+    public void A_head_request_gets_the_headers_without_the_body()
+    {
+        var harness = new SessionHarness();
+        harness.Host.PlainResponse = new HttpResponse(200, "text/plain", "ok"u8.ToArray());
+        harness.Feed("HEAD /health HTTP/1.1\r\nHost: h\r\n\r\n"u8);
+        string sent = Encoding.ASCII.GetString(harness.Sent());
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", sent, StringComparison.Ordinal);
+        Assert.Contains("\r\nContent-Length: 2\r\n", sent, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\n", sent, StringComparison.Ordinal);
+    }
 }

@@ -69,13 +69,14 @@ public sealed class LifecycleTests
         await using var server = await TestServer.StartAsync(new RecordingHandler(), o => o with
         {
             HeartbeatInterval = TimeSpan.FromMilliseconds(100),
-            HeartbeatTimeout = TimeSpan.FromMilliseconds(200),
+            HeartbeatTimeout = TimeSpan.FromMilliseconds(1000),
         });
         using var client = new ClientWebSocket(); // ManagedWebSocket answers pings while a receive is pending
         await client.ConnectAsync(server.Uri, CancellationToken.None);
         var receive = client.ReceiveAsync(new byte[16], CancellationToken.None);
 
-        await Task.Delay(1000);
+        // A dozen pings; without pongs the connection would be cut after 1.1 s.
+        await Task.Delay(2000);
 
         Assert.Equal(WebSocketState.Open, client.State);
         Assert.False(receive.IsCompleted);

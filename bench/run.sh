@@ -3,13 +3,15 @@
 #   bench/run.sh            full run (~15 min), results in bench/results/load.{md,json,svg}
 #   bench/run.sh --quick    every scenario for a second or two at reduced sizes (CI smoke test, ~3 min),
 #                           results in bench/results/tmp/quick/ so a real run's files are never overwritten
-# Any other arguments go to the Load program (e.g. --reps 5, --scenarios echo,latency, --no-ours).
+# Any other arguments go to the Load program (e.g. --reps 5, --scenarios echo,latency, --no-ours, --ours-dll PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+ours_dll=0
 for a in "$@"; do
   if [[ "$a" == "--quick" ]]; then quick=1; fi
+  if [[ "$a" == "--ours-dll" ]]; then ours_dll=1; fi
 done
 if [[ $quick == 1 ]]; then out=bench/results/tmp/quick; else out=bench/results; fi
 
@@ -21,7 +23,10 @@ dotnet build -c Release -nologo -v q bench/Load/Load.csproj
 
 extra=()
 # Our Host is measured when it builds; a stale Host.dll from an older build is not used.
-if compgen -G "src/Host/*.cs" >/dev/null && dotnet build -c Release -nologo -v q src/Host/Host.csproj; then
+# --ours-dll PATH measures a Host built elsewhere (e.g. from a committed snapshot while src/ is being edited).
+if [[ $ours_dll == 1 ]]; then
+  echo "== measuring the Host given by --ours-dll"
+elif compgen -G "src/Host/*.cs" >/dev/null && dotnet build -c Release -nologo -v q src/Host/Host.csproj; then
   echo "== our Host built: measuring ours vs Kestrel"
 else
   echo "== WARNING: src/Host did not build (or has no sources yet): measuring Kestrel and the raw TCP echo only" >&2

@@ -9,7 +9,7 @@ namespace Load;
 /// <summary>
 /// Entry point. Modes:
 /// <list type="bullet">
-/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn] [--cases TEXT] [--latency-rate N] [--no-ours] [--loops N] [--no-pin]</c></item>
+/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn] [--cases TEXT] [--latency-rate N] [--no-ours] [--ours-dll PATH] [--loops N] [--no-pin]</c></item>
 /// <item><c>--tcp-echo --port N</c>: the raw TCP echo server, the generator's ceiling check</item>
 /// <item><c>--connect-worker --port N --count K --first I --threads T</c>: a child holding idle connections for the scale scenario</item>
 /// </list>
@@ -87,6 +87,7 @@ internal static class Program
         results.Info["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion.VersionString}, .NET {Environment.Version}";
         results.Info["pinning"] = $"servers on CPU {ServerCpu}, generator on CPU {AllowedCpus()}";
         results.Info["commit"] = GitCommit(root);
+        results.Info["ours"] = servers.Any(s => s.Name == "ours") ? oursDll : "not measured";
 
         Runner.Progress($"load benchmark ({results.Info["mode"]}): {results.Info["servers"]} + raw TCP echo; {results.Info["pinning"]}; {options.Repetitions} repetition(s)");
         var watch = Stopwatch.StartNew();

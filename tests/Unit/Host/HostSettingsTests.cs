@@ -1,0 +1,60 @@
+using Host;
+
+namespace Engine.Tests.Unit.HostApp;
+
+/// <summary>The Host's settings: app mode by default, the new WS_* variables, validation.</summary>
+public sealed class HostSettingsTests
+{
+    private static HostSettings Parse(string[] args, Dictionary<string, string>? env = null) =>
+        HostSettings.Parse(args, name => env is not null && env.TryGetValue(name, out string? value) ? value : null);
+
+    [Fact]
+    public void App_mode_is_the_default_and_echo_and_broadcast_stay_selectable()
+    {
+        Assert.Equal(HostSettings.HostMode.App, Parse([]).Mode);
+        Assert.False(Parse([]).App.AuthRequired);
+        Assert.Equal(HostSettings.HostMode.Echo, Parse(["--echo"]).Mode);
+        Assert.Equal(HostSettings.HostMode.Broadcast, Parse(["--broadcast"]).Mode);
+        Assert.Equal(HostSettings.HostMode.Echo, Parse([], new() { ["WS_MODE"] = "echo" }).Mode);
+        Assert.Equal(HostSettings.HostMode.App, Parse(["--app"], new() { ["WS_MODE"] = "echo" }).Mode);
+    }
+
+    [Fact]
+    public void Reads_the_app_settings_from_the_environment_and_flags()
+    {
+        string dir = Path.GetTempPath();
+        HostSettings settings = Parse(["--max-channels", "7", "--auth-timeout", "1500"], new()
+        {
+            ["WS_AUTH_SECRET"] = AppServer.Secret,
+            ["WS_AUTH_AUDIENCE"] = "chat",
+            ["WS_AUTH_ISSUER"] = "https://issuer.example",
+            ["WS_AUTH_QUERY_TOKEN"] = "true",
+            ["WS_ALLOWED_ORIGINS"] = "https://a.example, https://b.example",
+            ["WS_FILES_DIR"] = dir,
+            ["WS_MAX_CHANNELS"] = "3",
+        });
+        AppOptions app = settings.App;
+        Assert.True(app.AuthRequired);
+        Assert.Equal("chat", app.AuthAudience);
+        Assert.Equal("https://issuer.example", app.AuthIssuer);
+        Assert.True(app.AllowQueryToken);
+        Assert.Equal(["https://a.example", "https://b.example"], app.AllowedOrigins);
+        Assert.Equal(dir, app.FilesDirectory);
+        Assert.Equal(7, app.MaxChannels);
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), app.AuthTimeout);
+        Assert.Contains(HostSettings.Table, row => row.Env == "WS_FILES_DIR");
+        Assert.Contains("WS_AUTH_SECRET", HostSettings.HelpText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rejects_bad_app_settings()
+    {
+        Assert.Throws<ArgumentException>(() => Parse([], new() { ["WS_AUTH_SECRET"] = "short" }));
+        Assert.Throws<ArgumentException>(() => Parse([], new() { ["WS_MAX_CHANNELS"] = "0" }));
+        Assert.Throws<ArgumentException>(() => Parse([], new() { ["WS_FILES_DIR"] = "/no/such/dir" }));
+        Assert.Throws<FormatException>(() => Parse([], new() { ["WS_AUTH_QUERY_TOKEN"] = "yes please" }));
+        Assert.Throws<FormatException>(() => Parse([], new() { ["WS_MODE"] = "chat" }));
+        // Echo mode does not need valid app settings.
+        Assert.Equal(HostSettings.HostMode.Echo, Parse(["--echo"], new() { ["WS_AUTH_SECRET"] = "short" }).Mode);
+    }
+}

@@ -55,9 +55,26 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     void IThreadPoolWorkItem.Execute()
     {
         Volatile.Write(ref _flushScheduled, 0);
+        // Take a reference before claiming the send, so teardown cannot return the buffers under a starting flush.
+        if (!TryAddReference())
+        {
+            return;
+        }
         if (_handler.Output.TryBeginSend())
         {
-            _ = FlushClaimedAsync();
+            ValueTask flush = FlushAsync();
+            if (flush.IsCompleted)
+            {
+                flush.GetAwaiter().GetResult(); // hands the pooled state machine back
+            }
+            else
+            {
+                _ = flush.AsTask(); // FlushAsync observes its own errors
+            }
+        }
+        else
+        {
+            Release();
         }
     }
 
@@ -158,10 +175,19 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         }
     }
 
-    private async Task FlushClaimedAsync()
+    private bool TryAddReference()
     {
-        Interlocked.Increment(ref _references);
-        await FlushAsync().ConfigureAwait(false);
+        int current = Volatile.Read(ref _references);
+        while (current > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+            current = seen;
+        }
+        return false;
     }
 
     /// <summary>Sends everything the queue holds; the caller has claimed the send right and taken a reference.</summary>

@@ -47,8 +47,8 @@ internal sealed class AppConnection
 
     public bool IsRejected => Volatile.Read(ref _auth) == Rejected;
 
-    /// <summary>1 while a file transfer runs (one at a time per connection).</summary>
-    public int Transferring;
+    /// <summary>File requests waiting or running, served one after the other (guarded by itself); null when idle.</summary>
+    public Queue<string>? FileRequests;
 
     /// <summary>Channels joined; its alternate lookup finds the string of a channel from the message's bytes without allocating.</summary>
     public HashSet<string> Channels => _channels ??= new HashSet<string>(StringComparer.Ordinal);

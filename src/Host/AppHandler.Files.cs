@@ -10,6 +10,7 @@ namespace Host;
 /// </summary>
 public sealed partial class AppHandler
 {
+    private const int MaxQueuedFiles = 16;
     private readonly FileResolver? _files;
 
     private void RequestFile(AppConnection state, string name)
@@ -24,18 +25,59 @@ public sealed partial class AppHandler
             Outgoing.Error(state.Connection, "invalid file name");
             return;
         }
-        if (Interlocked.Exchange(ref state.Transferring, 1) != 0)
+        // Transfers of one connection run one after the other, in request order, on one task: the frames of two files
+        // never interleave, and a request that arrives as the previous transfer ends is never refused.
+        Queue<string>? start = null;
+        lock (state)
         {
-            Outgoing.Error(state.Connection, "a file transfer is already running");
-            return;
+            if (state.FileRequests is { } queue)
+            {
+                if (queue.Count >= MaxQueuedFiles)
+                {
+                    Outgoing.Error(state.Connection, $"too many file requests (at most {MaxQueuedFiles} queued)");
+                    return;
+                }
+                queue.Enqueue(name);
+            }
+            else
+            {
+                start = state.FileRequests = new Queue<string>();
+                start.Enqueue(name);
+            }
         }
-        // File system work and reads happen on the thread pool: callbacks run on I/O threads and must not block.
-        _ = Task.Run(() => TransferAsync(state, name, _files));
+        if (start is not null)
+        {
+            // File system work and reads happen on the thread pool: callbacks run on I/O threads and must not block.
+            _ = Task.Run(() => ServeFilesAsync(state, _files));
+        }
     }
 
-    private async Task TransferAsync(AppConnection state, string name, FileResolver files)
+    private async Task ServeFilesAsync(AppConnection state, FileResolver files)
     {
-        WebSocketConnection connection = state.Connection;
+        while (true)
+        {
+            string name;
+            lock (state)
+            {
+                if (!state.FileRequests!.TryDequeue(out name!))
+                {
+                    state.FileRequests = null;
+                    return;
+                }
+            }
+            try
+            {
+                await TransferAsync(state.Connection, name, files).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is UnauthorizedAccessException or IOException or ObjectDisposedException)
+            {
+                Outgoing.Error(state.Connection, "file could not be read");
+            }
+        }
+    }
+
+    private async Task TransferAsync(WebSocketConnection connection, string name, FileResolver files)
+    {
         byte[]? buffer = null;
         try
         {
@@ -85,7 +127,6 @@ public sealed partial class AppHandler
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
-            Volatile.Write(ref state.Transferring, 0);
         }
     }
 

@@ -145,6 +145,17 @@ public sealed class FileTransferTests : IDisposable
             Assert.Equal([0x03, .. System.Text.Encoding.UTF8.GetBytes(content)], chunk);
         }
         await client.ExpectNothingPendingAsync();
+
+        // Pipelined requests are served one after the other, in order, without interleaving.
+        await client.SendTextAsync("""{"type":"request-file","name":"hello.txt"}""");
+        await client.SendTextAsync("""{"type":"request-file","name":"missing"}""");
+        await client.SendTextAsync("""{"type":"request-file","name":"sub/inner.txt"}""");
+        Assert.Equal("hello.txt", (await client.ExpectAsync("file-meta")).GetProperty("name").GetString());
+        Assert.Equal([0x03, .. "hello world"u8.ToArray()], (await client.ReceiveAsync()).Payload);
+        await client.ExpectErrorAsync("file not found");
+        Assert.Equal("sub/inner.txt", (await client.ExpectAsync("file-meta")).GetProperty("name").GetString());
+        Assert.Equal([0x03, .. "inner"u8.ToArray()], (await client.ReceiveAsync()).Payload);
+        await client.ExpectNothingPendingAsync();
     }
 
     private static long Marker(long mib) => (mib + 1) * 0x0101_0101_0101L;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Host;
+using Xunit.Abstractions;
 
 namespace Engine.Tests.Unit.HostApp;
 
@@ -14,8 +15,11 @@ public sealed class FileTransferTests : IDisposable
     private readonly string _files;
     private readonly string _outside;
 
-    public FileTransferTests()
+    private readonly ITestOutputHelper _output;
+
+    public FileTransferTests(ITestOutputHelper output)
     {
+        _output = output;
         _root = Directory.CreateTempSubdirectory("host-files-").FullName;
         _files = Directory.CreateDirectory(Path.Combine(_root, "files")).FullName;
         _outside = Directory.CreateDirectory(Path.Combine(_root, "outside")).FullName;
@@ -88,6 +92,7 @@ public sealed class FileTransferTests : IDisposable
         await sampling.CancelAsync();
         await sampler;
 
+        _output.WriteLine($"{Size / MiB} MiB in {frames} frames; peaks: pooled blocks {buffersPeak}, managed heap +{(heapPeak - heapBefore) / MiB} MiB, working set +{(workingSetPeak - workingSetBefore) / MiB} MiB");
         Assert.Equal(Size, received);
         Assert.Equal(Size / (64 * 1024), frames);
         await client.ExpectNothingPendingAsync();

@@ -24,6 +24,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     private bool _opened;
     private int _ended;
     private List<string>? _subscriptions;
+    private bool _reserved;
 
     internal WebSocketConnection(WebSocketServer server, long id, TransportConnection transport, WebSocketSession session)
     {
@@ -227,6 +228,10 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
             _server.ReturnSession(session);
         }
         _server.PubSub.RemoveAll(this);
+        if (_reserved)
+        {
+            _server.ReleaseConnection();
+        }
         if (error is not null && _opened)
         {
             InvokeSafely(static (h, c, e) => h.OnError(c, e!), error);
@@ -240,12 +245,28 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     UpgradeDecision ISessionHost.OnUpgrade(ReadOnlySpan<byte> buffer, in HttpRequestHead head)
     {
-        UpgradeDecision decision = _server.Handler.OnUpgrade(new RequestHead(buffer, in head, RemoteEndPoint));
-        if (decision.IsAccepted)
+        if (!_server.TryReserveConnection())
         {
-            Subprotocol = decision.Subprotocol;
-            UserState = decision.State;
+            return UpgradeDecision.Reject(503); // over MaxConnections; the open ones are untouched
         }
+        UpgradeDecision decision;
+        try
+        {
+            decision = _server.Handler.OnUpgrade(new RequestHead(buffer, in head, RemoteEndPoint));
+        }
+        catch
+        {
+            _server.ReleaseConnection();
+            throw;
+        }
+        if (!decision.IsAccepted)
+        {
+            _server.ReleaseConnection();
+            return decision;
+        }
+        _reserved = true;
+        Subprotocol = decision.Subprotocol;
+        UserState = decision.State;
         return decision;
     }
 

@@ -26,6 +26,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     private Task[] _acceptLoops = [];
     private Thread? _timerThread;
     private long _nextId;
+    private int _openConnections;
     private int _state; // 0 new, 1 running, 2 stopping, 3 stopped
 
     /// <summary>Creates a server; nothing is bound until <see cref="StartAsync"/>.</summary>
@@ -65,6 +66,9 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     /// <summary>Connections currently held (in the handshake or open).</summary>
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>Upgraded WebSocket connections currently open (what <see cref="WebSocketServerOptions.MaxConnections"/> limits).</summary>
+    public int OpenWebSocketCount => Volatile.Read(ref _openConnections);
 
     /// <summary>Pooled blocks rented and not returned: zero when no connection is active and nothing leaked.</summary>
     public long OutstandingBuffers => Pool.Outstanding;
@@ -194,6 +198,25 @@ public sealed class WebSocketServer : IAsyncDisposable
     }
 
     internal void ReturnSession(WebSocketSession session) => _sessions.Return(session);
+
+    /// <summary>Counts an upgrade against <see cref="WebSocketServerOptions.MaxConnections"/>; false when the server is full.</summary>
+    internal bool TryReserveConnection()
+    {
+        int max = Options.MaxConnections;
+        int current = Volatile.Read(ref _openConnections);
+        while (max == 0 || current < max)
+        {
+            int seen = Interlocked.CompareExchange(ref _openConnections, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+            current = seen;
+        }
+        return false;
+    }
+
+    internal void ReleaseConnection() => Interlocked.Decrement(ref _openConnections);
 
     internal void OnConnectionEnded(WebSocketConnection connection)
     {

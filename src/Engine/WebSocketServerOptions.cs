@@ -20,6 +20,15 @@ public sealed record WebSocketServerOptions
     /// <summary>Largest message accepted (after reassembly); a bigger one closes with 1009. Default 16 MiB.</summary>
     public long MaxMessageSize { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Most frames one message may arrive in; more closes with 1009 (a flood of tiny fragments costs CPU, not memory, so
+    /// the default is generous: Autobahn's 9.3.1 sends 4 MiB in 65,536 fragments). Default 131,072.
+    /// </summary>
+    public int MaxFragmentsPerMessage { get; init; } = 128 * 1024;
+
+    /// <summary>Open WebSocket connections allowed at once; further upgrades get 503 and existing ones are untouched. 0 (the default): no limit.</summary>
+    public int MaxConnections { get; init; }
+
     /// <summary>Largest HTTP request head; a bigger one gets 431. Default 8 KiB.</summary>
     public int MaxRequestHeadSize { get; init; } = 8 * 1024;
 
@@ -72,6 +81,8 @@ public sealed record WebSocketServerOptions
         Require(Backlog > 0, nameof(Backlog), "must be positive");
         Require(ConcurrentAccepts is > 0 and <= 64, nameof(ConcurrentAccepts), "must be 1-64");
         Require(MaxMessageSize > 0 && MaxMessageSize <= int.MaxValue - 64, nameof(MaxMessageSize), "must be 1 to 2 GiB");
+        Require(MaxFragmentsPerMessage > 0, nameof(MaxFragmentsPerMessage), "must be positive");
+        Require(MaxConnections >= 0, nameof(MaxConnections), "must not be negative");
         Require(MaxRequestHeadSize >= 256 && MaxRequestHeadSize <= BlockSize, nameof(MaxRequestHeadSize), "must be 256 bytes up to BlockSize");
         Require(HandshakeTimeout > TimeSpan.Zero, nameof(HandshakeTimeout), "must be positive");
         Require(HeartbeatInterval >= TimeSpan.Zero, nameof(HeartbeatInterval), "must not be negative");

@@ -11,7 +11,8 @@ internal readonly record struct SessionSettings(
     long CloseTimeoutMs,
     long IdleTimeoutMs,
     long MaxBufferedBytes,
-    SlowConsumerPolicy SlowConsumerPolicy)
+    SlowConsumerPolicy SlowConsumerPolicy,
+    int MaxFragmentsPerMessage = int.MaxValue)
 {
     public static SessionSettings From(WebSocketServerOptions options) => new(
         options.MaxMessageSize,
@@ -23,5 +24,6 @@ internal readonly record struct SessionSettings(
         (long)options.CloseTimeout.TotalMilliseconds,
         (long)options.IdleTimeout.TotalMilliseconds,
         options.MaxBufferedBytes,
-        options.SlowConsumerPolicy);
+        options.SlowConsumerPolicy,
+        options.MaxFragmentsPerMessage);
 }

@@ -27,7 +27,8 @@ internal sealed partial class WebSocketSession
                 ProtocolError error = status == OperationStatus.InvalidData
                     ? ProtocolError.InvalidLength
                     : FrameRules.Check(header, _inMessage, allowedRsv: 0);
-                if (error == ProtocolError.None && !header.IsControl && _messageLength + header.PayloadLength > _settings.MaxMessageSize)
+                if (error == ProtocolError.None && !header.IsControl
+                    && (_messageLength + header.PayloadLength > _settings.MaxMessageSize || (_inMessage && _messageFrames >= _settings.MaxFragmentsPerMessage)))
                 {
                     error = ProtocolError.MessageTooBig;
                 }
@@ -74,8 +75,10 @@ internal sealed partial class WebSocketSession
                     _inMessage = true;
                     _messageType = (MessageType)header.OpCode;
                     _messageLength = 0;
+                    _messageFrames = 0;
                     _utf8.Reset();
                 }
+                _messageFrames++;
                 _inFrame = true;
                 _frame = header;
                 _frameRemaining = header.PayloadLength;

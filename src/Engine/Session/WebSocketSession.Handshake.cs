@@ -24,7 +24,17 @@ internal sealed partial class WebSocketSession
         switch (kind)
         {
             case HandshakeKind.PlainHttp:
-                HttpResponse? response = _host.OnHttpRequest(input, head);
+                HttpResponse? response;
+                try
+                {
+                    response = _host.OnHttpRequest(input, head);
+                }
+                catch (Exception)
+                {
+                    // The application's HTTP handler failed: the client gets a 500, the server goes on.
+                    RespondAndClose(500, null, includeBody: !isHead, nowMs);
+                    return input.Length;
+                }
                 RespondAndClose(response?.Status ?? 426, response, includeBody: !isHead, nowMs);
                 return input.Length;
             case HandshakeKind.Rejected:
@@ -32,16 +42,25 @@ internal sealed partial class WebSocketSession
                 return input.Length;
         }
 
-        UpgradeDecision decision = _host.OnUpgrade(input, head);
+        UpgradeDecision decision;
+        try
+        {
+            decision = _host.OnUpgrade(input, head);
+        }
+        catch (Exception)
+        {
+            RespondAndClose(500, null, includeBody: true, nowMs);
+            return input.Length;
+        }
+        // §4.2.2: the selected subprotocol must be one the client offered; choosing another is an application bug.
+        if (decision.IsAccepted && decision.Subprotocol is not null && !OffersSubprotocol(input, head, decision.Subprotocol))
+        {
+            decision = UpgradeDecision.Reject(500);
+        }
         if (!decision.IsAccepted)
         {
             RespondAndClose(decision.Status, null, includeBody: true, nowMs);
             return input.Length;
-        }
-        // §4.2.2: the selected subprotocol must be one the client offered.
-        if (decision.Subprotocol is not null && !OffersSubprotocol(input, head, decision.Subprotocol))
-        {
-            throw new InvalidOperationException($"OnUpgrade chose subprotocol '{decision.Subprotocol}', which the client did not offer.");
         }
 
         Span<byte> accept = stackalloc byte[AcceptKey.Length];

@@ -31,6 +31,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
     private bool _inMessage;
     private MessageType _messageType;
     private long _messageLength;
+    private int _messageFrames;
     private Utf8Validator _utf8;
     private byte[]? _assembly;
 

@@ -497,7 +497,9 @@ public class WebSocketSessionTests
 
         var misuse = new SessionHarness();
         misuse.Host.Decision = UpgradeDecision.Accept("Chat"); // subprotocol names are case-sensitive
-        Assert.Throws<InvalidOperationException>(() => misuse.Feed(Encoding.ASCII.GetBytes(request)));
+        misuse.Feed(Encoding.ASCII.GetBytes(request));
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", Encoding.ASCII.GetString(misuse.Sent()), StringComparison.Ordinal);
+        Assert.Equal(SessionState.Closed, misuse.Session.State);
     }
 
     [Fact]

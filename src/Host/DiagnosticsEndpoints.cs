@@ -26,7 +26,7 @@ public sealed class DiagnosticsEndpoints
             return Json(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{connections},\"outstandingBuffers\":{Server?.OutstandingBuffers ?? 0},\"gen0\":{GC.CollectionCount(0)},\"gen1\":{GC.CollectionCount(1)},\"gen2\":{GC.CollectionCount(2)},\"workingSet\":{Environment.WorkingSet}}}"));
         }
-        return HttpResponse.Text(404, "not found\n");
+        return StaticAssets.Handle(request) ?? HttpResponse.Text(404, "not found\n");
     }
 
     private static readonly KeyValuePair<string, string>[] NoStore = [new("Cache-Control", "no-store")];

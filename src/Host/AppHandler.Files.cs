@@ -20,32 +20,28 @@ public sealed partial class AppHandler
             Outgoing.Error(state.Connection, "file transfer disabled");
             return;
         }
-        if (!FileResolver.IsPlainRelative(name))
-        {
-            Outgoing.Error(state.Connection, "invalid file name");
-            return;
-        }
-        // Transfers of one connection run one after the other, in request order, on one task: the frames of two files
-        // never interleave, and a request that arrives as the previous transfer ends is never refused.
-        Queue<string>? start = null;
+        // Requests of one connection are served one after the other, in request order (answers included), on one task:
+        // the frames of two files never interleave, and a request arriving as the previous transfer ends is not refused.
+        bool start = false;
+        bool full = false;
         lock (state)
         {
-            if (state.FileRequests is { } queue)
+            if (state.FileRequests is null)
             {
-                if (queue.Count >= MaxQueuedFiles)
-                {
-                    Outgoing.Error(state.Connection, $"too many file requests (at most {MaxQueuedFiles} queued)");
-                    return;
-                }
-                queue.Enqueue(name);
+                state.FileRequests = new Queue<string>();
+                start = true;
             }
-            else
+            full = state.FileRequests.Count >= MaxQueuedFiles;
+            if (!full)
             {
-                start = state.FileRequests = new Queue<string>();
-                start.Enqueue(name);
+                state.FileRequests.Enqueue(name);
             }
         }
-        if (start is not null)
+        if (full)
+        {
+            Outgoing.Error(state.Connection, $"too many file requests (at most {MaxQueuedFiles} queued)");
+        }
+        else if (start)
         {
             // File system work and reads happen on the thread pool: callbacks run on I/O threads and must not block.
             _ = Task.Run(() => ServeFilesAsync(state, _files));
@@ -132,6 +128,11 @@ public sealed partial class AppHandler
 
     private static FileStream? Open(FileResolver files, string name, out string? error)
     {
+        if (!FileResolver.IsPlainRelative(name))
+        {
+            error = "invalid file name";
+            return null;
+        }
         string? path = files.Resolve(name);
         if (path is null)
         {

@@ -154,10 +154,12 @@ public sealed class FileTransferTests : IDisposable
         // Pipelined requests are served one after the other, in order, without interleaving.
         await client.SendTextAsync("""{"type":"request-file","name":"hello.txt"}""");
         await client.SendTextAsync("""{"type":"request-file","name":"missing"}""");
+        await client.SendTextAsync("""{"type":"request-file","name":"../x"}""");
         await client.SendTextAsync("""{"type":"request-file","name":"sub/inner.txt"}""");
         Assert.Equal("hello.txt", (await client.ExpectAsync("file-meta")).GetProperty("name").GetString());
         Assert.Equal([0x03, .. "hello world"u8.ToArray()], (await client.ReceiveAsync()).Payload);
         await client.ExpectErrorAsync("file not found");
+        await client.ExpectErrorAsync("invalid file name");
         Assert.Equal("sub/inner.txt", (await client.ExpectAsync("file-meta")).GetProperty("name").GetString());
         Assert.Equal([0x03, .. "inner"u8.ToArray()], (await client.ReceiveAsync()).Payload);
         await client.ExpectNothingPendingAsync();

@@ -13,8 +13,14 @@ run_tests() { dotnet test "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; 
 
 need_apt=()
 command -v taskset >/dev/null || need_apt+=(util-linux)
+# Browser tests (tests/Browser): Debian's chromium, driven by playwright-core from npm.
+[[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
+command -v node >/dev/null || need_apt+=(nodejs npm)
 if ((${#need_apt[@]})); then
-  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
+fi
+if [[ ! -d tests/Browser/node_modules/playwright-core ]]; then
+  (cd tests/Browser && npm ci --no-audit --no-fund </dev/null)
 fi
 
 echo "== build (warnings are errors)"
@@ -28,6 +34,17 @@ ENGINE_TEST_TRANSPORT=sockets run_tests tests/Unit/Unit.csproj -c Release --no-b
 
 echo "== conformance (Autobahn case catalogue; report in reports/conformance/)"
 run_tests tests/Conformance/Conformance.csproj -c Release --no-build -nologo
+
+echo "== browser client end-to-end (headless Chromium against the Host; screenshots in tests/Browser/artifacts/)"
+browser_log=$(mktemp)
+browser_rc=0
+(cd tests/Browser && timeout 600 node --test --test-concurrency=1 --test-reporter=tap </dev/null) 2>&1 | tee "$browser_log" || browser_rc=$?
+browser_passed=$(grep -oE '^# pass [0-9]+' "$browser_log" | awk '{s+=$3} END {print s+0}')
+browser_failed=$(grep -oE '^# fail [0-9]+' "$browser_log" | awk '{s+=$3} END {print s+0}')
+rm -f "$browser_log"
+if ((browser_rc != 0 && browser_failed == 0)); then browser_failed=1; fi  # crashed or timed out before reporting
+echo "Browser tests: Passed: $browser_passed, Failed: $browser_failed" | tee -a "$log"
+((browser_failed == 0))
 
 if [[ -f bench/Micro/Micro.csproj ]]; then
   echo "== micro-benchmark smoke (allocation budgets checked)"

@@ -1,0 +1,296 @@
+// End-to-end tests of clients/browser in real headless Chromium (Debian's chromium, driven by playwright-core)
+// against the Host's Release build, started and restarted by these tests. Run: `node --test` in this folder
+// (test.sh does it after building). Screenshots of the demo page go to artifacts/ (git-ignored).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac, createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const hostDll = join(root, 'src/Host/bin/Release/net10.0/Host.dll');
+const artifacts = join(here, 'artifacts');
+const secret = 'browser-test-secret-of-at-least-32-bytes';
+const port = 20000 + Math.floor(Math.random() * 20000);
+const origin = `http://127.0.0.1:${port}`;
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Fast heartbeat for the pages: a ping every second, 1.5 s to answer.
+const demoUrl = `${origin}/?heartbeat=1000&heartbeatTimeout=1500`;
+const WAIT = { timeout: 15000 };
+
+let host = null;
+let browser = null;
+let filesDir = null;
+const fileBytes = randomBytes(300 * 1024); // several 64 KiB chunks
+let alice = null;
+let bob = null;
+
+function base64url(value) {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+/** An HS256 JWT, signed like the Host expects (docs/protocol.md, Authentication). */
+function mintToken(sub, key = secret) {
+  const header = base64url({ alg: 'HS256', typ: 'JWT' });
+  const payload = base64url({ sub, exp: Math.floor(Date.now() / 1000) + 3600 });
+  const signature = createHmac('sha256', key).update(`${header}.${payload}`).digest('base64url');
+  return `${header}.${payload}.${signature}`;
+}
+
+/** Starts the Host and resolves once it prints its listening line (bounded). */
+function startHost() {
+  const child = spawn('dotnet', [hostDll, '--port', String(port), '--address', '127.0.0.1'], {
+    env: { ...process.env, WS_AUTH_SECRET: secret, WS_FILES_DIR: filesDir, DOTNET_NOLOGO: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`Host did not start in 20 s:\n${output}`)); }, 20000);
+    const onData = (data) => {
+      output += data;
+      if (output.includes('listening on')) {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        resolve(child);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (data) => { output += data; });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`Host exited with ${code}:\n${output}`)); });
+  });
+}
+
+/** SIGTERM (graceful: 1001 to every client) and wait for the exit; SIGKILL after 15 s. */
+function stopHost(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+  });
+}
+
+async function openDemo(user) {
+  const page = await browser.newPage();
+  page.on('pageerror', (error) => console.error(`[${user}] page error: ${error.message}`));
+  await page.goto(demoUrl);
+  await page.fill('#token', mintToken(user));
+  await page.click('#connect');
+  await page.waitForFunction(() => window.demo.client?.state === 'open', null, WAIT);
+  return page;
+}
+
+async function joinChannel(page, channel) {
+  await page.fill('#channel', channel);
+  await page.click('#join');
+  await page.waitForFunction((name) => window.demo.events.includes(`subscribed #${name}`), channel, WAIT);
+}
+
+async function say(page, channel, text) {
+  await page.selectOption('#to', channel);
+  await page.fill('#text', text);
+  await page.click('#send');
+}
+
+function expectMessage(page, from, text) {
+  return page.waitForFunction(([f, t]) => window.demo.messages.some((m) => m.from === f && m.body === t), [from, text], WAIT);
+}
+
+function eventCount(page, prefix) {
+  return page.evaluate((p) => window.demo.events.filter((e) => e.startsWith(p)).length, prefix);
+}
+
+before(async () => {
+  if (!existsSync(hostDll)) {
+    const build = spawnSync('dotnet', ['build', join(root, 'src/Host'), '-c', 'Release', '-nologo', '-v', 'q'], { stdio: 'inherit', timeout: 300000 });
+    assert.equal(build.status, 0, 'building the Host failed');
+  }
+  mkdirSync(artifacts, { recursive: true });
+  filesDir = mkdtempSync(join(tmpdir(), 'engine-browser-files-'));
+  writeFileSync(join(filesDir, 'data.bin'), fileBytes);
+  host = await startHost();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    timeout: 30000,
+  });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await stopHost(host);
+  if (filesDir) rmSync(filesDir, { recursive: true, force: true });
+});
+
+test('the Host serves /client.js and the demo page with content type and revalidation headers', async () => {
+  const script = await fetch(`${origin}/client.js`);
+  assert.equal(script.status, 200);
+  assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.equal(script.headers.get('cache-control'), 'no-cache');
+  const etag = script.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]+"$/);
+  assert.match(await script.text(), /export class EngineClient/);
+  const again = await fetch(`${origin}/client.js`, { headers: { 'If-None-Match': etag } });
+  assert.equal(again.status, 304);
+  const page = await fetch(`${origin}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  assert.match(await page.text(), /import \{ EngineClient, ReadyState \} from '\/client.js'/);
+});
+
+test('two pages authenticate, join a channel and chat both ways', async () => {
+  alice = await openDemo('alice');
+  bob = await openDemo('bob');
+  assert.equal(await alice.evaluate(() => window.demo.client.user), 'alice');
+  assert.equal(await alice.textContent('#state'), 'open');
+  assert.equal(await alice.evaluate(() => window.demo.client.readyState), 1);
+  await joinChannel(alice, 'lobby');
+  await joinChannel(bob, 'lobby');
+  await say(alice, 'lobby', 'hello bob');
+  await expectMessage(bob, 'alice', 'hello bob');
+  await say(bob, 'lobby', 'hi alice');
+  await expectMessage(alice, 'bob', 'hi alice');
+  // Never echoed to the sender.
+  assert.equal(await alice.evaluate(() => window.demo.messages.filter((m) => m.from === 'alice').length), 0);
+  await alice.screenshot({ path: join(artifacts, 'demo-alice-chat.png'), fullPage: true });
+});
+
+test('a file sent in the binary envelope reaches the other page byte for byte', async () => {
+  const bytes = randomBytes(100 * 1024);
+  await bob.evaluate(() => {
+    window.received = null;
+    window.demo.client.on('channel-binary', (e) => { window.received = { channel: e.channel, from: e.from, data: Array.from(e.payload) }; });
+  });
+  await alice.setInputFiles('#file', { name: 'photo.bin', mimeType: 'application/octet-stream', buffer: bytes });
+  await bob.waitForFunction(() => window.received !== null, null, WAIT);
+  const received = await bob.evaluate(() => window.received);
+  assert.equal(received.channel, 'lobby');
+  assert.equal(received.from, 'alice');
+  assert.deepEqual(Buffer.from(received.data), bytes);
+  await bob.waitForSelector(`#messages a[data-size="${bytes.length}"]`, WAIT);
+  await bob.screenshot({ path: join(artifacts, 'demo-bob-file.png'), fullPage: true });
+});
+
+test('requestFile assembles file-meta and the data chunks into a Blob, with progress', async () => {
+  const result = await alice.evaluate(async () => {
+    const progress = [];
+    const file = await window.demo.client.requestFile('data.bin', { onProgress: (received, size) => progress.push([received, size]) });
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.blob.arrayBuffer()));
+    return { name: file.name, size: file.size, length: file.data.byteLength, digest: Array.from(digest), progress };
+  });
+  assert.equal(result.name, 'data.bin');
+  assert.equal(result.size, fileBytes.length);
+  assert.equal(result.length, fileBytes.length);
+  assert.deepEqual(Buffer.from(result.digest), createHash('sha256').update(fileBytes).digest());
+  assert.ok(result.progress.length >= 5, `progress reported ${result.progress.length} times`);
+  assert.deepEqual(result.progress.at(-1), [fileBytes.length, fileBytes.length]);
+  const missing = await alice.evaluate(() => window.demo.client.requestFile('nope.bin').then(() => 'resolved', (e) => `${e.kind}: ${e.message}`));
+  assert.equal(missing, 'file: file not found');
+});
+
+test('after a Host restart on the same port both pages reconnect, re-authenticate and are re-subscribed', async () => {
+  const opensBefore = [await eventCount(alice, 'open'), await eventCount(bob, 'open')];
+  await stopHost(host);
+  await alice.waitForFunction(() => window.demo.client.state === 'reconnecting', null, WAIT);
+  await bob.waitForFunction(() => window.demo.client.state === 'reconnecting', null, WAIT);
+  // Sent while the server is down: queued, flushed after the reconnect.
+  await say(bob, 'lobby', 'sent while offline');
+  assert.equal(await bob.evaluate(() => window.demo.client.queued), 1);
+  host = await startHost();
+  for (const [page, before] of [[alice, opensBefore[0]], [bob, opensBefore[1]]]) {
+    await page.waitForFunction((n) => window.demo.events.filter((e) => e.startsWith('open')).length > n, before, { timeout: 30000 });
+    assert.ok(await eventCount(page, 'reconnecting') >= 1);
+    assert.ok(await eventCount(page, 'close 1001') >= 1, 'the graceful stop closed with 1001');
+    assert.deepEqual(await page.evaluate(() => window.demo.client.channels), ['lobby']);
+  }
+  assert.ok(await alice.evaluate(() => window.demo.events.some((e) => e === 'open (re-subscribed: lobby)')));
+  // The queued message may have reached the server before alice re-joined; what proves re-subscription is a fresh one.
+  await bob.waitForFunction(() => window.demo.events.filter((e) => e === 'subscribed #lobby').length >= 2, null, WAIT);
+  await alice.waitForFunction(() => window.demo.events.filter((e) => e === 'subscribed #lobby').length >= 2, null, WAIT);
+  await say(alice, 'lobby', 'back after restart');
+  await expectMessage(bob, 'alice', 'back after restart');
+  await say(bob, 'lobby', 'me too');
+  await expectMessage(alice, 'bob', 'me too');
+  assert.equal(await bob.evaluate(() => window.demo.client.queued), 0);
+  await alice.screenshot({ path: join(artifacts, 'demo-after-restart.png'), fullPage: true });
+});
+
+test('a server that stops answering is detected by the heartbeat: close 4000, then reconnection', async () => {
+  const before = await eventCount(alice, 'open');
+  host.kill('SIGSTOP');
+  try {
+    await alice.waitForFunction(() => window.demo.events.includes('close 4000 Heartbeat timeout'), null, WAIT);
+    await alice.waitForFunction(() => window.demo.client.state === 'reconnecting' || window.demo.client.state === 'connecting', null, WAIT);
+    assert.ok(await eventCount(alice, 'reconnecting') >= 2);
+    await bob.waitForFunction(() => window.demo.events.includes('close 4000 Heartbeat timeout'), null, WAIT);
+    await alice.screenshot({ path: join(artifacts, 'demo-heartbeat-timeout.png'), fullPage: true });
+  } finally {
+    host.kill('SIGCONT');
+  }
+  await alice.waitForFunction((n) => window.demo.events.filter((e) => e.startsWith('open')).length > n, before, { timeout: 45000 });
+  await bob.waitForFunction(() => window.demo.client.state === 'open', null, { timeout: 45000 });
+  await say(bob, 'lobby', 'awake again');
+  await expectMessage(alice, 'bob', 'awake again');
+});
+
+test('4001 Unauthorized is final: no reconnection', async () => {
+  const page = await browser.newPage();
+  await page.goto(demoUrl);
+  const outcome = await page.evaluate(async (url) => {
+    const { EngineClient } = await import('/client.js');
+    const events = [];
+    const client = new EngineClient(url, { token: 'not.a.jwt' });
+    client.on('close', (e) => events.push(`close ${e.code}`));
+    client.on('reconnecting', () => events.push('reconnecting'));
+    client.on('error', (e) => events.push(`error ${e.kind}`));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    return { events, state: client.state };
+  }, `ws://127.0.0.1:${port}/`);
+  assert.deepEqual(outcome.events, ['close 4001', 'error unauthorized']);
+  assert.equal(outcome.state, 'closed');
+  await page.close();
+});
+
+test('the outgoing queue is bounded: the send past the limit throws and emits queue-full', async () => {
+  const page = await browser.newPage();
+  await page.goto(demoUrl);
+  const outcome = await page.evaluate(async () => {
+    const { EngineClient } = await import('/client.js');
+    const errors = [];
+    // Port 9 (discard) on loopback refuses: the client keeps reconnecting, so sends are queued.
+    const client = new EngineClient('ws://127.0.0.1:9/', { maxQueue: 2, maxRetries: 1, baseDelay: 50 });
+    client.on('error', (e) => errors.push(e.kind));
+    client.publish('lobby', 1);
+    client.publish('lobby', 2);
+    let thrown = null;
+    try { client.publish('lobby', 3); } catch (e) { thrown = e.kind; }
+    const queued = client.queued;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    let afterGiveUp = null;
+    try { client.publish('lobby', 4); } catch (e) { afterGiveUp = e.kind; }
+    return { thrown, queued, errors, state: client.state, afterGiveUp };
+  });
+  assert.equal(outcome.thrown, 'queue-full');
+  assert.equal(outcome.queued, 2);
+  assert.ok(outcome.errors.includes('queue-full'));
+  assert.ok(outcome.errors.includes('retries-exhausted'), outcome.errors.join());
+  assert.equal(outcome.state, 'closed');
+  assert.equal(outcome.afterGiveUp, 'not-connected');
+  await page.close();
+});
+
+test('close() is final: no reconnection, state closed', async () => {
+  await bob.click('#disconnect');
+  await bob.waitForFunction(() => window.demo.client.state === 'closed', null, WAIT);
+  const reconnecting = await eventCount(bob, 'reconnecting');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(await eventCount(bob, 'reconnecting'), reconnecting);
+  assert.equal(await bob.evaluate(() => window.demo.client.readyState), 3);
+});

@@ -25,6 +25,8 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     private int _ended;
     private List<string>? _subscriptions;
     private bool _reserved;
+    private bool _receiving;
+    private bool _sessionReturnDeferred;
 
     internal WebSocketConnection(WebSocketServer server, long id, TransportConnection transport, WebSocketSession session)
     {
@@ -208,7 +210,23 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     int ITransportHandler.OnReceived(Span<byte> data)
     {
         WebSocketSession? session = _session;
-        return session is null ? data.Length : session.Receive(data, _server.Clock());
+        if (session is null)
+        {
+            return data.Length;
+        }
+        _receiving = true;
+        try
+        {
+            return session.Receive(data, _server.Clock());
+        }
+        finally
+        {
+            _receiving = false;
+            if (_sessionReturnDeferred)
+            {
+                _server.ReturnSession(session);
+            }
+        }
     }
 
     void ITransportHandler.OnTransportClosed(Exception? error)
@@ -225,7 +243,16 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         }
         if (session is not null)
         {
-            _server.ReturnSession(session);
+            // Aborted from a callback inside Receive (same thread): the session goes back to the pool only once
+            // Receive has unwound, so no other connection can pick it up while it is still running.
+            if (_receiving)
+            {
+                _sessionReturnDeferred = true;
+            }
+            else
+            {
+                _server.ReturnSession(session);
+            }
         }
         _server.PubSub.RemoveAll(this);
         if (_reserved)

@@ -85,6 +85,40 @@ public sealed class LimitsTests
         Assert.Equal(0, server.Server.OpenWebSocketCount);
     }
 
+    [Fact]
+    public async Task Abort_from_inside_a_message_callback_ends_cleanly_and_later_connections_work()
+    {
+        await using var server = await TestServer.StartAsync(new AbortOnMessageHandler());
+        for (int i = 0; i < 20; i++)
+        {
+            using var client = await RawClient.ConnectAsync(server.Port);
+            await client.HandshakeAsync();
+            // Two messages in one read: the first aborts, the second must not reach a recycled session.
+            await client.SendAsync([.. RawClient.Frame(OpCode.Text, "abort"u8), .. RawClient.Frame(OpCode.Text, "after"u8)]);
+            Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)));
+        }
+        await server.AssertDrainedAsync();
+        using var echo = await RawClient.ConnectAsync(server.Port);
+        await echo.HandshakeAsync();
+        await echo.SendAsync(RawClient.Frame(OpCode.Text, "hello"u8));
+        Assert.Equal("hello", System.Text.Encoding.UTF8.GetString((await echo.ReadFrameAsync())!.Value.Payload));
+    }
+
+    private sealed class AbortOnMessageHandler : IWebSocketHandler
+    {
+        public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> payload, MessageType type)
+        {
+            if (payload.SequenceEqual("abort"u8))
+            {
+                connection.Abort();
+            }
+            else
+            {
+                connection.Send(payload, type);
+            }
+        }
+    }
+
     private sealed class ThrowingUpgradeHandler : IWebSocketHandler
     {
         public UpgradeDecision OnUpgrade(RequestHead request) => throw new InvalidOperationException("bug in the hook");

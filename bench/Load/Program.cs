@@ -10,6 +10,7 @@ namespace Load;
 /// Entry point. Modes:
 /// <list type="bullet">
 /// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn] [--cases TEXT] [--latency-rate N] [--no-ours] [--ours-dll PATH] [--loops N] [--no-pin]</c></item>
+/// <item><c>--render load.json</c>: redraw load.md and load.svg from an earlier run's JSON</item>
 /// <item><c>--tcp-echo --port N</c>: the raw TCP echo server, the generator's ceiling check</item>
 /// <item><c>--connect-worker --port N --count K --first I --threads T</c>: a child holding idle connections for the scale scenario</item>
 /// </list>
@@ -31,6 +32,16 @@ internal static class Program
         {
             return ConnectWorker.Run(arguments.Int("--port", 0), arguments.Get("--path") ?? "/", arguments.Int("--count", 0),
                 long.Parse(arguments.Get("--first") ?? "0", CultureInfo.InvariantCulture), arguments.Int("--threads", 16));
+        }
+        if (arguments.Get("--render") is { } json)
+        {
+            // Redraws load.md and load.svg beside a load.json from an earlier run; measures nothing.
+            var loaded = JsonReport.Load(json);
+            var directory = Path.GetDirectoryName(Path.GetFullPath(json))!;
+            File.WriteAllText(Path.Combine(directory, "load.md"), MarkdownReport.Render(loaded));
+            File.WriteAllText(Path.Combine(directory, "load.svg"), SvgChart.Render(loaded));
+            Console.WriteLine($"redrew {Path.Combine(directory, "load.md")} and load.svg from {json}");
+            return 0;
         }
         if (!arguments.Has("--no-pin") && Environment.ProcessorCount > 1 && AllowedCpus() != GeneratorCpu)
         {

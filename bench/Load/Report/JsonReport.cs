@@ -65,6 +65,35 @@ internal static class JsonReport
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
+    /// <summary>Reads a file written by <see cref="Render"/> back into a result set, so the tables and chart can be redrawn.</summary>
+    public static ResultSet Load(string path)
+    {
+        var results = new ResultSet();
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        var root = doc.RootElement;
+        foreach (var p in root.GetProperty("info").EnumerateObject())
+        {
+            results.Info[p.Name] = p.Value.GetString() ?? "";
+        }
+        foreach (var row in root.GetProperty("rows").EnumerateArray())
+        {
+            foreach (var server in row.GetProperty("servers").EnumerateObject())
+            {
+                foreach (var sample in server.Value.GetProperty("samples").EnumerateArray())
+                {
+                    results.Add(row.GetProperty("scenario").GetString()!, row.GetProperty("case").GetString()!, row.GetProperty("metric").GetString()!,
+                        row.GetProperty("unit").GetString()!, row.GetProperty("higherIsBetter").GetBoolean(), server.Name,
+                        sample.ValueKind == JsonValueKind.Number ? sample.GetDouble() : double.NaN);
+                }
+            }
+        }
+        foreach (var n in root.GetProperty("notes").EnumerateArray())
+        {
+            results.Note(n.GetString() ?? "");
+        }
+        return results;
+    }
+
     private static void Number(Utf8JsonWriter w, string name, double value)
     {
         if (double.IsFinite(value))

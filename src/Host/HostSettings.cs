@@ -42,6 +42,8 @@ public sealed record HostSettings
         ("WS_CLOSE_TIMEOUT", "--close-timeout", "5000", "ms the peer has to answer a close"),
         ("WS_IDLE_TIMEOUT", "--idle-timeout", "0", "ms without input before closing with 1001; 0 disables"),
         ("WS_MAX_BUFFERED", "--max-buffered", "4194304", "bytes queued per connection before the slow-consumer policy"),
+        ("WS_MAX_CONNECTIONS", "--max-connections", "0", "open WebSocket connections allowed; beyond it upgrades get 503; 0 = no limit"),
+        ("WS_MAX_FRAGMENTS", "--max-fragments", "131072", "frames one message may arrive in (1009 beyond)"),
         ("WS_SLOW_CONSUMER", "--slow-consumer", "fail-send", "fail-send | close-1008 | close-1013"),
         ("WS_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "10000", "ms to wait for close replies on SIGTERM"),
         ("WS_MODE", "--app / --echo / --broadcast", "app", "app: the messaging protocol (docs/protocol.md); echo: echo every message; broadcast: send each message to all other clients"),
@@ -110,6 +112,8 @@ public sealed record HostSettings
             CloseTimeout = Ms("WS_CLOSE_TIMEOUT"),
             IdleTimeout = Ms("WS_IDLE_TIMEOUT"),
             MaxBufferedBytes = Number("WS_MAX_BUFFERED"),
+            MaxConnections = (int)Math.Min(Number("WS_MAX_CONNECTIONS"), int.MaxValue),
+            MaxFragmentsPerMessage = (int)Math.Min(Number("WS_MAX_FRAGMENTS"), int.MaxValue),
             ShutdownTimeout = Ms("WS_SHUTDOWN_TIMEOUT"),
             SlowConsumerPolicy = Get("WS_SLOW_CONSUMER") switch
             {

@@ -57,4 +57,22 @@ public sealed class HostSettingsTests
         // Echo mode does not need valid app settings.
         Assert.Equal(HostSettings.HostMode.Echo, Parse(["--echo"], new() { ["WS_AUTH_SECRET"] = "short" }).Mode);
     }
+
+    [Fact]
+    public void Reads_the_engine_limits_from_the_environment_and_flags()
+    {
+        HostSettings settings = Parse(["--max-connections", "15000"], new()
+        {
+            ["WS_MAX_FRAGMENTS"] = "512",
+            ["WS_HEARTBEAT_INTERVAL"] = "1000",
+            ["WS_PORT"] = "9100",
+        });
+
+        Assert.Equal(15000, settings.Server.MaxConnections);
+        Assert.Equal(512, settings.Server.MaxFragmentsPerMessage);
+        Assert.Equal(TimeSpan.FromSeconds(1), settings.Server.HeartbeatInterval);
+        Assert.Equal(9100, settings.Server.Port);
+        Assert.Equal(0, Parse([]).Server.MaxConnections);
+        Assert.Throws<FormatException>(() => Parse(["--max-connections", "-1"]));
+    }
 }

@@ -95,7 +95,7 @@ internal static class Program
         results.Info["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
         results.Info["repetitions"] = options.Repetitions.ToString(CultureInfo.InvariantCulture);
         results.Info["servers"] = string.Join(", ", servers.Select(s => s.Label));
-        results.Info["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion.VersionString}, .NET {Environment.Version}";
+        results.Info["machine"] = $"CPUs {File.ReadAllText("/sys/devices/system/cpu/online").Trim()} online, {Environment.OSVersion.VersionString}, .NET {Environment.Version}";
         results.Info["pinning"] = $"servers on CPU {ServerCpu}, generator on CPU {AllowedCpus()}";
         results.Info["commit"] = GitCommit(root);
         results.Info["ours"] = servers.Any(s => s.Name == "ours") ? oursDll : "not measured";

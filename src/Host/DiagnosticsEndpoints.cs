@@ -14,7 +14,8 @@ public sealed class DiagnosticsEndpoints
     /// <summary>Answers a plain HTTP request: the endpoints above, 404 otherwise.</summary>
     public HttpResponse Handle(RequestHead request)
     {
-        int connections = Server?.ConnectionCount ?? 0;
+        // Open WebSocket connections: the HTTP request asking is not one of them.
+        int connections = Server?.OpenWebSocketCount ?? 0;
         if (request.PathEquals("/healthz"u8))
         {
             return new HttpResponse(200, "application/json",

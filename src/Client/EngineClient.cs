@@ -1,0 +1,496 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Engine.Client;
+
+/// <summary>
+/// A reconnecting client for the Host's application protocol, with the browser client's semantics: reconnects after
+/// unexpected closes (never after <see cref="CloseAsync"/> or 4001) with exponential backoff and jitter, re-authenticates
+/// (token as the first message) and re-subscribes on every reconnect, closes with 4000 when a ping gets no pong in time,
+/// and queues sends made while not ready in a bounded queue flushed on (re)connect (full: the send throws
+/// <see cref="EngineClientException"/> <see cref="EngineClientErrorKind.QueueFull"/> and <see cref="Error"/> is raised).
+/// Methods are thread-safe. Events run on the client's receive task: do not block in them.
+/// </summary>
+public sealed partial class EngineClient : IAsyncDisposable
+{
+    private readonly EngineClientOptions _options;
+    private readonly SemaphoreSlim _gate = new(1, 1); // orders sends, the queue, and the switch to ready
+    private readonly Queue<(Opcode Type, byte[] Payload)> _queue = new();
+    private readonly HashSet<string> _channels = new(StringComparer.Ordinal);
+    private readonly Lock _pongLock = new();
+    private readonly List<TaskCompletionSource> _pongWaiters = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _firstOpen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private WebSocketClientConnection? _connection;
+    private bool _ready;
+    private volatile bool _closing;
+    private volatile bool _heartbeatTimedOut;
+    private Task? _loop;
+    private int _attempt;
+
+    /// <summary>Creates a client; <see cref="StartAsync"/> connects.</summary>
+    public EngineClient(EngineClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Uri.Query.Contains("token=", StringComparison.Ordinal))
+        {
+            throw new ArgumentException("put the token in Token or TokenProvider, not in the URL", nameof(options));
+        }
+        _options = options;
+    }
+
+    /// <summary>Ready: connected, authenticated (with a token), channels re-subscribed, queue flushed.</summary>
+    public event Action? Opened;
+
+    /// <summary>A connection ended: close code (1006 when it dropped, 4000 on heartbeat timeout) and reason.</summary>
+    public event Action<int, string>? Closed;
+
+    /// <summary>A reconnection is scheduled: attempt number (1-based) and delay.</summary>
+    public event Action<int, TimeSpan>? Reconnecting;
+
+    /// <summary>Something went wrong (server error messages included).</summary>
+    public event Action<EngineClientException>? Error;
+
+    /// <summary>A JSON <c>message</c> from a channel.</summary>
+    public event Action<ChannelMessage>? MessageReceived;
+
+    /// <summary>A binary channel message (envelope kind 0x02).</summary>
+    public event Action<ChannelBinary>? BinaryReceived;
+
+    /// <summary>Every JSON message from the server (valid only during the call).</summary>
+    public event Action<JsonElement>? ServerMessage;
+
+    /// <summary>The current state.</summary>
+    public EngineClientState State { get; private set; }
+
+    /// <summary>The server's id for the current connection.</summary>
+    public string? ConnectionId { get; private set; }
+
+    /// <summary>The authenticated user.</summary>
+    public string? User { get; private set; }
+
+    /// <summary>The subprotocol the server selected on the current connection.</summary>
+    public string? Subprotocol => _connection?.Subprotocol;
+
+    /// <summary>The channels joined now or re-joined on the next connect.</summary>
+    public IReadOnlyCollection<string> Channels
+    {
+        get
+        {
+            lock (_channels)
+            {
+                return [.. _channels];
+            }
+        }
+    }
+
+    /// <summary>Messages waiting for the connection.</summary>
+    public int Queued
+    {
+        get
+        {
+            lock (_queue)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Starts connecting; completes when the client is first ready, faults if it closes for good before that.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_loop is not null)
+        {
+            throw new InvalidOperationException("already started");
+        }
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+        return _firstOpen.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Joins a channel; it is re-joined after every reconnect until <see cref="UnsubscribeAsync"/>.</summary>
+    public async Task SubscribeAsync(string channel)
+    {
+        if (!HostProtocol.IsValidChannel(channel))
+        {
+            throw new ArgumentException($"invalid channel name: {channel}", nameof(channel));
+        }
+        lock (_channels)
+        {
+            _channels.Add(channel);
+        }
+        // Not queued when offline: BecomeReadyAsync subscribes every channel in the set.
+        await SendIfReadyAsync(HostProtocol.Message("subscribe", "channel", channel)).ConfigureAwait(false);
+    }
+
+    /// <summary>Leaves a channel.</summary>
+    public async Task UnsubscribeAsync(string channel)
+    {
+        bool removed;
+        lock (_channels)
+        {
+            removed = _channels.Remove(channel);
+        }
+        if (removed)
+        {
+            await SendIfReadyAsync(HostProtocol.Message("unsubscribe", "channel", channel)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Publishes a string to a channel (as a JSON string).</summary>
+    public Task PublishAsync(string channel, string text) => PublishJsonAsync(channel, JsonSerializer.Serialize(text, ClientJsonContext.Default.String));
+
+    /// <summary>Publishes a JSON value (relayed byte for byte by the Host).</summary>
+    public Task PublishJsonAsync(string channel, string contentJson) => SendAsync(Opcode.Text, HostProtocol.Publish(channel, contentJson));
+
+    /// <summary>Publishes bytes in the binary envelope (kind 0x01).</summary>
+    public Task PublishBinaryAsync(string channel, ReadOnlySpan<byte> payload) => SendAsync(Opcode.Binary, HostProtocol.EncodeChannelEnvelope(channel, payload));
+
+    /// <summary>Sends <c>{"type":"ping"}</c> and completes at the next <c>pong</c>.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        var pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_pongLock)
+        {
+            _pongWaiters.Add(pong);
+        }
+        await SendAsync(Opcode.Text, HostProtocol.Message("ping")).ConfigureAwait(false);
+        await pong.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a message now when ready, else queues it. Throws <see cref="EngineClientException"/> (QueueFull, NotConnected).</summary>
+    public async Task SendAsync(Opcode type, byte[] payload)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_ready && _connection is { } connection)
+            {
+                await connection.SendAsync(type, payload).ConfigureAwait(false);
+                return;
+            }
+            if (_closing || State is EngineClientState.Closed or EngineClientState.Idle)
+            {
+                throw Fail(new EngineClientException(EngineClientErrorKind.NotConnected, "the client is not started or closed"));
+            }
+            lock (_queue)
+            {
+                if (_queue.Count >= _options.MaxQueue)
+                {
+                    throw Fail(new EngineClientException(EngineClientErrorKind.QueueFull, $"outgoing queue is full ({_options.MaxQueue} messages)"));
+                }
+                _queue.Enqueue((type, payload));
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Closes for good with 1000: no reconnection; waits for the receive loop to end.</summary>
+    public async Task CloseAsync()
+    {
+        _closing = true;
+        WebSocketClientConnection? connection = _connection;
+        if (connection is not null)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await connection.CloseAsync(1000, "", timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        }
+        // Give the server a moment to answer the close, then stop whatever is left.
+        if (_loop is not null && await Task.WhenAny(_loop, Task.Delay(TimeSpan.FromSeconds(3))).ConfigureAwait(false) != _loop)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            _connection?.Abort();
+            await _loop.ConfigureAwait(false);
+        }
+        State = EngineClientState.Closed;
+        _firstOpen.TrySetException(new EngineClientException(EngineClientErrorKind.NotConnected, "closed before it opened"));
+    }
+
+    /// <summary>Same as <see cref="CloseAsync"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task SendIfReadyAsync(byte[] payload)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_ready && _connection is { } connection)
+            {
+                await connection.SendAsync(Opcode.Text, payload).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private EngineClientException Fail(EngineClientException error)
+    {
+        Error?.Invoke(error);
+        return error;
+    }
+
+    private async Task RunAsync()
+    {
+        while (true)
+        {
+            State = EngineClientState.Connecting;
+            int code = 1006;
+            string reason = "";
+            _heartbeatTimedOut = false;
+            WebSocketClientConnection? connection = null;
+            using var connectionStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            Task? heartbeat = null;
+            try
+            {
+                using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+                {
+                    connectTimeout.CancelAfter(_options.ConnectTimeout);
+                    connection = await WebSocketClientConnection.ConnectAsync(_options.Uri, _options.Subprotocols, connectTimeout.Token).ConfigureAwait(false);
+                }
+                _connection = connection;
+                string? token = _options.TokenProvider is { } provider ? await provider(_stop.Token).ConfigureAwait(false) : _options.Token;
+                if (token is not null)
+                {
+                    State = EngineClientState.Authenticating;
+                    // The token is the first message on the socket: the Host processes nothing before it.
+                    await connection.SendAsync(Opcode.Text, HostProtocol.Message("auth", "token", token)).ConfigureAwait(false);
+                }
+                (code, reason) = await ReceiveLoopAsync(connection, token is not null, () => heartbeat ??= HeartbeatAsync(connection, connectionStop.Token)).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !_stop.IsCancellationRequested)
+            {
+                if (!_closing && !_heartbeatTimedOut)
+                {
+                    Fail(new EngineClientException(EngineClientErrorKind.Socket, exception.Message, exception));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                code = 1000;
+            }
+            await connectionStop.CancelAsync().ConfigureAwait(false);
+            await _gate.WaitAsync().ConfigureAwait(false);
+            _ready = false;
+            _connection = null;
+            _gate.Release();
+            if (heartbeat is not null)
+            {
+                await heartbeat.ConfigureAwait(false);
+            }
+            FailFiles(new EngineClientException(EngineClientErrorKind.File, $"connection closed ({code}) during a file request"));
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            if (_heartbeatTimedOut)
+            {
+                (code, reason) = (4000, "Heartbeat timeout");
+            }
+            Closed?.Invoke(code, reason);
+
+            string? final = _closing ? null
+                : code == 4001 ? "Unauthorized"
+                : _attempt >= _options.MaxRetries ? $"gave up after {_options.MaxRetries} reconnection attempts"
+                : "";
+            if (final is null || final.Length > 0)
+            {
+                State = EngineClientState.Closed;
+                lock (_queue)
+                {
+                    _queue.Clear();
+                }
+                if (final is not null)
+                {
+                    var error = new EngineClientException(code == 4001 ? EngineClientErrorKind.Unauthorized : EngineClientErrorKind.RetriesExhausted, final);
+                    Fail(error);
+                    _firstOpen.TrySetException(error);
+                }
+                return;
+            }
+            TimeSpan delay = _options.Backoff(_attempt, Random.Shared.NextDouble());
+            _attempt++;
+            State = EngineClientState.Reconnecting;
+            Reconnecting?.Invoke(_attempt, delay);
+            try
+            {
+                await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                State = EngineClientState.Closed;
+                return;
+            }
+        }
+    }
+
+    private async Task<(int Code, string Reason)> ReceiveLoopAsync(WebSocketClientConnection connection, bool authenticating, Func<Task> startHeartbeat)
+    {
+        while (true)
+        {
+            ReceivedMessage received = await connection.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+            if (received.Type == Opcode.Close)
+            {
+                return (received.CloseCode, received.CloseReason);
+            }
+            if (received.Type == Opcode.Binary)
+            {
+                OnBinary(received.Payload);
+                continue;
+            }
+            using JsonDocument document = JsonDocument.Parse(received.Payload);
+            JsonElement root = document.RootElement;
+            string? type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out JsonElement t) ? t.GetString() : null;
+            switch (type)
+            {
+                case "connected":
+                    ConnectionId = root.GetProperty("id").GetString();
+                    if (!authenticating)
+                    {
+                        await BecomeReadyAsync(connection, startHeartbeat).ConfigureAwait(false);
+                    }
+                    break;
+                case "authenticated":
+                    User = root.GetProperty("user").GetString();
+                    await BecomeReadyAsync(connection, startHeartbeat).ConfigureAwait(false);
+                    break;
+                case "pong":
+                    CompletePongs();
+                    break;
+                case "message":
+                    MessageReceived?.Invoke(new ChannelMessage(root.GetProperty("channel").GetString()!, root.GetProperty("from").GetString()!, root.GetProperty("content").Clone()));
+                    break;
+                case "file-meta":
+                    OnFileMeta(root.GetProperty("name").GetString()!, root.GetProperty("size").GetInt64());
+                    break;
+                case "error":
+                    string message = root.GetProperty("message").GetString() ?? "";
+                    OnServerError(message);
+                    Fail(new EngineClientException(EngineClientErrorKind.Server, message));
+                    break;
+            }
+            ServerMessage?.Invoke(root);
+        }
+    }
+
+    private async Task BecomeReadyAsync(WebSocketClientConnection connection, Func<Task> startHeartbeat)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            string[] channels;
+            lock (_channels)
+            {
+                channels = [.. _channels];
+            }
+            foreach (string channel in channels)
+            {
+                await connection.SendAsync(Opcode.Text, HostProtocol.Message("subscribe", "channel", channel)).ConfigureAwait(false);
+            }
+            while (true)
+            {
+                (Opcode Type, byte[] Payload) next;
+                lock (_queue)
+                {
+                    if (!_queue.TryDequeue(out next))
+                    {
+                        break;
+                    }
+                }
+                await connection.SendAsync(next.Type, next.Payload).ConfigureAwait(false);
+            }
+            _ready = true;
+            _attempt = 0; // a successful open resets the retry count
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        if (_options.HeartbeatInterval > TimeSpan.Zero)
+        {
+            _ = startHeartbeat();
+        }
+        State = EngineClientState.Open;
+        Opened?.Invoke();
+        _firstOpen.TrySetResult();
+    }
+
+    private async Task HeartbeatAsync(WebSocketClientConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(_options.HeartbeatInterval, cancellationToken).ConfigureAwait(false);
+                var pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                lock (_pongLock)
+                {
+                    _pongWaiters.Add(pong);
+                }
+                await connection.SendAsync(Opcode.Text, HostProtocol.Message("ping"), cancellationToken).ConfigureAwait(false);
+                Task first = await Task.WhenAny(pong.Task, Task.Delay(_options.HeartbeatTimeout, cancellationToken)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                if (first != pong.Task)
+                {
+                    // A server that stopped answering will not complete a closing handshake either: send the close,
+                    // then drop the connection so the receive loop ends and the reconnection starts now.
+                    _heartbeatTimedOut = true;
+                    using var closeTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                    try
+                    {
+                        await connection.CloseAsync(4000, "Heartbeat timeout", closeTimeout.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception exception) when (exception is IOException or OperationCanceledException or ObjectDisposedException)
+                    {
+                    }
+                    connection.Abort();
+                    return;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // the connection ended: the receive loop reports it
+        }
+    }
+
+    private void CompletePongs()
+    {
+        TaskCompletionSource[] waiters;
+        lock (_pongLock)
+        {
+            waiters = [.. _pongWaiters];
+            _pongWaiters.Clear();
+        }
+        foreach (TaskCompletionSource waiter in waiters)
+        {
+            waiter.TrySetResult();
+        }
+    }
+
+    private void OnBinary(byte[] payload)
+    {
+        if (HostProtocol.TryDecodeChannelEnvelope(payload, out ChannelBinary? message))
+        {
+            BinaryReceived?.Invoke(message!);
+        }
+        else if (payload.Length >= 1 && payload[0] == 0x03)
+        {
+            OnFileData(payload.AsSpan(1));
+        }
+    }
+
+}

@@ -145,7 +145,7 @@ public sealed partial class EngineClient : IAsyncDisposable
     /// <summary>Publishes bytes in the binary envelope (kind 0x01).</summary>
     public Task PublishBinaryAsync(string channel, ReadOnlySpan<byte> payload) => SendAsync(Opcode.Binary, HostProtocol.EncodeChannelEnvelope(channel, payload));
 
-    /// <summary>Sends <c>{"type":"ping"}</c> and completes at the next <c>pong</c>.</summary>
+    /// <summary>Sends <c>{"type":"ping"}</c> and completes at the next <c>pong</c>; canceled when the connection closes first.</summary>
     public async Task PingAsync(CancellationToken cancellationToken = default)
     {
         var pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -292,6 +292,7 @@ public sealed partial class EngineClient : IAsyncDisposable
                 await heartbeat.ConfigureAwait(false);
             }
             FailFiles(new EngineClientException(EngineClientErrorKind.File, $"connection closed ({code}) during a file request"));
+            CancelPongs();
             if (connection is not null)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -478,6 +479,21 @@ public sealed partial class EngineClient : IAsyncDisposable
         foreach (TaskCompletionSource waiter in waiters)
         {
             waiter.TrySetResult();
+        }
+    }
+
+    // Canceled rather than faulted: the heartbeat's own waiters are never awaited once the connection is gone.
+    private void CancelPongs()
+    {
+        TaskCompletionSource[] waiters;
+        lock (_pongLock)
+        {
+            waiters = [.. _pongWaiters];
+            _pongWaiters.Clear();
+        }
+        foreach (TaskCompletionSource waiter in waiters)
+        {
+            waiter.TrySetCanceled();
         }
     }
 

@@ -103,6 +103,8 @@ public sealed partial class EngineClient : IAsyncDisposable
         {
             throw new InvalidOperationException("already started");
         }
+        // Connecting from now on, not from whenever the loop first runs: a send right after StartAsync is queued.
+        State = EngineClientState.Connecting;
         _loop = Task.Run(RunAsync, CancellationToken.None);
         return _firstOpen.Task.WaitAsync(cancellationToken);
     }

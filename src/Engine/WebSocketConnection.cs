@@ -17,7 +17,6 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     private readonly WebSocketServer _server;
     private readonly TransportConnection _transport;
     private readonly OutboundQueue _output;
-    private readonly Lock _sessionLock = new();
     private WebSocketSession? _session;
     private CloseCode _closeCode = CloseCode.AbnormalClosure;
     private string _closeReason = "";
@@ -36,6 +35,10 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         _output = new OutboundQueue(server.Pool);
         _session = session;
     }
+
+    // Guards the pooled session and the subscription list (rare operations). The transport object is internal and never
+    // locked elsewhere, so it serves as the monitor and each connection saves a lock object (memory per idle connection).
+    private object SessionLock => _transport;
 
     /// <summary>The server this connection belongs to (for example to reach its <see cref="WebSocketServer.PubSub"/>).</summary>
     public WebSocketServer Server => _server;
@@ -125,7 +128,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         {
             throw new ArgumentOutOfRangeException(nameof(code), code, "not a close code that may be sent");
         }
-        lock (_sessionLock)
+        lock (SessionLock)
         {
             if (_session is null || !_session.Close(code, reason, _server.Clock()))
             {
@@ -168,7 +171,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     internal void AddSubscription(string channel)
     {
-        lock (_sessionLock)
+        lock (SessionLock)
         {
             (_subscriptions ??= new List<string>()).Add(channel);
         }
@@ -176,7 +179,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     internal void RemoveSubscription(string channel)
     {
-        lock (_sessionLock)
+        lock (SessionLock)
         {
             _subscriptions?.Remove(channel);
         }
@@ -184,7 +187,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     internal List<string> TakeSubscriptions()
     {
-        lock (_sessionLock)
+        lock (SessionLock)
         {
             List<string> taken = _subscriptions ?? [];
             _subscriptions = null;
@@ -236,7 +239,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
             return;
         }
         WebSocketSession? session;
-        lock (_sessionLock)
+        lock (SessionLock)
         {
             session = _session;
             _session = null;

@@ -1,7 +1,7 @@
 namespace Engine.Session;
 
-/// <summary>The per-connection limits, copied from the options once per server (milliseconds for the clock).</summary>
-internal readonly record struct SessionSettings(
+/// <summary>The per-connection limits, made from the options once per server and shared by its sessions (milliseconds for the clock).</summary>
+internal sealed record SessionSettings(
     long MaxMessageSize,
     int MaxRequestHeadSize,
     bool Streamed,

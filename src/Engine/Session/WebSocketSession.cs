@@ -18,7 +18,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
     private OutboundQueue _output = null!;
     private TimerWheel _wheel = null!;
     private System.Buffers.ArrayPool<byte> _messageBuffers = null!;
-    private SessionSettings _settings;
+    private SessionSettings _settings = null!;
     private int _state;
 
     // Frame being read (its header is consumed, its payload maybe not).

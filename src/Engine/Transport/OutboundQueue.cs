@@ -42,10 +42,12 @@ internal enum EnqueueResult : byte
 internal sealed class OutboundQueue : IBufferWriter<byte>
 {
     private readonly BlockPool _pool;
-    private readonly Lock _lock = new();
-    private OutboundSegment[] _pending = new OutboundSegment[4];
+    // The queue locks itself (a thin monitor, no lock object per connection): it is internal, so nothing else locks it.
+    private object _lock => this;
+    // Two entries each to start: small frames share one block, so most connections never need more (memory per idle connection).
+    private OutboundSegment[] _pending = new OutboundSegment[2];
     private int _pendingCount;
-    private OutboundSegment[] _inFlight = new OutboundSegment[4];
+    private OutboundSegment[] _inFlight = new OutboundSegment[2];
     private int _inFlightCount;
     private int _inFlightIndex;
     private long _buffered;

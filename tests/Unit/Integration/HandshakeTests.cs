@@ -74,6 +74,9 @@ public sealed class HandshakeTests
         accepted.Options.AddSubProtocol("v2.json");
         await accepted.ConnectAsync(server.Uri, CancellationToken.None);
         Assert.Equal("v2.json", accepted.SubProtocol);
+        var remote = Assert.IsType<System.Net.IPEndPoint>(handler.LastRemote);
+        Assert.Equal(System.Net.IPAddress.Loopback, remote.Address);
+        Assert.InRange(remote.Port, 1, 65535);
         Assert.Equal(["v1.json", "v2.json"], handler.LastOffered);
     }
 
@@ -99,9 +102,11 @@ public sealed class HandshakeTests
         public string? LastPath;
         public string? LastQuery;
         public IReadOnlyList<string>? LastOffered;
+        public System.Net.EndPoint? LastRemote;
 
         public UpgradeDecision OnUpgrade(RequestHead request)
         {
+            LastRemote = request.RemoteEndPoint;
             LastPath = request.Path;
             LastQuery = request.Query;
             LastOffered = request.RequestedSubprotocols;

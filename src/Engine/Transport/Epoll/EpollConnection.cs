@@ -23,19 +23,23 @@ internal sealed unsafe class EpollConnection : TransportConnection
     private int _posted;
     private int _abortRequested;
 
-    public EpollConnection(EpollLoop loop, int fd, int slot, EndPoint? remoteEndPoint)
+    private readonly PeerAddress _peer;
+    private EndPoint? _remoteEndPoint;
+
+    public EpollConnection(EpollLoop loop, int fd, int slot, PeerAddress peer)
     {
         _loop = loop;
         Fd = fd;
         Slot = slot;
-        RemoteEndPoint = remoteEndPoint;
+        _peer = peer;
     }
 
     public int Fd { get; }
 
     public int Slot { get; }
 
-    public override EndPoint? RemoteEndPoint { get; }
+    /// <summary>Made on first use: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
+    public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _peer.ToEndPoint();
 
     public override void Start(ITransportHandler handler) => _handler = handler;
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -206,31 +205,11 @@ internal sealed unsafe class EpollLoop
             {
                 Array.Resize(ref _slots, _slots.Length * 2);
             }
-            var connection = new EpollConnection(this, fd, slot, ParseAddress(new ReadOnlySpan<byte>(address, length)));
+            var connection = new EpollConnection(this, fd, slot, PeerAddress.Parse(new ReadOnlySpan<byte>(address, length)));
             _slots[slot] = connection;
             Control(Native.EPOLL_CTL_ADD, fd, Native.EPOLLIN | Native.EPOLLRDHUP, (ulong)slot);
             _onAccepted(connection);
         }
-    }
-
-    private static IPEndPoint? ParseAddress(ReadOnlySpan<byte> sockaddr)
-    {
-        if (sockaddr.Length < 8)
-        {
-            return null;
-        }
-        ushort family = BinaryPrimitives.ReadUInt16LittleEndian(sockaddr);
-        int port = BinaryPrimitives.ReadUInt16BigEndian(sockaddr.Slice(2));
-        if (family == 2)
-        {
-            return new IPEndPoint(new IPAddress(sockaddr.Slice(4, 4)), port);
-        }
-        if (family == 10 && sockaddr.Length >= 28)
-        {
-            var address = new IPAddress(sockaddr.Slice(8, 16), BinaryPrimitives.ReadUInt32LittleEndian(sockaddr.Slice(24)));
-            return new IPEndPoint(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, port);
-        }
-        return null;
     }
 
     private static int Check(int result, string call) => result >= 0 ? result : throw new SocketException(Native.LastError, call);

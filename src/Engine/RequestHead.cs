@@ -12,16 +12,20 @@ public readonly ref struct RequestHead
 {
     private readonly ReadOnlySpan<byte> _buffer;
     private readonly ref readonly HttpRequestHead _head;
+    private readonly WebSocketConnection? _connection;
 
-    internal RequestHead(ReadOnlySpan<byte> buffer, ref readonly HttpRequestHead head, EndPoint? remoteEndPoint)
+    internal RequestHead(ReadOnlySpan<byte> buffer, ref readonly HttpRequestHead head, WebSocketConnection? connection)
     {
         _buffer = buffer;
         _head = ref head;
-        RemoteEndPoint = remoteEndPoint;
+        _connection = connection;
     }
 
-    /// <summary>The peer's address (null for connections taken over from a <see cref="Stream"/>).</summary>
-    public EndPoint? RemoteEndPoint { get; }
+    /// <summary>
+    /// The peer's address (null for connections taken over from a <see cref="Stream"/> without one). Made when first
+    /// asked: handlers that never look at it cost no address object per connection.
+    /// </summary>
+    public EndPoint? RemoteEndPoint => _connection?.RemoteEndPoint;
 
     /// <summary>The method, e.g. <c>GET</c>.</summary>
     public string Method => Encoding.ASCII.GetString(_head.Method.Of(_buffer));

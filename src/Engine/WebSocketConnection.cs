@@ -32,7 +32,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         _server = server;
         Id = id;
         _transport = transport;
-        _output = new OutboundQueue(server.Pool);
+        _output = new OutboundQueue(server.Pool, server.SegmentLists);
         _session = session;
     }
 
@@ -282,7 +282,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         UpgradeDecision decision;
         try
         {
-            decision = _server.Handler.OnUpgrade(new RequestHead(buffer, in head, RemoteEndPoint));
+            decision = _server.Handler.OnUpgrade(new RequestHead(buffer, in head, this));
         }
         catch
         {
@@ -301,7 +301,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     }
 
     HttpResponse? ISessionHost.OnHttpRequest(ReadOnlySpan<byte> buffer, in HttpRequestHead head) =>
-        _server.Handler.OnHttpRequest(new RequestHead(buffer, in head, RemoteEndPoint));
+        _server.Handler.OnHttpRequest(new RequestHead(buffer, in head, this));
 
     void ISessionHost.OnOpen()
     {

@@ -40,6 +40,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         _settings = SessionSettings.From(options);
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
+        SegmentLists = OutboundQueue.CreateListPool(4096);
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
@@ -74,6 +75,8 @@ public sealed class WebSocketServer : IAsyncDisposable
     public long OutstandingBuffers => Pool.Outstanding;
 
     internal BlockPool Pool { get; }
+
+    internal ObjectPool<OutboundSegment[]> SegmentLists { get; }
 
     internal TimerWheel Wheel { get; }
 

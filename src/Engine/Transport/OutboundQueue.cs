@@ -1,6 +1,7 @@
 using System.Buffers;
 using Engine.Protocol;
 using Engine.Runtime;
+using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transport;
 
@@ -41,13 +42,18 @@ internal enum EnqueueResult : byte
 /// </summary>
 internal sealed class OutboundQueue : IBufferWriter<byte>
 {
+    /// <summary>Length of the segment lists shared through the server's pool: small frames share one block, so most batches fit.</summary>
+    public const int PooledListLength = 2;
+
     private readonly BlockPool _pool;
+    private readonly ObjectPool<OutboundSegment[]>? _lists;
     // The queue locks itself (a thin monitor, no lock object per connection): it is internal, so nothing else locks it.
     private object _lock => this;
-    // Two entries each to start: small frames share one block, so most connections never need more (memory per idle connection).
-    private OutboundSegment[] _pending = new OutboundSegment[2];
+    // Lists are rented when the first frame is queued and returned once everything is sent, so an idle connection holds
+    // none (memory per idle connection); a list that had to grow stays with its queue, so a busy queue does not reallocate.
+    private OutboundSegment[] _pending = [];
     private int _pendingCount;
-    private OutboundSegment[] _inFlight = new OutboundSegment[2];
+    private OutboundSegment[] _inFlight = [];
     private int _inFlightCount;
     private int _inFlightIndex;
     private long _buffered;
@@ -59,10 +65,17 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     private TaskCompletionSource? _drainWaiter;
     private long _drainThreshold;
 
-    public OutboundQueue(BlockPool pool)
+    /// <param name="pool">Blocks for frames.</param>
+    /// <param name="lists">Segment lists of <see cref="PooledListLength"/> entries shared by the server's queues; null: the queue allocates its own.</param>
+    public OutboundQueue(BlockPool pool, ObjectPool<OutboundSegment[]>? lists = null)
     {
         _pool = pool;
+        _lists = lists;
     }
+
+    /// <summary>A server's pool of segment lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>
+    public static ObjectPool<OutboundSegment[]> CreateListPool(int maxRetained) =>
+        new DefaultObjectPool<OutboundSegment[]>(new ListPolicy(), maxRetained);
 
     /// <summary>Bytes queued and not yet handed to the kernel.</summary>
     public long BufferedBytes => Interlocked.Read(ref _buffered);
@@ -143,7 +156,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             }
             if (_pendingCount == _pending.Length)
             {
-                System.Array.Resize(ref _pending, _pending.Length * 2);
+                GrowPendingLocked();
             }
             frame.AddReference();
             _pending[_pendingCount++] = new OutboundSegment { Array = frame.Array, Offset = 0, Count = frame.Length, Owner = SegmentOwner.Shared, Shared = frame };
@@ -254,6 +267,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             if (_pendingCount == 0)
             {
                 _sending = false;
+                ReturnListsLocked();
                 return false;
             }
             SwapLocked();
@@ -309,6 +323,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             }
             _pendingCount = 0;
             _buffered = 0;
+            ReturnListsLocked();
         }
         waiter?.TrySetException(new InvalidOperationException("The connection has ended."));
     }
@@ -344,7 +359,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         }
         if (_pendingCount == _pending.Length)
         {
-            System.Array.Resize(ref _pending, _pending.Length * 2);
+            GrowPendingLocked();
         }
         byte[] array;
         SegmentOwner owner;
@@ -380,6 +395,44 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         Interlocked.Add(ref _buffered, count);
     }
 
+    private void GrowPendingLocked()
+    {
+        if (_pending.Length == 0)
+        {
+            _pending = _lists?.Get() ?? new OutboundSegment[PooledListLength];
+            return;
+        }
+        OutboundSegment[] grown = new OutboundSegment[_pending.Length * 2];
+        _pending.AsSpan(0, _pendingCount).CopyTo(grown);
+        ReturnList(_pending);
+        _pending = grown;
+    }
+
+    /// <summary>Everything sent and nothing pending: pooled lists go back (their entries are already cleared by <see cref="Release"/>).</summary>
+    private void ReturnListsLocked()
+    {
+        if (_pendingCount == 0 && _pending.Length == PooledListLength)
+        {
+            ReturnList(_pending);
+            _pending = [];
+        }
+        if (_inFlightIndex == _inFlightCount && _inFlight.Length == PooledListLength)
+        {
+            ReturnList(_inFlight);
+            _inFlight = [];
+            _inFlightIndex = _inFlightCount = 0;
+        }
+    }
+
+    private void ReturnList(OutboundSegment[] list)
+    {
+        if (list.Length == PooledListLength)
+        {
+            System.Array.Clear(list);
+            _lists?.Return(list);
+        }
+    }
+
     private void SwapLocked()
     {
         (_pending, _inFlight) = (_inFlight, _pending);
@@ -403,5 +456,12 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
                 break;
         }
         segment = default;
+    }
+
+    private sealed class ListPolicy : PooledObjectPolicy<OutboundSegment[]>
+    {
+        public override OutboundSegment[] Create() => new OutboundSegment[PooledListLength];
+
+        public override bool Return(OutboundSegment[] list) => list.Length == PooledListLength;
     }
 }

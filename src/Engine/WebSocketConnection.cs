@@ -27,6 +27,11 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     private bool _receiving;
     private bool _sessionReturnDeferred;
 
+    // Links of the server's ConnectionRegistry (intrusive: no node object per connection). Guarded by the registry's lock.
+    internal WebSocketConnection? RegistryPrevious;
+    internal WebSocketConnection? RegistryNext;
+    internal bool IsRegistered;
+
     internal WebSocketConnection(WebSocketServer server, long id, TransportConnection transport, WebSocketSession session)
     {
         _server = server;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Engine.Runtime;
@@ -16,7 +15,7 @@ namespace Engine;
 /// </summary>
 public sealed class WebSocketServer : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<long, WebSocketConnection> _connections = new();
+    private readonly ConnectionRegistry _connections = new();
     private readonly ObjectPool<WebSocketSession> _sessions;
     private readonly SessionSettings _settings;
     private readonly CancellationTokenSource _stopping = new();
@@ -163,7 +162,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         {
             // Accept loops end with the listener; nothing to report.
         }
-        foreach (WebSocketConnection connection in _connections.Values)
+        foreach (WebSocketConnection connection in _connections.Snapshot())
         {
             connection.CloseForShutdown();
         }
@@ -177,7 +176,7 @@ public sealed class WebSocketServer : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                foreach (WebSocketConnection connection in _connections.Values)
+                foreach (WebSocketConnection connection in _connections.Snapshot())
                 {
                     connection.Abort();
                 }
@@ -223,8 +222,7 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     internal void OnConnectionEnded(WebSocketConnection connection)
     {
-        _connections.TryRemove(connection.Id, out _);
-        if (_connections.IsEmpty && Volatile.Read(ref _state) >= 2)
+        if (_connections.Remove(connection) && Volatile.Read(ref _state) >= 2)
         {
             _drained.TrySetResult();
         }
@@ -262,7 +260,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         long id = Interlocked.Increment(ref _nextId);
         WebSocketSession session = _sessions.Get();
         var connection = new WebSocketConnection(this, id, transport, session);
-        _connections[id] = connection;
+        _connections.Add(connection);
         session.Start(connection, ((Transport.ITransportHandler)connection).Output, Wheel, MessageBuffers, _settings, Clock());
         connection.Start();
         if (Volatile.Read(ref _state) >= 2)

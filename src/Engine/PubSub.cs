@@ -1,4 +1,6 @@
+using Engine.Compression;
 using Engine.Protocol;
+using Engine.Session;
 using Engine.Runtime;
 using Engine.Transport;
 
@@ -124,7 +126,10 @@ public sealed class PubSub
         {
             return 0;
         }
-        SharedFrame frame = SharedFrame.Create((OpCode)type, payload, _server.Pool, _server.MessageBuffers);
+        SharedFrame? frame = null;
+        SharedFrame? compressed = null;
+        bool triedCompression = false;
+        SessionCompression? compression = _server.Settings.Compression;
         int delivered = 0;
         int dropped = 0;
         try
@@ -135,7 +140,27 @@ public sealed class PubSub
                 {
                     continue;
                 }
-                switch (subscriber.SendShared(frame))
+                SendStatus status;
+                PerMessageDeflate? deflate = subscriber.Deflate;
+                if (deflate is null || payload.Length < deflate.Threshold)
+                {
+                    status = subscriber.SendShared(frame ??= SharedFrame.Create((OpCode)type, payload, _server.Pool, _server.MessageBuffers));
+                }
+                else if (deflate.Parameters.ServerNoContextTakeover && deflate.Parameters.ServerWindowBits == compression!.Config.ServerMaxWindowBits)
+                {
+                    // Without context takeover a compressed message stands alone: compress it once for all such subscribers.
+                    if (!triedCompression)
+                    {
+                        triedCompression = true;
+                        compressed = CompressOnce(compression, payload, type);
+                    }
+                    status = subscriber.SendShared(compressed ?? (frame ??= SharedFrame.Create((OpCode)type, payload, _server.Pool, _server.MessageBuffers)));
+                }
+                else
+                {
+                    status = subscriber.Send(payload, type); // its own context (or a smaller window): compressed for it alone
+                }
+                switch (status)
                 {
                     case SendStatus.Queued:
                         delivered++;
@@ -148,7 +173,8 @@ public sealed class PubSub
         }
         finally
         {
-            frame.Release();
+            frame?.Release();
+            compressed?.Release();
         }
         Interlocked.Add(ref _deliveries, delivered);
         if (dropped > 0)
@@ -156,6 +182,29 @@ public sealed class PubSub
             Interlocked.Add(ref _dropped, dropped);
         }
         return delivered;
+    }
+
+    /// <summary>A compressed frame (RSV1) of <paramref name="payload"/> from a pooled deflater; null at the compression cap.</summary>
+    private SharedFrame? CompressOnce(SessionCompression compression, ReadOnlySpan<byte> payload, MessageType type)
+    {
+        CompressionPool pool = compression.Pool;
+        if (!pool.TryBeginCompression())
+        {
+            return null;
+        }
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Deflater.MaxOutputLength(payload.Length));
+        try
+        {
+            Deflater deflater = pool.RentDeflater(compression.Config.ServerMaxWindowBits);
+            int length = deflater.Compress(payload, buffer, resetContext: true);
+            pool.ReturnDeflater(deflater);
+            return SharedFrame.Create((OpCode)type, buffer.AsSpan(0, length), _server.Pool, _server.MessageBuffers, rsv: 4);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            pool.EndCompression();
+        }
     }
 
     /// <summary>The connection ended: remove it from every channel it joined.</summary>

@@ -26,6 +26,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     private bool _reserved;
     private bool _receiving;
     private bool _sessionReturnDeferred;
+    private Compression.PerMessageDeflate? _deflate;
 
     // Links of the server's ConnectionRegistry (intrusive: no node object per connection). Guarded by the registry's lock.
     internal WebSocketConnection? RegistryPrevious;
@@ -63,6 +64,9 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     /// <summary>Bytes queued for sending and not yet handed to the kernel.</summary>
     public long BufferedAmount => _output.BufferedBytes;
 
+    /// <summary>Whether permessage-deflate (RFC 7692) was agreed in the handshake.</summary>
+    public bool IsCompressed => _deflate is not null;
+
     /// <summary>Whether messages can still be sent (open, and no close frame queued).</summary>
     public bool IsOpen => _opened && !_output.IsCompleted;
 
@@ -76,7 +80,46 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         {
             return SendStatus.Closed;
         }
+        Compression.PerMessageDeflate? deflate = _deflate;
+        if (deflate is not null && payload.Length >= deflate.Threshold)
+        {
+            return SendCompressed(deflate, payload, type);
+        }
         EnqueueResult result = _output.TryEnqueueFrame((OpCode)type, payload, _server.Options.MaxBufferedBytes, final: false, out bool flush);
+        return Complete(result, flush);
+    }
+
+    /// <summary>
+    /// Compresses and queues under the connection's deflate lock, so with context takeover frames enter the queue in
+    /// the order their compression context was built. At the server's compression cap the message goes out plain.
+    /// </summary>
+    private SendStatus SendCompressed(Compression.PerMessageDeflate deflate, ReadOnlySpan<byte> payload, MessageType type)
+    {
+        EnqueueResult result;
+        bool flush;
+        lock (deflate)
+        {
+            if (!deflate.TryCompress(payload, out byte[] compressed, out int length))
+            {
+                result = _output.TryEnqueueFrame((OpCode)type, payload, _server.Options.MaxBufferedBytes, final: false, out flush);
+            }
+            else
+            {
+                try
+                {
+                    // RFC 7692 §6: RSV1 on the (only) frame of a compressed message.
+                    result = _output.TryEnqueueFrame((OpCode)type, compressed.AsSpan(0, length), _server.Options.MaxBufferedBytes, final: false, out flush, rsv: 4);
+                    if (result != EnqueueResult.Queued)
+                    {
+                        deflate.DiscardContext();
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(compressed);
+                }
+            }
+        }
         return Complete(result, flush);
     }
 
@@ -162,6 +205,9 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     internal void Start() => _transport.Start(this);
 
     internal bool HasEnded => Volatile.Read(ref _ended) != 0;
+
+    /// <summary>The agreed permessage-deflate state (pub/sub reads it to share compressed frames), or null.</summary>
+    internal Compression.PerMessageDeflate? Deflate => _deflate;
 
     /// <summary>Queues a frame shared with other connections (pub/sub); applies the slow-consumer policy.</summary>
     internal SendStatus SendShared(SharedFrame frame)
@@ -310,6 +356,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     void ISessionHost.OnOpen()
     {
+        _deflate = _session?.Deflate;
         _opened = true;
         InvokeSafely(static (h, c, _) => h.OnOpen(c), null);
     }

@@ -81,6 +81,9 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     internal ArrayPool<byte> MessageBuffers { get; }
 
+    /// <summary>The per-connection settings made from the options (pub/sub reads the compression pool from it).</summary>
+    internal SessionSettings Settings => _settings;
+
     /// <summary>The server's clock in milliseconds (monotonic).</summary>
     internal Func<long> Clock { get; init; } = static () => Environment.TickCount64;
 

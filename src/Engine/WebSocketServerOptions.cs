@@ -74,6 +74,9 @@ public sealed record WebSocketServerOptions
     /// <summary>Shards of the pub/sub channel registry. Default: one per core.</summary>
     public int PubSubShards { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>permessage-deflate (RFC 7692); off unless <see cref="CompressionOptions.Enabled"/>.</summary>
+    public CompressionOptions Compression { get; init; } = new();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -96,6 +99,8 @@ public sealed record WebSocketServerOptions
         Require(EventLoops is > 0 and <= 256, nameof(EventLoops), "must be 1-256");
         Require(Transport != TransportKind.Epoll || Engine.Transport.Epoll.Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
         Require(TimerResolution >= TimeSpan.FromMilliseconds(1), nameof(TimerResolution), "must be at least 1 ms");
+        Require(Compression is not null, nameof(Compression), "must not be null");
+        Compression!.Validate();
     }
 
     private static void Require(bool condition, string name, string rule)

@@ -17,13 +17,15 @@ internal enum ProtocolError : byte
     InvalidCloseCode,
     InvalidCloseReason,
     MessageTooBig,
+    /// <summary>A permessage-deflate message that is not valid deflate data : the payload is not what its frame says it is, so 1007 (RFC 6455 §7.4.1).</summary>
+    InvalidCompressedData,
 }
 
 internal static class ProtocolErrors
 {
     public static CloseCode ToCloseCode(this ProtocolError error) => error switch
     {
-        ProtocolError.InvalidUtf8 or ProtocolError.InvalidCloseReason => CloseCode.InvalidPayloadData,
+        ProtocolError.InvalidUtf8 or ProtocolError.InvalidCloseReason or ProtocolError.InvalidCompressedData => CloseCode.InvalidPayloadData,
         ProtocolError.MessageTooBig => CloseCode.MessageTooBig,
         ProtocolError.None => CloseCode.NormalClosure,
         _ => CloseCode.ProtocolError,
@@ -45,6 +47,7 @@ internal static class ProtocolErrors
         ProtocolError.InvalidCloseCode => "invalid close code",
         ProtocolError.InvalidCloseReason => "invalid UTF-8 in close reason",
         ProtocolError.MessageTooBig => "message too big",
+        ProtocolError.InvalidCompressedData => "invalid compressed data",
         _ => "",
     };
 }

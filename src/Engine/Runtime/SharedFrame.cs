@@ -30,14 +30,17 @@ internal sealed class SharedFrame
     /// <summary>Whether <see cref="Array"/> is a pinned pool block (the epoll transport gathers those without pinning).</summary>
     public bool IsPinned { get; }
 
-    /// <summary>Frames <paramref name="payload"/> as one unmasked server frame; the caller holds the first reference.</summary>
-    public static SharedFrame Create(OpCode opCode, ReadOnlySpan<byte> payload, BlockPool blocks, ArrayPool<byte> large)
+    /// <summary>
+    /// Frames <paramref name="payload"/> as one unmasked server frame (<paramref name="rsv"/>: RSV1 for a payload already
+    /// compressed with permessage-deflate); the caller holds the first reference.
+    /// </summary>
+    public static SharedFrame Create(OpCode opCode, ReadOnlySpan<byte> payload, BlockPool blocks, ArrayPool<byte> large, byte rsv = 0)
     {
         int headerLength = FrameWriter.HeaderLength(payload.Length, masked: false);
         int length = headerLength + payload.Length;
         bool pinned = length <= blocks.BlockSize;
         byte[] array = pinned ? blocks.Rent() : large.Rent(length);
-        FrameWriter.WriteHeader(array, opCode, fin: true, payload.Length);
+        FrameWriter.WriteHeader(array, opCode, fin: true, payload.Length, rsv);
         payload.CopyTo(array.AsSpan(headerLength));
         return new SharedFrame(blocks, large, array, length, pinned);
     }

@@ -12,7 +12,8 @@ internal sealed record SessionSettings(
     long IdleTimeoutMs,
     long MaxBufferedBytes,
     SlowConsumerPolicy SlowConsumerPolicy,
-    int MaxFragmentsPerMessage = int.MaxValue)
+    int MaxFragmentsPerMessage = int.MaxValue,
+    SessionCompression? Compression = null)
 {
     public static SessionSettings From(WebSocketServerOptions options) => new(
         options.MaxMessageSize,
@@ -25,5 +26,17 @@ internal sealed record SessionSettings(
         (long)options.IdleTimeout.TotalMilliseconds,
         options.MaxBufferedBytes,
         options.SlowConsumerPolicy,
-        options.MaxFragmentsPerMessage);
+        options.MaxFragmentsPerMessage,
+        SessionCompression.From(options.Compression));
+}
+
+/// <summary>permessage-deflate as sessions need it: what to agree to, the threshold, and the server's compressor pool.</summary>
+internal sealed record SessionCompression(Protocol.DeflateConfig Config, int Threshold, Compression.CompressionPool Pool)
+{
+    public static SessionCompression? From(CompressionOptions options) => options.Enabled
+        ? new SessionCompression(
+            new Protocol.DeflateConfig(options.ServerMaxWindowBits, options.ClientMaxWindowBits, options.ServerNoContextTakeover, options.ClientNoContextTakeover),
+            options.Threshold,
+            new Compression.CompressionPool(options.Level, options.MemoryLevel, options.MaxConcurrentCompressions, maxRetained: options.MaxConcurrentCompressions))
+        : null;
 }

@@ -26,9 +26,10 @@ internal sealed partial class WebSocketSession
                 }
                 ProtocolError error = status == OperationStatus.InvalidData
                     ? ProtocolError.InvalidLength
-                    : FrameRules.Check(header, _inMessage, allowedRsv: 0);
+                    : _deflate is null ? FrameRules.Check(header, _inMessage, allowedRsv: 0) : CheckWithDeflate(header);
                 if (error == ProtocolError.None && !header.IsControl
-                    && (_messageLength + header.PayloadLength > _settings.MaxMessageSize || (_inMessage && _messageFrames >= _settings.MaxFragmentsPerMessage)))
+                    && (_messageLength + header.PayloadLength > (_deflate is null ? _settings.MaxMessageSize : CompressedWireLimit(header))
+                        || (_inMessage && _messageFrames >= _settings.MaxFragmentsPerMessage)))
                 {
                     error = ProtocolError.MessageTooBig;
                 }
@@ -53,7 +54,7 @@ internal sealed partial class WebSocketSession
                 }
                 position += headerLength;
                 rest = rest.Slice(headerLength);
-                if (!_inMessage && header.Fin && rest.Length >= header.PayloadLength && !_settings.Streamed)
+                if (!_inMessage && header.Fin && rest.Length >= header.PayloadLength && !_settings.Streamed && header.Rsv == 0)
                 {
                     // Fast path: a whole unfragmented message in the buffer is delivered in place, with no copy.
                     Span<byte> payload = rest.Slice(0, (int)header.PayloadLength);
@@ -77,6 +78,10 @@ internal sealed partial class WebSocketSession
                     _messageLength = 0;
                     _messageFrames = 0;
                     _utf8.Reset();
+                    if (header.Rsv != 0)
+                    {
+                        BeginCompressedMessage(); // RSV1, the only bit CheckWithDeflate lets through
+                    }
                 }
                 _messageFrames++;
                 _inFrame = true;
@@ -94,32 +99,43 @@ internal sealed partial class WebSocketSession
             _messageLength += take;
             bool frameDone = _frameRemaining == 0;
             bool messageDone = frameDone && _frame.Fin;
-            if (_messageType == MessageType.Text && (!_utf8.Append(chunk) || (messageDone && !_utf8.IsComplete)))
+            if (_compressed)
+            {
+                _inFrame = !frameDone;
+                if (!ReceiveCompressed(chunk, messageDone, nowMs))
+                {
+                    return input.Length;
+                }
+            }
+            else if (_messageType == MessageType.Text && (!_utf8.Append(chunk) || (messageDone && !_utf8.IsComplete)))
             {
                 Fail(ProtocolError.InvalidUtf8, nowMs);
                 return input.Length;
             }
-            if (frameDone)
-            {
-                _inFrame = false;
-            }
-            if (_settings.Streamed)
-            {
-                if ((take > 0 || messageDone) && State == SessionState.Open)
-                {
-                    _host.OnMessage(chunk, _messageType, messageDone);
-                }
-            }
             else
             {
-                AppendToAssembly(chunk, frameDone ? 0 : _frameRemaining);
-                if (messageDone)
+                if (frameDone)
                 {
-                    if (State == SessionState.Open)
+                    _inFrame = false;
+                }
+                if (_settings.Streamed)
+                {
+                    if ((take > 0 || messageDone) && State == SessionState.Open)
                     {
-                        _host.OnMessage(_assembly.AsSpan(0, (int)_messageLength), _messageType, endOfMessage: true);
+                        _host.OnMessage(chunk, _messageType, messageDone);
                     }
-                    ReleaseAssembly();
+                }
+                else
+                {
+                    AppendToAssembly(chunk, frameDone ? 0 : _frameRemaining);
+                    if (messageDone)
+                    {
+                        if (State == SessionState.Open)
+                        {
+                            _host.OnMessage(_assembly.AsSpan(0, (int)_messageLength), _messageType, endOfMessage: true);
+                        }
+                        ReleaseAssembly();
+                    }
                 }
             }
             if (messageDone)
@@ -189,6 +205,7 @@ internal sealed partial class WebSocketSession
             QueueFinalFrame(body.Slice(0, CloseFrames.WriteBody(body, code, error.Describe())));
         }
         ReleaseAssembly();
+        EndCompressedMessage(failed: true);
         ArmCloseDeadline(nowMs);
         _host.OnClosed(code, System.Text.Encoding.ASCII.GetBytes(error.Describe()));
     }

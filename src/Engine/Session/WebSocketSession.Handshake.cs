@@ -65,8 +65,9 @@ internal sealed partial class WebSocketSession
 
         Span<byte> accept = stackalloc byte[AcceptKey.Length];
         AcceptKey.Compute(key.Of(input), accept);
-        _output.WriteLocked(new SwitchingProtocols(accept, decision.Subprotocol),
-            static (writer, state) => HttpResponseWriter.WriteSwitchingProtocols(writer, state.Accept, state.Subprotocol, extensions: null));
+        string? extensions = NegotiateExtensions(input, head);
+        _output.WriteLocked(new SwitchingProtocols(accept, decision.Subprotocol, extensions),
+            static (writer, state) => HttpResponseWriter.WriteSwitchingProtocols(writer, state.Accept, state.Subprotocol, state.Extensions));
 
         Volatile.Write(ref _state, (int)SessionState.Open);
         _handshakeDeadline = 0;
@@ -138,10 +139,11 @@ internal sealed partial class WebSocketSession
         ArmCloseDeadline(nowMs);
     }
 
-    private readonly ref struct SwitchingProtocols(ReadOnlySpan<byte> accept, string? subprotocol)
+    private readonly ref struct SwitchingProtocols(ReadOnlySpan<byte> accept, string? subprotocol, string? extensions)
     {
         public readonly ReadOnlySpan<byte> Accept = accept;
         public readonly string? Subprotocol = subprotocol;
+        public readonly string? Extensions = extensions;
     }
 
     private readonly record struct ErrorResponse(int Status, HttpResponse? Response, bool IncludeBody);

@@ -138,6 +138,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
     {
         _wheel?.Cancel(this);
         ReleaseAssembly();
+        ReleaseDeflate();
         _host = null!;
         _output = null!;
         _state = (int)SessionState.Closed;

@@ -98,8 +98,9 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     /// by the receiving thread during its own batch are never refused: the transport stops reading until the queue is
     /// back under the limit instead, so a request/response peer is slowed down by TCP rather than losing replies.
     /// On <see cref="EnqueueResult.Queued"/>, <paramref name="flushNeeded"/> says whether the caller must ask the transport to flush.
+    /// <paramref name="rsv"/> carries RSV1 for a compressed message (permessage-deflate).
     /// </summary>
-    public EnqueueResult TryEnqueueFrame(OpCode opCode, ReadOnlySpan<byte> payload, long limit, bool final, out bool flushNeeded)
+    public EnqueueResult TryEnqueueFrame(OpCode opCode, ReadOnlySpan<byte> payload, long limit, bool final, out bool flushNeeded, byte rsv = 0)
     {
         flushNeeded = false;
         int headerLength = FrameWriter.HeaderLength(payload.Length, masked: false);
@@ -119,7 +120,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             if (size <= _pool.BlockSize)
             {
                 Span<byte> span = GetSpanLocked(size);
-                FrameWriter.WriteHeader(span, opCode, fin: true, payload.Length);
+                FrameWriter.WriteHeader(span, opCode, fin: true, payload.Length, rsv);
                 payload.CopyTo(span.Slice(headerLength));
                 AdvanceLocked(size);
             }
@@ -127,7 +128,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             {
                 // A large frame spans a chain of pooled blocks (the transport gathers them): no large array is rented.
                 Span<byte> header = stackalloc byte[FrameReader.MaxHeaderLength];
-                AppendLocked(header.Slice(0, FrameWriter.WriteHeader(header, opCode, fin: true, payload.Length)));
+                AppendLocked(header.Slice(0, FrameWriter.WriteHeader(header, opCode, fin: true, payload.Length, rsv)));
                 AppendLocked(payload);
             }
             _completed = final;

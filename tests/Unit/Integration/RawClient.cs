@@ -74,6 +74,9 @@ internal sealed class RawClient : IDisposable
         return frame;
     }
 
+    /// <summary>The RSV bits of the frame <see cref="ReadFrameAsync"/> returned last (RSV1 = 4: permessage-deflate).</summary>
+    public byte LastRsv { get; private set; }
+
     /// <summary>Reads one server frame, or null when the connection ends first.</summary>
     public async Task<(OpCode OpCode, bool Fin, byte[] Payload)?> ReadFrameAsync()
     {
@@ -86,6 +89,7 @@ internal sealed class RawClient : IDisposable
                 Assert.False(header.Masked, "server frames must not be masked");
                 byte[] payload = buffer.AsSpan(length, (int)header.PayloadLength).ToArray();
                 _received.RemoveRange(0, length + (int)header.PayloadLength);
+                LastRsv = header.Rsv;
                 return (header.OpCode, header.Fin, payload);
             }
             if (!await FillAsync())

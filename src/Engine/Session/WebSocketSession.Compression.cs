@@ -1,0 +1,189 @@
+using System.Buffers;
+using Engine.Compression;
+using Engine.Protocol;
+
+namespace Engine.Session;
+
+// permessage-deflate (RFC 7692) on the receive side: RSV1 rules, inflating while the message arrives with the size
+// limit applied to inflated bytes as they come out (a decompression bomb stops at MaxMessageSize + 1 bytes of output).
+internal sealed partial class WebSocketSession
+{
+    // Scratch for streamed delivery of inflated data; big enough that one frame rarely needs several callbacks.
+    private const int StreamedInflateChunk = 16 * 1024;
+
+    private PerMessageDeflate? _deflate;
+    private bool _compressed;
+    private long _inflated;
+    private byte[]? _inflateScratch;
+
+    /// <summary>The connection's permessage-deflate state when the handshake agreed it, else null. Set before OnOpen.</summary>
+    public PerMessageDeflate? Deflate => _deflate;
+
+    /// <summary>Agrees permessage-deflate if it is enabled and offered; returns the Sec-WebSocket-Extensions answer or null.</summary>
+    private string? NegotiateExtensions(ReadOnlySpan<byte> buffer, in HttpRequestHead head)
+    {
+        if (_settings.Compression is not { } compression)
+        {
+            return null;
+        }
+        string? answer = DeflateNegotiation.Negotiate(buffer, head, compression.Config, out DeflateParameters agreed);
+        if (answer is not null)
+        {
+            _deflate = new PerMessageDeflate(agreed, compression.Pool, compression.Threshold);
+        }
+        return answer;
+    }
+
+    private ProtocolError CheckWithDeflate(in FrameHeader header)
+    {
+        ProtocolError error = FrameRules.Check(header, _inMessage, allowedRsv: 4);
+        // RFC 7692 §6: RSV1 marks the first frame of a compressed message; control frames are never compressed and a
+        // continuation never carries it.
+        if (error == ProtocolError.None && header.Rsv != 0 && (header.IsControl || header.OpCode == OpCode.Continuation))
+        {
+            error = ProtocolError.ReservedBitsSet;
+        }
+        return error;
+    }
+
+    /// <summary>
+    /// The wire-size limit of a data frame when deflate is agreed. A compressed message is held to the limit on its
+    /// inflated size (in <see cref="ReceiveCompressed"/>); its wire size only gets the slack deflate's worst case needs.
+    /// </summary>
+    private long CompressedWireLimit(in FrameHeader header)
+    {
+        long limit = _settings.MaxMessageSize;
+        bool compressed = _inMessage ? _compressed : header.Rsv != 0;
+        return compressed ? limit + (limit >> 6) + 1024 : limit;
+    }
+
+    private void BeginCompressedMessage()
+    {
+        _compressed = true;
+        _inflated = 0;
+        _deflate!.BeginInflate();
+    }
+
+    /// <summary>Inflates one unmasked payload piece; false when the connection was failed (the caller stops reading).</summary>
+    private bool ReceiveCompressed(ReadOnlySpan<byte> chunk, bool messageDone, long nowMs)
+    {
+        Inflater inflater = _deflate!.Inflater;
+        ReadOnlySpan<byte> input = chunk;
+        bool tailFed = false;
+        while (true)
+        {
+            if (input.IsEmpty && messageDone && !tailFed)
+            {
+                input = Inflater.FlushTail; // RFC 7692 §7.2.2: the sender stripped it, the receiver puts it back
+                tailFed = true;
+            }
+            Span<byte> output = InflateSpace();
+            OperationStatus status = inflater.Inflate(input, output, out int consumed, out int written);
+            input = input.Slice(consumed);
+            if (status == OperationStatus.InvalidData)
+            {
+                Fail(ProtocolError.InvalidCompressedData, nowMs);
+                return false;
+            }
+            if (written > 0)
+            {
+                Span<byte> produced = output.Slice(0, written);
+                _inflated += written;
+                if (_inflated > _settings.MaxMessageSize)
+                {
+                    Fail(ProtocolError.MessageTooBig, nowMs);
+                    return false;
+                }
+                if (_messageType == MessageType.Text && !_utf8.Append(produced))
+                {
+                    Fail(ProtocolError.InvalidUtf8, nowMs);
+                    return false;
+                }
+                if (_settings.Streamed && State == SessionState.Open)
+                {
+                    _host.OnMessage(produced, _messageType, endOfMessage: false);
+                }
+            }
+            // Output filled up: zlib may hold more back even with all input consumed, so go round again.
+            if (status == OperationStatus.DestinationTooSmall || !input.IsEmpty || (messageDone && !tailFed))
+            {
+                continue;
+            }
+            break;
+        }
+        if (!messageDone)
+        {
+            return true;
+        }
+        if (_messageType == MessageType.Text && !_utf8.IsComplete)
+        {
+            Fail(ProtocolError.InvalidUtf8, nowMs);
+            return false;
+        }
+        if (State == SessionState.Open)
+        {
+            if (_settings.Streamed)
+            {
+                _host.OnMessage(default, _messageType, endOfMessage: true);
+            }
+            else
+            {
+                _host.OnMessage(_assembly is null ? default : _assembly.AsSpan(0, (int)_inflated), _messageType, endOfMessage: true);
+            }
+        }
+        ReleaseAssembly();
+        EndCompressedMessage(failed: false);
+        return true;
+    }
+
+    /// <summary>
+    /// Where the next inflated bytes go: the message buffer (grown by doubling, never past MaxMessageSize + 1 so the
+    /// limit check sees the overflow without inflating further), or the streamed scratch buffer.
+    /// </summary>
+    private Span<byte> InflateSpace()
+    {
+        if (_settings.Streamed)
+        {
+            _inflateScratch ??= _messageBuffers.Rent(StreamedInflateChunk);
+            return _inflateScratch.AsSpan(0, StreamedInflateChunk);
+        }
+        long cap = _settings.MaxMessageSize + 1;
+        int have = (int)_inflated;
+        if (_assembly is null || _assembly.Length == have)
+        {
+            long size = Math.Min(cap, Math.Max(4096, have * 2L));
+            byte[] larger = _messageBuffers.Rent((int)size);
+            if (_assembly is not null)
+            {
+                _assembly.AsSpan(0, have).CopyTo(larger);
+                _messageBuffers.Return(_assembly);
+            }
+            _assembly = larger;
+        }
+        return _assembly.AsSpan(have, (int)Math.Min(_assembly.Length, cap) - have);
+    }
+
+    private void EndCompressedMessage(bool failed)
+    {
+        if (!_compressed)
+        {
+            return;
+        }
+        _compressed = false;
+        _inflated = 0;
+        if (_inflateScratch is not null)
+        {
+            _messageBuffers.Return(_inflateScratch);
+            _inflateScratch = null;
+        }
+        _deflate?.EndInflate(failed);
+    }
+
+    /// <summary>Connection over: give back everything deflate holds (TryReset).</summary>
+    private void ReleaseDeflate()
+    {
+        EndCompressedMessage(failed: true);
+        _deflate?.Release();
+        _deflate = null;
+    }
+}

@@ -94,7 +94,9 @@ public sealed class WebSocketServer : IAsyncDisposable
         {
             throw new InvalidOperationException("The server was already started.");
         }
-        if (Options.Transport == TransportKind.Epoll || (Options.Transport == TransportKind.Auto && Transport.Epoll.Native.IsSupported))
+        // TLS needs a Stream (SslStream), so TLS servers accept on the portable path (Validate rejects Epoll with TLS).
+        if (Options.Tls is null
+            && (Options.Transport == TransportKind.Epoll || (Options.Transport == TransportKind.Auto && Transport.Epoll.Native.IsSupported)))
         {
             _epoll = Transport.Epoll.EpollTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
                 Options.EventLoops, Pool, Options.MaxBufferedBytes, StartConnection);
@@ -127,12 +129,17 @@ public sealed class WebSocketServer : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Takes over a connected socket (accepted by another host); the HTTP upgrade is read from it.</summary>
+    /// <summary>
+    /// Takes over a connected socket (accepted by another host); the HTTP upgrade is read from it, after the TLS
+    /// handshake when <see cref="WebSocketServerOptions.Tls"/> is set.
+    /// </summary>
     public void Accept(Socket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);
         EnsureRunning();
-        StartConnection(new SocketConnection(socket, Pool, Options.MaxBufferedBytes));
+        StartConnection(Options.Tls is { } tls
+            ? new TlsConnection(socket, tls, Pool, Options.MaxBufferedBytes)
+            : new SocketConnection(socket, Pool, Options.MaxBufferedBytes));
     }
 
     /// <summary>Takes over a connected stream (for example an <see cref="System.Net.Security.SslStream"/>); the HTTP upgrade is read from it.</summary>
@@ -254,7 +261,9 @@ public sealed class WebSocketServer : IAsyncDisposable
                 await Task.Delay(10).ConfigureAwait(false);
                 continue;
             }
-            StartConnection(new SocketConnection(socket, Pool, Options.MaxBufferedBytes));
+            StartConnection(Options.Tls is { } tls
+                ? new TlsConnection(socket, tls, Pool, Options.MaxBufferedBytes)
+                : new SocketConnection(socket, Pool, Options.MaxBufferedBytes));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 
 namespace Engine;
 
@@ -77,6 +78,17 @@ public sealed record WebSocketServerOptions
     /// <summary>permessage-deflate (RFC 7692); off unless <see cref="CompressionOptions.Enabled"/>.</summary>
     public CompressionOptions Compression { get; init; } = new();
 
+    /// <summary>
+    /// Serves wss:// (TLS) when set: every accepted connection runs the TLS handshake with these options (certificate or
+    /// <see cref="SslServerAuthenticationOptions.ServerCertificateContext"/>, protocols, ALPN, client certificates) before
+    /// the HTTP upgrade, within <see cref="HandshakeTimeout"/>. The same instance is used for every connection, so do not
+    /// change it after start; for certificate rotation set a
+    /// <see cref="SslServerAuthenticationOptions.ServerCertificateSelectionCallback"/>. TLS runs on the portable stream
+    /// path (<see cref="SslStream"/> over .NET sockets): <see cref="TransportKind.Auto"/> picks it, and
+    /// <see cref="TransportKind.Epoll"/> is rejected because that transport reads raw descriptors. Null (the default): plain ws://.
+    /// </summary>
+    public SslServerAuthenticationOptions? Tls { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -98,6 +110,9 @@ public sealed record WebSocketServerOptions
         Require(PubSubShards is > 0 and <= 1024, nameof(PubSubShards), "must be 1-1024");
         Require(EventLoops is > 0 and <= 256, nameof(EventLoops), "must be 1-256");
         Require(Transport != TransportKind.Epoll || Engine.Transport.Epoll.Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
+        Require(Tls is null || Transport != TransportKind.Epoll, nameof(Tls), "needs TransportKind.Auto or Sockets (the epoll transport reads raw descriptors, SslStream needs a stream)");
+        Require(Tls is null || Tls.ServerCertificate is not null || Tls.ServerCertificateContext is not null || Tls.ServerCertificateSelectionCallback is not null,
+            nameof(Tls), "needs a server certificate, certificate context or selection callback");
         Require(TimerResolution >= TimeSpan.FromMilliseconds(1), nameof(TimerResolution), "must be at least 1 ms");
         Require(Compression is not null, nameof(Compression), "must not be null");
         Compression!.Validate();

@@ -55,6 +55,8 @@ public sealed record HostSettings
         ("WS_ALLOWED_ORIGINS", "--allowed-origins", "", "comma-separated Origins allowed to upgrade (403 otherwise); empty allows all"),
         ("WS_MAX_CHANNELS", "--max-channels", "100", "channels one connection may join"),
         ("WS_FILES_DIR", "--files-dir", "", "directory request-file serves from; empty disables file transfer"),
+        ("WS_TLS_CERT", "--tls-cert", "", "PEM certificate (chain) file; with WS_TLS_KEY the port serves wss:// and https:// only (TLS 1.2, 1.3)"),
+        ("WS_TLS_KEY", "--tls-key", "", "PEM private key file for WS_TLS_CERT"),
     ];
 
     /// <summary>Reads settings from <paramref name="environment"/> and <paramref name="args"/>; throws <see cref="FormatException"/> on bad values.</summary>
@@ -123,8 +125,16 @@ public sealed record HostSettings
                 string other => throw new FormatException($"WS_SLOW_CONSUMER must be fail-send, close-1008 or close-1013, got '{other}'"),
             },
         };
-        server.Validate();
         string? Optional(string env) => Get(env) is { Length: > 0 } v ? v : null;
+        if (Optional("WS_TLS_CERT") is { } certificate && Optional("WS_TLS_KEY") is { } key)
+        {
+            server = server with { Tls = TlsCertificate.Load(certificate, key) };
+        }
+        else if (Optional("WS_TLS_CERT") is not null || Optional("WS_TLS_KEY") is not null)
+        {
+            throw new FormatException("WS_TLS_CERT and WS_TLS_KEY must be set together");
+        }
+        server.Validate();
         var app = new AppOptions
         {
             AuthSecret = Optional("WS_AUTH_SECRET") is { } secret ? System.Text.Encoding.UTF8.GetBytes(secret) : null,

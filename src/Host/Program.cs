@@ -32,7 +32,7 @@ await server.StartAsync();
 string details = app is null ? "" : settings.App.AuthRequired
     ? $", auth: JWT HS256 required{(settings.App.AllowQueryToken ? " (query token accepted)" : "")}, files: {settings.App.FilesDirectory ?? "disabled"}"
     : $", auth: OPEN (no WS_AUTH_SECRET: anyone may connect), files: {settings.App.FilesDirectory ?? "disabled"}";
-Console.WriteLine($"listening on ws://{server.LocalEndPoint} ({settings.Mode.ToString().ToLowerInvariant()} mode{details}, pid {Environment.ProcessId})");
+Console.WriteLine($"listening on {(settings.Server.Tls is null ? "ws" : "wss")}://{server.LocalEndPoint} ({settings.Mode.ToString().ToLowerInvariant()} mode{details}, pid {Environment.ProcessId})");
 
 var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);

@@ -1,0 +1,27 @@
+using Engine.Fuzz;
+using SharpFuzz;
+
+// Engine.Fuzz TARGET               run TARGET under afl-fuzz (input on stdin; once when not under afl-fuzz)
+// Engine.Fuzz replay TARGET PATH…  run TARGET on files or directories of inputs, report every failure (no afl-fuzz)
+// Engine.Fuzz seeds DIR            write the seed corpora (from the unit-test vectors) to DIR/TARGET/
+if (args.Length >= 1 && Targets.TryGet(args[0], out Action<ReadOnlySpan<byte>>? target))
+{
+    Fuzzer.OutOfProcess.Run(stream =>
+    {
+        using var memory = new MemoryStream();
+        stream.CopyTo(memory);
+        target(memory.GetBuffer().AsSpan(0, (int)memory.Length));
+    });
+    return 0;
+}
+if (args.Length >= 3 && args[0] == "replay" && Targets.TryGet(args[1], out target))
+{
+    return Replay.Run(target, args[2..]);
+}
+if (args.Length == 2 && args[0] == "seeds")
+{
+    Seeds.Write(args[1]);
+    return 0;
+}
+Console.Error.WriteLine("usage: Engine.Fuzz session|handshake | replay session|handshake PATH... | seeds DIR");
+return 2;

@@ -1,0 +1,154 @@
+using System.Text;
+using Engine.Protocol;
+
+namespace Engine.Fuzz;
+
+/// <summary>
+/// The seed corpora, from the unit-test vectors (tests/Unit/Session/WebSocketSessionTests.cs, tests/Unit/Protocol/*):
+/// valid conversations and each protocol violation for the session target, the handshake table for the handshake target.
+/// Written by <c>Engine.Fuzz seeds fuzz/corpus</c>; the files are committed so runs start from the same corpus.
+/// </summary>
+internal static class Seeds
+{
+    private const string Key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==";
+
+    public static void Write(string directory)
+    {
+        Write(Path.Combine(directory, "session"), SessionSeeds());
+        Write(Path.Combine(directory, "handshake"), HandshakeSeeds());
+    }
+
+    private static void Write(string directory, IEnumerable<(string Name, byte[] Bytes)> seeds)
+    {
+        Directory.CreateDirectory(directory);
+        foreach ((string name, byte[] bytes) in seeds)
+        {
+            File.WriteAllBytes(Path.Combine(directory, name), bytes);
+        }
+    }
+
+    /// <summary>A client frame: masked with <paramref name="key"/> unless <paramref name="masked"/> is false.</summary>
+    public static byte[] Frame(OpCode opCode, ReadOnlySpan<byte> payload, bool fin = true, uint key = 0x3D21FA37, byte rsv = 0, bool masked = true)
+    {
+        byte[] frame = new byte[FrameWriter.HeaderLength(payload.Length, masked) + payload.Length];
+        int header = masked ? FrameWriter.WriteMaskedHeader(frame, opCode, fin, payload.Length, key, rsv) : FrameWriter.WriteHeader(frame, opCode, fin, payload.Length, rsv);
+        payload.CopyTo(frame.AsSpan(header));
+        if (masked)
+        {
+            Masking.Apply(frame.AsSpan(header), key, 0);
+        }
+        return frame;
+    }
+
+    private static byte[] Text(string text, bool fin = true) => Frame(OpCode.Text, Encoding.UTF8.GetBytes(text), fin);
+
+    private static byte[] Close(int code, string reason = "") => Frame(OpCode.Close, [(byte)(code >> 8), (byte)code, .. Encoding.UTF8.GetBytes(reason)]);
+
+    private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
+
+    private static byte[] Hex(string hex) => Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
+
+    private static IEnumerable<(string, byte[])> SessionSeeds()
+    {
+        byte[] binary300 = [.. Enumerable.Range(0, 300).Select(i => (byte)(i * 7))];
+        var streams = new (string Name, byte[] Bytes)[]
+        {
+            ("conversation", Concat(Text("Hello"), Frame(OpCode.Binary, binary300, key: 0x01020304), Text("Hel", fin: false),
+                Frame(OpCode.Ping, "ping!"u8, key: 0xDEADBEEF), Frame(OpCode.Continuation, "lo "u8, fin: false, key: 0),
+                Frame(OpCode.Pong, "unsolicited"u8), Frame(OpCode.Continuation, ""u8, fin: false),
+                Frame(OpCode.Continuation, "wörld"u8, key: 0xFFFFFFFF), Close(1000, "bye"))),
+            ("rfc-hello", Hex("81 85 37 FA 21 3D 7F 9F 4D 51 58")),
+            ("lengths-125-126", Concat(Frame(OpCode.Binary, new byte[125]), Frame(OpCode.Binary, new byte[126]), Close(1000))),
+            ("length-64bit-partial", Concat(Hex("82 FF 00 00 00 00 00 01 00 00 37 FA 21 3D"), new byte[40])),
+            ("multibyte-text", Concat(Text("κόσμε 😀 ü", fin: false), Frame(OpCode.Continuation, Hex("F0 9F")), Close(1001, "gone"))),
+            ("ping-pong-close-empty", Concat(Frame(OpCode.Ping, ""u8), Frame(OpCode.Pong, "x"u8), Frame(OpCode.Close, ""u8))),
+            ("close-3000-reason", Close(3000, "application reason ü")),
+            ("rsv-set", Frame(OpCode.Text, "x"u8, rsv: 4)),
+            ("unknown-opcode", Frame((OpCode)3, "x"u8)),
+            ("unmasked", Frame(OpCode.Text, "x"u8, masked: false)),
+            ("fragmented-ping", Frame(OpCode.Ping, "x"u8, fin: false)),
+            ("long-ping", Frame(OpCode.Ping, new byte[126])),
+            ("lonely-continuation", Frame(OpCode.Continuation, "x"u8)),
+            ("expected-continuation", Concat(Text("a", fin: false), Text("b"))),
+            ("length-top-bit", Hex("82 FF 80 00 00 00 00 00 00 05 01 02 03 04")),
+            ("invalid-utf8", Frame(OpCode.Text, Hex("CE BA ED A0 80"))),
+            ("utf8-cut", Frame(OpCode.Text, Hex("41 E2 82"))),
+            ("utf8-across-fragments", Concat(Frame(OpCode.Text, Hex("E2"), fin: false), Frame(OpCode.Continuation, Hex("82 AC")))),
+            ("close-1-byte", Frame(OpCode.Close, [3])),
+            ("close-1005", Close(1005)),
+            ("close-999", Close(999)),
+            ("close-bad-reason", Frame(OpCode.Close, Hex("03 E8 ED A0 80"))),
+            ("too-big", Frame(OpCode.Binary, new byte[400])),
+            ("many-fragments", Concat(Text("a", fin: false), Frame(OpCode.Continuation, "b"u8, fin: false), Frame(OpCode.Continuation, "c"u8, fin: false),
+                Frame(OpCode.Continuation, "d"u8, fin: false), Frame(OpCode.Continuation, "e"u8, fin: false), Frame(OpCode.Continuation, "f"u8))),
+            ("after-close", Concat(Close(1000), Text("ignored"))),
+        };
+        // Option byte, longest read, seed: one read; small random reads; and other settings for some of the streams.
+        (byte Options, byte MaxPiece, string Tag)[] variants = [(0, 0, "whole"), (0, 7, "split")];
+        int index = 0;
+        foreach ((string name, byte[] bytes) in streams)
+        {
+            foreach ((byte options, byte maxPiece, string tag) in variants)
+            {
+                yield return ($"{name}-{tag}", [options, maxPiece, (byte)index, 0, .. bytes]);
+            }
+            (byte, byte, string) extra = (index % 6) switch
+            {
+                0 => ((byte)SessionOptions.Streamed, 5, "streamed"),
+                1 => ((byte)SessionOptions.SmallLimits, 9, "small"),
+                2 => ((byte)SessionOptions.Clock, 3, "clock"),
+                3 => ((byte)SessionOptions.AppClose, 4, "appclose"),
+                4 => ((byte)SessionOptions.Reused, 6, "reused"),
+                _ => ((byte)(SessionOptions.Streamed | SessionOptions.SmallLimits | SessionOptions.NoEcho), 2, "streamed-small"),
+            };
+            yield return ($"{name}-{extra.Item3}", [extra.Item1, extra.Item2, (byte)index, 1, .. bytes]);
+            index++;
+        }
+        yield return ("raw-upgrade-and-frames", [(byte)SessionOptions.Raw, 11, 1, 2, .. SessionTarget.Upgrade, .. Text("hi"), .. Close(1000)]);
+        yield return ("raw-plain-get", [(byte)SessionOptions.Raw, 0, 0, 0, .. "GET / HTTP/1.1\r\nHost: h\r\n\r\n"u8]);
+        yield return ("raw-garbage", [(byte)SessionOptions.Raw, 3, 5, 0, .. "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"u8]);
+    }
+
+    private static IEnumerable<(string, byte[])> HandshakeSeeds()
+    {
+        string[] requests =
+        [
+            "GET /chat HTTP/1.1|Host: server.example.com|Upgrade: websocket|Connection: Upgrade|" + Key + "|Origin: http://example.com|Sec-WebSocket-Version: 13",
+            "GET /chat HTTP/1.1|Host: h|Upgrade: websocket|Connection: keep-alive, Upgrade|" + Key + "|Sec-WebSocket-Version: 13",
+            "GET /chat HTTP/1.1|Host: h|upgrade: WebSocket|connection: UPGRADE|sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==|SEC-WEBSOCKET-VERSION: 13",
+            "GET /chat HTTP/1.1|Host: h|Upgrade: websocket|Connection: keep-alive|Connection: Upgrade|" + Key + "|Sec-WebSocket-Version: 13",
+            "GET /chat HTTP/1.1|Host:h|Upgrade:websocket|Connection:\tUpgrade\t|Sec-WebSocket-Key:dGhlIHNhbXBsZSBub25jZQ==   |Sec-WebSocket-Version:13",
+            "GET /chat HTTP/1.1|Host: h|Upgrade: websocket|Connection: Upgrade|" + Key + "|Sec-WebSocket-Version: 13|Sec-WebSocket-Protocol: chat, superchat",
+            "POST /chat HTTP/1.1|Host: h|Upgrade: websocket|Connection: Upgrade|" + Key + "|Sec-WebSocket-Version: 13",
+            "GET /chat HTTP/1.0|Host: h|Upgrade: websocket|Connection: Upgrade|" + Key + "|Sec-WebSocket-Version: 13",
+            "GET /chat HTTP/1.1|Host: a|Host: b|Upgrade: websocket|Connection: Upgrade|" + Key + "|Sec-WebSocket-Version: 13",
+            "GET /chat HTTP/1.1|Host: h|Upgrade: websocket|Connection: Upgraded|" + Key + "|Sec-WebSocket-Version: 13",
+            "GET /chat HTTP/1.1|Host: h|Upgrade: websocket|Connection: Upgrade|" + Key + "|Sec-WebSocket-Version: 8",
+            "GET /chat HTTP/1.1|Host: h|Upgrade: websocket|Connection: Upgrade|Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=|Sec-WebSocket-Version: 13",
+            "GET /chat HTTP/1.1|Host: h|Upgrade: websocket|Connection: Upgrade|" + Key + "|" + Key + "|Sec-WebSocket-Version: 13",
+            "GET / HTTP/1.1|Host: h",
+            "HEAD / HTTP/1.1|Host: h",
+            "POST /form HTTP/1.1|Host: h|Connection: Upgrade|Upgrade: h2c",
+            "GET /chat HTTP/1.1|Host: h| folded|Upgrade: websocket",
+            "GET /chat HTTP/1.1|Host : h",
+            "GET /chat HTTP/1.1|: h",
+            "GET /chat HTTP/1.1|Ho(st: h",
+            "GET /chat",
+            "GET  /chat HTTP/1.1|Host: h",
+            "GET /chat HTTP/11|Host: h",
+            "GET /ch at HTTP/1.1|Host: h",
+            "GET /chat HTTP/1.1|Host: h\nX: y",
+        ];
+        int index = 0;
+        foreach (string request in requests)
+        {
+            byte[] bytes = Encoding.ASCII.GetBytes(request.Replace("|", "\r\n", StringComparison.Ordinal) + "\r\n\r\n");
+            yield return ($"request-{index:D2}", [0, (byte)(index % 3 == 0 ? 0 : 5 + index), .. bytes]);
+            index++;
+        }
+        // The size limit (64 + 4 * 3 = 76 bytes) and the header count limit.
+        yield return ("over-the-limit", [130, 0, .. "GET / HTTP/1.1\r\nHost: h\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"u8]);
+        yield return ("many-headers", [0, 9, .. Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\n" + string.Concat(Enumerable.Range(0, 65).Select(i => $"X-{i}: {i}\r\n")) + "\r\n")]);
+        yield return ("incomplete", [0, 0, .. "GET /chat HTTP/1.1\r\nHost: h\r\n"u8]);
+    }
+}

@@ -1,0 +1,87 @@
+using Engine.Session;
+
+namespace Engine.Fuzz;
+
+/// <summary>
+/// Fuzz target (a): a client byte stream through the real <see cref="WebSocketSession"/>.
+/// Input layout: byte 0 = <see cref="SessionOptions"/>, byte 1 = the longest read (0 = everything in one read),
+/// bytes 2-3 = the seed that cuts the reads and moves the clock, then the stream (after a valid upgrade request
+/// unless <see cref="SessionOptions.Raw"/>).
+/// Invariants: no exception; reads consumed within bounds; a well-formed response and well-formed, unmasked server
+/// frames with at most one close frame, last, with a valid RFC 6455 code; at most one close reported, with the code sent;
+/// whole messages within the limit and text messages valid UTF-8; no pooled buffer outstanding after teardown; and the
+/// same messages, close and bytes out whether the stream came in one read or in pieces.
+/// </summary>
+internal static class SessionTarget
+{
+    public static readonly byte[] Upgrade =
+        "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"u8.ToArray();
+
+    public const int HeaderLength = 4;
+
+    public static void Run(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < HeaderLength)
+        {
+            return;
+        }
+        var options = (SessionOptions)(data[0] & 0x7F);
+        int maxPiece = data[1];
+        uint seed = (uint)(data[2] | (data[3] << 8));
+        byte[] input = options.HasFlag(SessionOptions.Raw) ? data[HeaderLength..].ToArray() : [.. Upgrade, .. data[HeaderLength..]];
+
+        WebSocketSession? session = null;
+        if (options.HasFlag(SessionOptions.Reused))
+        {
+            // The pooled session first serves a connection cut off in the middle (state left behind must not leak).
+            session = new WebSocketSession();
+            SessionRun first = SessionRun.Execute(input[..(input.Length * 2 / 3)], options & ~SessionOptions.Reused, maxPiece, seed ^ 0x5A5A, session);
+            Check(first, options | SessionOptions.Raw); // cut short: maybe not even a whole upgrade
+        }
+        SessionRun run = SessionRun.Execute(input, options, maxPiece, seed, session);
+        Check(run, options);
+
+        // Timing and application closes depend on where reads end; everything else must not.
+        if ((options & (SessionOptions.Clock | SessionOptions.AppClose)) == 0 && (maxPiece != 0 || session is not null))
+        {
+            SessionRun whole = SessionRun.Execute(input, options & ~SessionOptions.Reused, maxPiece: 0, seed);
+            Check(whole, options);
+            Same(whole, run);
+        }
+    }
+
+    private static void Check(SessionRun run, SessionOptions options)
+    {
+        ServerOutput output = ServerOutput.Parse(run.Sent);
+        FuzzInvariantException.Check(run.Opens == (output.Status == 101 ? 1 : 0), $"{run.Opens} opens with status {output.Status}");
+        if (!options.HasFlag(SessionOptions.Raw) && run.Timeouts.Count == 0)
+        {
+            FuzzInvariantException.Check(output.Status == 101, $"status {output.Status} for a valid upgrade");
+        }
+        if (output.CloseCode is int sentCode && !options.HasFlag(SessionOptions.AppClose))
+        {
+            // Either our answer to the peer's close (echoing its code) or our failure code: the one reported to the application.
+            FuzzInvariantException.Check(run.Closes.Count == 1, "a close frame sent but no close reported");
+            FuzzInvariantException.Check((int)run.Closes[0].Code == sentCode, $"close {sentCode} sent but {(int)run.Closes[0].Code} reported");
+        }
+        if (output.Status == 101 && run.Closes.Count == 1 && run.Timeouts.Count == 0)
+        {
+            FuzzInvariantException.Check(output.CloseCode is not null, "a close reported but no close frame sent");
+        }
+    }
+
+    private static void Same(SessionRun expected, SessionRun actual)
+    {
+        FuzzInvariantException.Check(expected.Messages.Count == actual.Messages.Count,
+            $"{actual.Messages.Count} messages when split, {expected.Messages.Count} in one read");
+        for (int i = 0; i < expected.Messages.Count; i++)
+        {
+            FuzzInvariantException.Check(expected.Messages[i].Type == actual.Messages[i].Type
+                && expected.Messages[i].Payload.AsSpan().SequenceEqual(actual.Messages[i].Payload), $"message {i} differs when split");
+        }
+        FuzzInvariantException.Check(expected.Closes.Count == actual.Closes.Count
+            && (expected.Closes.Count == 0 || (expected.Closes[0].Code == actual.Closes[0].Code
+                && expected.Closes[0].Reason.AsSpan().SequenceEqual(actual.Closes[0].Reason))), "the close differs when split");
+        FuzzInvariantException.Check(expected.Sent.AsSpan().SequenceEqual(actual.Sent), "the bytes sent differ when split");
+    }
+}

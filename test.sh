@@ -16,6 +16,8 @@ command -v taskset >/dev/null || need_apt+=(util-linux)
 # Browser tests (tests/Browser): Debian's chromium, driven by playwright-core from npm.
 [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+# Fuzzing smoke (fuzz/run.sh): AFL++ drives the SharpFuzz-instrumented engine.
+command -v afl-fuzz >/dev/null || need_apt+=(afl++)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
 fi
@@ -31,6 +33,18 @@ run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo
 
 echo "== integration tests again on the portable .NET sockets transport"
 ENGINE_TEST_TRANSPORT=sockets run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
+
+echo "== fuzzing smoke: AFL++ on each target (fuzz/), about 55 s each; any crash or hang fails"
+fuzz_dir=$(mktemp -d)
+fuzz_passed=0
+fuzz_failed=0
+fuzz/run.sh build "$fuzz_dir/bin"
+for target in session handshake; do
+  if FUZZ_BIN="$fuzz_dir/bin" fuzz/run.sh "$target" 55; then fuzz_passed=$((fuzz_passed + 1)); else fuzz_failed=$((fuzz_failed + 1)); fi
+done
+rm -rf "$fuzz_dir"
+echo "Fuzz tests: Passed: $fuzz_passed, Failed: $fuzz_failed" | tee -a "$log"
+((fuzz_failed == 0))
 
 echo "== conformance (Autobahn case catalogue; report in reports/conformance/)"
 run_tests tests/Conformance/Conformance.csproj -c Release --no-build -nologo

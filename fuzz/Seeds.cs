@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using Engine.Protocol;
 
@@ -45,6 +46,17 @@ internal static class Seeds
     private static byte[] Close(int code, string reason = "") => Frame(OpCode.Close, [(byte)(code >> 8), (byte)code, .. Encoding.UTF8.GetBytes(reason)]);
 
     private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
+
+    /// <summary>RFC 7692 §7.2.1: a message compressed with a sync flush, the 00 00 FF FF tail removed.</summary>
+    private static byte[] Deflate(byte[] data)
+    {
+        using var buffer = new MemoryStream();
+        using var deflate = new DeflateStream(buffer, CompressionLevel.Optimal, leaveOpen: true);
+        deflate.Write(data);
+        deflate.Flush();
+        byte[] bytes = buffer.ToArray();
+        return bytes[..^4];
+    }
 
     private static byte[] Hex(string hex) => Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
 
@@ -103,6 +115,24 @@ internal static class Seeds
             };
             yield return ($"{name}-{extra.Item3}", [extra.Item1, extra.Item2, (byte)index, 1, .. bytes]);
             index++;
+        }
+        // permessage-deflate (RSV1 = 4 on the first frame of a compressed message).
+        byte[] hello = Deflate("Hello, compressed world! Hello, compressed world!"u8.ToArray());
+        byte[] zeros = Deflate(new byte[100_000]);
+        var deflated = new (string Name, byte[] Bytes)[]
+        {
+            ("deflate-text", Frame(OpCode.Text, hello, rsv: 4)),
+            ("deflate-fragmented", Concat(Frame(OpCode.Binary, hello[..5], fin: false, rsv: 4), Frame(OpCode.Ping, "p"u8),
+                Frame(OpCode.Continuation, hello[5..]), Text("plain after compressed"), Close(1000))),
+            ("deflate-rsv1-on-continuation", Concat(Frame(OpCode.Text, hello[..3], fin: false, rsv: 4), Frame(OpCode.Continuation, hello[3..], rsv: 4))),
+            ("deflate-rsv1-on-ping", Frame(OpCode.Ping, hello, rsv: 4)),
+            ("deflate-garbage", Frame(OpCode.Binary, Hex("FF FF FF FF 00 12 34"), rsv: 4)),
+            ("deflate-bomb", Frame(OpCode.Binary, zeros, rsv: 4)),
+        };
+        foreach ((string name, byte[] bytes) in deflated)
+        {
+            yield return ($"{name}-whole", [(byte)SessionOptions.Deflate, 0, 0, 0, .. bytes]);
+            yield return ($"{name}-split", [(byte)(SessionOptions.Deflate | (name.EndsWith("bomb", StringComparison.Ordinal) ? SessionOptions.SmallLimits : SessionOptions.Streamed)), 6, 3, 0, .. bytes]);
         }
         yield return ("raw-upgrade-and-frames", [(byte)SessionOptions.Raw, 11, 1, 2, .. SessionTarget.Upgrade, .. Text("hi"), .. Close(1000)]);
         yield return ("raw-plain-get", [(byte)SessionOptions.Raw, 0, 0, 0, .. "GET / HTTP/1.1\r\nHost: h\r\n\r\n"u8]);

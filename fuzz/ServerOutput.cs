@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.IO.Compression;
 using System.Text;
 using Engine.Protocol;
 
@@ -16,6 +17,11 @@ internal sealed class ServerOutput
     public int? CloseCode { get; private set; }
 
     public int Frames { get; private set; }
+
+    /// <summary>The data frames (all sent whole), compressed ones inflated.</summary>
+    public List<(MessageType Type, byte[] Payload)> DataFrames { get; } = [];
+
+    private static ReadOnlySpan<byte> DeflateTail => [0x00, 0x00, 0xFF, 0xFF];
 
     public static ServerOutput Parse(ReadOnlySpan<byte> sent)
     {
@@ -39,7 +45,10 @@ internal sealed class ServerOutput
             FuzzInvariantException.Check(rest.Length == contentLength || rest.IsEmpty, $"{rest.Length} bytes after a {status} response with Content-Length {contentLength}");
             return output;
         }
-        output.ParseFrames(rest);
+        bool deflate = Encoding.ASCII.GetString(head).Contains("\r\nSec-WebSocket-Extensions: permessage-deflate", StringComparison.Ordinal);
+        FuzzInvariantException.Check(!deflate || Encoding.ASCII.GetString(head).Contains("server_no_context_takeover", StringComparison.Ordinal),
+            "deflate agreed without server_no_context_takeover although the server is configured for it");
+        output.ParseFrames(rest, deflate);
         return output;
     }
 
@@ -56,15 +65,19 @@ internal sealed class ServerOutput
         return 0;
     }
 
-    private void ParseFrames(ReadOnlySpan<byte> rest)
+    private void ParseFrames(ReadOnlySpan<byte> rest, bool deflate)
     {
+        // RFC 7692 §7.2.2: each compressed payload with the 00 00 FF FF tail put back; with server_no_context_takeover
+        // (the fuzz server always answers it) each inflates on its own, here with the framework's DeflateStream.
+        var compressed = new List<(int Frame, byte[] Payload)>();
         while (!rest.IsEmpty)
         {
             FuzzInvariantException.Check(CloseCode is null, "a frame after the server's close frame");
             FuzzInvariantException.Check(FrameReader.TryReadHeader(rest, out FrameHeader header, out int headerLength) == OperationStatus.Done,
                 "an incomplete or invalid frame header from the server");
             FuzzInvariantException.Check(!header.Masked, "a masked server frame (RFC 6455 §5.1)");
-            FuzzInvariantException.Check(header.Rsv == 0, "RSV bits in a server frame");
+            FuzzInvariantException.Check(header.Rsv == 0 || (deflate && header.Rsv == 4 && header.OpCode is OpCode.Text or OpCode.Binary),
+                $"RSV bits {header.Rsv} on a server {header.OpCode} frame (deflate agreed: {deflate})");
             FuzzInvariantException.Check(header.Fin, "a fragmented server frame");
             FuzzInvariantException.Check(header.OpCode is OpCode.Text or OpCode.Binary or OpCode.Ping or OpCode.Pong or OpCode.Close,
                 $"server frame opcode {header.OpCode}");
@@ -76,9 +89,13 @@ internal sealed class ServerOutput
             {
                 FuzzInvariantException.Check(payload.Length <= FrameRules.MaxControlPayload, "a control frame over 125 bytes");
             }
-            if (header.OpCode == OpCode.Text)
+            if (header.OpCode is OpCode.Text or OpCode.Binary)
             {
-                FuzzInvariantException.Check(Utf8Strict.IsValid(payload), "a text frame that is not UTF-8");
+                if (header.Rsv == 4)
+                {
+                    compressed.Add((DataFrames.Count, [.. payload, .. DeflateTail]));
+                }
+                DataFrames.Add(((MessageType)header.OpCode, payload.ToArray()));
             }
             if (header.OpCode == OpCode.Close)
             {
@@ -95,6 +112,17 @@ internal sealed class ServerOutput
                     CloseCode = code;
                 }
             }
+        }
+        foreach ((int frame, byte[] payload) in compressed)
+        {
+            using var stream = new DeflateStream(new MemoryStream(payload), CompressionMode.Decompress);
+            using var inflated = new MemoryStream();
+            stream.CopyTo(inflated);
+            DataFrames[frame] = (DataFrames[frame].Type, inflated.ToArray());
+        }
+        foreach ((MessageType type, byte[] payload) in DataFrames)
+        {
+            FuzzInvariantException.Check(type != MessageType.Text || Utf8Strict.IsValid(payload), "a text frame that is not UTF-8");
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Engine.Compression;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
@@ -25,6 +26,8 @@ internal enum SessionOptions : byte
     NoEcho = 32,
     /// <summary>The session object first serves another connection and goes back to the pool (reset paths).</summary>
     Reused = 64,
+    /// <summary>The server offers permessage-deflate and the upgrade asks for it: compressed frames in, compressed echoes out.</summary>
+    Deflate = 128,
 }
 
 /// <summary>
@@ -38,14 +41,19 @@ internal sealed class SessionRun : ISessionHost
     public const int BlockSize = 4096;
 
     private readonly OutboundQueue _output;
+    private readonly CompressionPool? _compression;
     private readonly bool _echo;
+    private WebSocketSession _session = null!;
     private readonly List<byte> _sent = [];
     private readonly List<byte> _streamed = [];
     private MessageType _streamedType;
     private bool _timedOut;
 
-    private SessionRun(SessionSettings settings, bool echo)
+    private SessionRun(SessionOptions options, int maxRequestHeadSize)
     {
+        bool echo = !options.HasFlag(SessionOptions.NoEcho);
+        _compression = options.HasFlag(SessionOptions.Deflate) ? new CompressionPool(level: 6, memoryLevel: 8, maxConcurrentCompressions: 2, maxRetained: 2) : null;
+        SessionSettings settings = SettingsFor(options, maxRequestHeadSize, _compression);
         Settings = settings;
         _echo = echo && !settings.Streamed;
         Pool = new BlockPool(BlockSize, 16);
@@ -71,6 +79,9 @@ internal sealed class SessionRun : ISessionHost
 
     public List<(CloseCode Code, byte[] Reason)> Closes { get; } = [];
 
+    /// <summary>The messages the application echoed and the queue accepted (what the peer must receive, in order).</summary>
+    public List<(MessageType Type, byte[] Payload)> Echoed { get; } = [];
+
     public List<string> Timeouts { get; } = [];
 
     /// <summary>Every byte the server sent, in order.</summary>
@@ -79,7 +90,7 @@ internal sealed class SessionRun : ISessionHost
     /// <summary>Bytes in [0, length) of every read handed to the session but not consumed before the run ended.</summary>
     public int Leftover { get; private set; }
 
-    public static SessionSettings SettingsFor(SessionOptions options, int maxRequestHeadSize = 8192) => new(
+    public static SessionSettings SettingsFor(SessionOptions options, int maxRequestHeadSize, CompressionPool? compression) => new(
         MaxMessageSize: options.HasFlag(SessionOptions.SmallLimits) ? 300 : 1 << 20,
         MaxRequestHeadSize: maxRequestHeadSize,
         Streamed: options.HasFlag(SessionOptions.Streamed),
@@ -90,7 +101,9 @@ internal sealed class SessionRun : ISessionHost
         IdleTimeoutMs: options.HasFlag(SessionOptions.Clock) ? 3_000 : 0,
         MaxBufferedBytes: 1 << 20,
         SlowConsumerPolicy: SlowConsumerPolicy.FailSend,
-        MaxFragmentsPerMessage: options.HasFlag(SessionOptions.SmallLimits) ? 4 : int.MaxValue);
+        MaxFragmentsPerMessage: options.HasFlag(SessionOptions.SmallLimits) ? 4 : int.MaxValue,
+        // Threshold 16 so that most echoes go out compressed; the server keeps no context, the client's is taken over.
+        Compression: compression is null ? null : new SessionCompression(new DeflateConfig(15, 15, ServerNoContextTakeover: true, ClientNoContextTakeover: false), 16, compression));
 
     /// <summary>
     /// Runs <paramref name="input"/> through a session. <paramref name="maxPiece"/> 0 delivers it in one read; otherwise
@@ -99,8 +112,9 @@ internal sealed class SessionRun : ISessionHost
     public static SessionRun Execute(byte[] input, SessionOptions options, int maxPiece, uint seed, WebSocketSession? session = null,
         int maxRequestHeadSize = 8192)
     {
-        var run = new SessionRun(SettingsFor(options, maxRequestHeadSize), echo: !options.HasFlag(SessionOptions.NoEcho));
+        var run = new SessionRun(options, maxRequestHeadSize);
         session ??= new WebSocketSession();
+        run._session = session;
         session.Start(run, run._output, run.Wheel, run.MessageBuffers, run.Settings, run.Now);
         var random = new SplitRandom(seed);
         int appCloseAfter = options.HasFlag(SessionOptions.AppClose) ? random.Next(8) : -1;
@@ -138,6 +152,7 @@ internal sealed class SessionRun : ISessionHost
         // The connection ends: the transport resets the session (it goes back to the pool) and disposes the queue.
         session.TryReset();
         run._output.Dispose();
+        run._compression?.Dispose();
         run.CheckTeardown();
         return run;
     }
@@ -177,6 +192,9 @@ internal sealed class SessionRun : ISessionHost
     {
         FuzzInvariantException.Check(Pool.Outstanding == 0, $"{Pool.Outstanding} send blocks outstanding after the connection ended");
         FuzzInvariantException.Check(MessageBuffers.Outstanding == 0, $"{MessageBuffers.Outstanding} message buffers outstanding after the connection ended");
+        // The pool frees what it retains on Dispose; anything still alive was never given back.
+        FuzzInvariantException.Check(_compression is null || (_compression.LiveInflaters == 0 && _compression.LiveDeflaters == 0 && _compression.ActiveCompressions == 0),
+            $"{_compression?.LiveInflaters} inflaters, {_compression?.LiveDeflaters} deflaters not returned");
     }
 
     UpgradeDecision ISessionHost.OnUpgrade(ReadOnlySpan<byte> buffer, in HttpRequestHead head) => UpgradeDecision.Accept();
@@ -205,8 +223,32 @@ internal sealed class SessionRun : ISessionHost
             Messages.Add((type, message));
             if (_echo)
             {
-                _output.TryEnqueueFrame((OpCode)type, payload, Settings.MaxBufferedBytes, final: false, out _);
+                Echo(payload, type);
             }
+        }
+    }
+
+    /// <summary>Sends the message back as <see cref="WebSocketConnection.Send"/> does: compressed over the threshold when deflate was agreed.</summary>
+    private void Echo(ReadOnlySpan<byte> payload, MessageType type)
+    {
+        EnqueueResult result;
+        PerMessageDeflate? deflate = _session.Deflate;
+        if (deflate is not null && payload.Length >= deflate.Threshold)
+        {
+            lock (deflate)
+            {
+                FuzzInvariantException.Check(deflate.TryCompress(payload, out byte[] compressed, out int length), "compression refused on an idle pool");
+                result = _output.TryEnqueueFrame((OpCode)type, compressed.AsSpan(0, length), Settings.MaxBufferedBytes, final: false, out _, rsv: 4);
+                System.Buffers.ArrayPool<byte>.Shared.Return(compressed);
+            }
+        }
+        else
+        {
+            result = _output.TryEnqueueFrame((OpCode)type, payload, Settings.MaxBufferedBytes, final: false, out _);
+        }
+        if (result == EnqueueResult.Queued)
+        {
+            Echoed.Add((type, payload.ToArray()));
         }
     }
 

@@ -17,6 +17,9 @@ internal static class SessionTarget
     public static readonly byte[] Upgrade =
         "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"u8.ToArray();
 
+    public static readonly byte[] UpgradeDeflate =
+        "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"u8.ToArray();
+
     public const int HeaderLength = 4;
 
     public static void Run(ReadOnlySpan<byte> data)
@@ -25,10 +28,11 @@ internal static class SessionTarget
         {
             return;
         }
-        var options = (SessionOptions)(data[0] & 0x7F);
+        var options = (SessionOptions)data[0];
         int maxPiece = data[1];
         uint seed = (uint)(data[2] | (data[3] << 8));
-        byte[] input = options.HasFlag(SessionOptions.Raw) ? data[HeaderLength..].ToArray() : [.. Upgrade, .. data[HeaderLength..]];
+        byte[] upgrade = options.HasFlag(SessionOptions.Deflate) ? UpgradeDeflate : Upgrade;
+        byte[] input = options.HasFlag(SessionOptions.Raw) ? data[HeaderLength..].ToArray() : [.. upgrade, .. data[HeaderLength..]];
 
         WebSocketSession? session = null;
         if (options.HasFlag(SessionOptions.Reused))
@@ -63,6 +67,16 @@ internal static class SessionTarget
             // Either our answer to the peer's close (echoing its code) or our failure code: the one reported to the application.
             FuzzInvariantException.Check(run.Closes.Count == 1, "a close frame sent but no close reported");
             FuzzInvariantException.Check((int)run.Closes[0].Code == sentCode, $"close {sentCode} sent but {(int)run.Closes[0].Code} reported");
+        }
+        // Every echo the queue accepted reaches the peer, in order, once (inflated first when it went out compressed).
+        if (output.Status == 101)
+        {
+            FuzzInvariantException.Check(output.DataFrames.Count == run.Echoed.Count, $"{output.DataFrames.Count} data frames sent, {run.Echoed.Count} echoes queued");
+            for (int i = 0; i < run.Echoed.Count; i++)
+            {
+                FuzzInvariantException.Check(output.DataFrames[i].Type == run.Echoed[i].Type && output.DataFrames[i].Payload.AsSpan().SequenceEqual(run.Echoed[i].Payload),
+                    $"data frame {i} is not the message echoed");
+            }
         }
         if (output.Status == 101 && run.Closes.Count == 1 && run.Timeouts.Count == 0)
         {

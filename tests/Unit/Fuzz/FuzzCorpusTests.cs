@@ -1,3 +1,4 @@
+using System.Text;
 using Engine.Fuzz;
 
 namespace Engine.Tests.Unit.Fuzz;
@@ -34,7 +35,7 @@ public class FuzzCorpusTests
     public void The_corpora_hold_the_seeds()
     {
         // Guards the theory above against an empty or misplaced corpus passing vacuously.
-        Assert.True(Inputs().Count() >= 80, $"only {Inputs().Count()} corpus inputs found");
+        Assert.True(Inputs().Count() >= 100, $"only {Inputs().Count()} corpus inputs found");
     }
 
     [Fact]
@@ -46,6 +47,23 @@ public class FuzzCorpusTests
         Assert.Throws<FuzzInvariantException>(() => ServerOutput.Parse([.. response, 0x88, 0x02, 0x03, 0xED])); // 1005 on the wire
         Assert.Throws<FuzzInvariantException>(() => ServerOutput.Parse([.. response, 0x81, 0x82, 0, 0, 0, 0, 0x61, 0x62])); // masked
         Assert.Equal(1000, ServerOutput.Parse([.. response, 0x88, 0x02, 0x03, 0xE8]).CloseCode);
+    }
+
+    [Fact]
+    public void The_deflate_seeds_reach_the_compressed_paths_and_the_echo_checks()
+    {
+        // Guards the corpus against exercising deflate only in name: the upgrade agrees permessage-deflate, the
+        // compressed client message is inflated, and the echo leaves compressed (RSV1) and inflates back to the message.
+        byte[] seed = File.ReadAllBytes(Path.Combine(RepositoryRoot(), "fuzz", "corpus", "session", "deflate-text-whole"));
+        byte[] input = [.. SessionTarget.UpgradeDeflate, .. seed.AsSpan(SessionTarget.HeaderLength)];
+        SessionRun run = SessionRun.Execute(input, SessionOptions.Deflate, maxPiece: 0, seed: 0);
+
+        Assert.Equal("Hello, compressed world! Hello, compressed world!", Encoding.UTF8.GetString(run.Messages.Single().Payload));
+        byte[] sent = run.Sent;
+        int head = sent.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+        Assert.Contains("Sec-WebSocket-Extensions: permessage-deflate", Encoding.ASCII.GetString(sent, 0, head), StringComparison.Ordinal);
+        Assert.Equal(0xC1, sent[head]); // FIN + RSV1 + text
+        Assert.Equal(run.Echoed.Single().Payload, ServerOutput.Parse(sent).DataFrames.Single().Payload);
     }
 
     internal static string RepositoryRoot()

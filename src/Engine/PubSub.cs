@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Engine.Compression;
 using Engine.Protocol;
 using Engine.Session;
@@ -126,11 +127,13 @@ public sealed class PubSub
         {
             return 0;
         }
+        long started = _server.Metrics.FanoutEnabled ? Stopwatch.GetTimestamp() : 0;
         SharedFrame? frame = null;
         SharedFrame? compressed = null;
         bool triedCompression = false;
         SessionCompression? compression = _server.Settings.Compression;
         int delivered = 0;
+        int sharedDelivered = 0; // Send (per-subscriber compression) counts its own messages in the metrics
         int dropped = 0;
         try
         {
@@ -141,6 +144,7 @@ public sealed class PubSub
                     continue;
                 }
                 SendStatus status;
+                bool shared = true;
                 PerMessageDeflate? deflate = subscriber.Deflate;
                 if (deflate is null || payload.Length < deflate.Threshold)
                 {
@@ -159,11 +163,13 @@ public sealed class PubSub
                 else
                 {
                     status = subscriber.Send(payload, type); // its own context (or a smaller window): compressed for it alone
+                    shared = false;
                 }
                 switch (status)
                 {
                     case SendStatus.Queued:
                         delivered++;
+                        sharedDelivered += shared ? 1 : 0;
                         break;
                     case SendStatus.Backpressure:
                         dropped++;
@@ -179,8 +185,10 @@ public sealed class PubSub
         Interlocked.Add(ref _deliveries, delivered);
         if (dropped > 0)
         {
-            Interlocked.Add(ref _dropped, dropped);
+            Interlocked.Add(ref _dropped, dropped); // the server's metric counts them in WebSocketConnection.Complete
         }
+        _server.Metrics.Sent(sharedDelivered, (long)sharedDelivered * payload.Length);
+        _server.Metrics.Published(started);
         return delivered;
     }
 

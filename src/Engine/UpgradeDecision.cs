@@ -25,6 +25,15 @@ public readonly struct UpgradeDecision
     /// <summary>Accepts the upgrade.</summary>
     public static UpgradeDecision Accept(string? subprotocol = null, object? state = null) => new(101, subprotocol, state);
 
+    // Marks the engine's own 503 for MaxConnections (State is unused on a rejection), so the rejection metric can tell it
+    // from an application's 503 without a field on every connection.
+    private static readonly object ServerFullMarker = new();
+
+    /// <summary>The engine's rejection when <see cref="WebSocketServerOptions.MaxConnections"/> is reached.</summary>
+    internal static UpgradeDecision ServerFull => new(503, null, ServerFullMarker);
+
+    internal bool IsServerFull => ReferenceEquals(State, ServerFullMarker);
+
     /// <summary>Rejects the upgrade with <paramref name="status"/> (for example 401, 403, 503).</summary>
     public static UpgradeDecision Reject(int status)
     {

@@ -5,6 +5,7 @@ using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
 using Engine.Transport;
+using Microsoft.Extensions.Logging;
 
 namespace Engine;
 
@@ -86,6 +87,10 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
             return SendCompressed(deflate, payload, type);
         }
         EnqueueResult result = _output.TryEnqueueFrame((OpCode)type, payload, _server.Options.MaxBufferedBytes, final: false, out bool flush);
+        if (result == EnqueueResult.Queued)
+        {
+            _server.Metrics.Sent(1, payload.Length);
+        }
         return Complete(result, flush);
     }
 
@@ -120,6 +125,10 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
                 }
             }
         }
+        if (result == EnqueueResult.Queued)
+        {
+            _server.Metrics.Sent(1, payload.Length); // the application's bytes, not the compressed ones
+        }
         return Complete(result, flush);
     }
 
@@ -135,6 +144,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         }
         if (result == EnqueueResult.OverLimit)
         {
+            _server.Metrics.Dropped(1);
             SlowConsumerPolicy policy = _server.Options.SlowConsumerPolicy;
             if (policy != SlowConsumerPolicy.FailSend)
             {
@@ -313,13 +323,19 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         {
             _server.ReleaseConnection();
         }
+        if (error is not null)
+        {
+            ServerLog.TransportError(_server.Logger, Id, error);
+        }
         if (error is not null && _opened)
         {
-            InvokeSafely(static (h, c, e) => h.OnError(c, e!), error);
+            InvokeSafely(static (h, c, e) => h.OnError(c, e!), error, "OnError");
         }
         if (_opened)
         {
-            InvokeSafely(static (h, c, _) => h.OnClose(c, c._closeCode, c._closeReason), null);
+            _server.Metrics.Closed(_closeCode);
+            ServerLog.ConnectionClosed(_server.Logger, Id, (int)_closeCode, _closeReason);
+            InvokeSafely(static (h, c, _) => h.OnClose(c, c._closeCode, c._closeReason), null, "OnClose");
         }
         _server.OnConnectionEnded(this);
     }
@@ -328,16 +344,17 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     {
         if (!_server.TryReserveConnection())
         {
-            return UpgradeDecision.Reject(503); // over MaxConnections; the open ones are untouched
+            return UpgradeDecision.ServerFull; // 503 over MaxConnections; the open ones are untouched
         }
         UpgradeDecision decision;
         try
         {
             decision = _server.Handler.OnUpgrade(new RequestHead(buffer, in head, this));
         }
-        catch
+        catch (Exception exception)
         {
             _server.ReleaseConnection();
+            ServerLog.HandlerFailed(_server.Logger, "OnUpgrade", Id, exception);
             throw;
         }
         if (!decision.IsAccepted)
@@ -351,18 +368,48 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         return decision;
     }
 
-    HttpResponse? ISessionHost.OnHttpRequest(ReadOnlySpan<byte> buffer, in HttpRequestHead head) =>
-        _server.Handler.OnHttpRequest(new RequestHead(buffer, in head, this));
+    HttpResponse? ISessionHost.OnHttpRequest(ReadOnlySpan<byte> buffer, in HttpRequestHead head)
+    {
+        try
+        {
+            return _server.Handler.OnHttpRequest(new RequestHead(buffer, in head, this));
+        }
+        catch (Exception exception)
+        {
+            ServerLog.HandlerFailed(_server.Logger, "OnHttpRequest", Id, exception);
+            throw;
+        }
+    }
+
+    void ISessionHost.OnHandshakeRejected(int status, HandshakeRejection reason)
+    {
+        _server.Metrics.Rejected(status, reason);
+        ILogger logger = _server.Logger;
+        if (logger.IsEnabled(LogLevel.Debug)) // the end point is made on first use: not for a log line nobody reads
+        {
+            ServerLog.HandshakeRejected(logger, RemoteEndPoint, status, ServerMetrics.ReasonName(reason));
+        }
+    }
+
+    void ISessionHost.OnProtocolError(ProtocolError error) =>
+        ServerLog.ProtocolError(_server.Logger, Id, error.Describe(), (int)error.ToCloseCode());
 
     void ISessionHost.OnOpen()
     {
         _deflate = _session?.Deflate;
         _opened = true;
-        InvokeSafely(static (h, c, _) => h.OnOpen(c), null);
+        _server.Metrics.Opened();
+        ILogger logger = _server.Logger;
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            ServerLog.ConnectionOpened(logger, Id, RemoteEndPoint, Subprotocol);
+        }
+        InvokeSafely(static (h, c, _) => h.OnOpen(c), null, "OnOpen");
     }
 
     void ISessionHost.OnMessage(ReadOnlySpan<byte> payload, MessageType type, bool endOfMessage)
     {
+        _server.Metrics.Received(payload.Length, endOfMessage);
         try
         {
             if (_server.Options.MessageDelivery == MessageDelivery.Whole)
@@ -376,7 +423,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         }
         catch (Exception exception)
         {
-            OnHandlerFailed(exception);
+            OnHandlerFailed(exception, _server.Options.MessageDelivery == MessageDelivery.Whole ? "OnMessage" : "OnMessageFragment");
         }
     }
 
@@ -394,6 +441,11 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     void ISessionHost.OnTimeout(string reason)
     {
+        if (!_opened && reason == WebSocketSession.HandshakeTimeout)
+        {
+            ((ISessionHost)this).OnHandshakeRejected(0, HandshakeRejection.Timeout);
+        }
+        ServerLog.ConnectionTimedOut(_server.Logger, Id, reason);
         if (_closeCode == CloseCode.AbnormalClosure)
         {
             _closeReason = reason;
@@ -401,8 +453,9 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         _transport.Abort();
     }
 
-    private void OnHandlerFailed(Exception exception)
+    private void OnHandlerFailed(Exception exception, string callback)
     {
+        ServerLog.HandlerFailed(_server.Logger, callback, Id, exception);
         try
         {
             _server.Handler.OnError(this, exception);
@@ -414,7 +467,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         Close(CloseCode.InternalError, "internal error");
     }
 
-    private void InvokeSafely(Action<IWebSocketHandler, WebSocketConnection, Exception?> callback, Exception? argument)
+    private void InvokeSafely(Action<IWebSocketHandler, WebSocketConnection, Exception?> callback, Exception? argument, string name)
     {
         try
         {
@@ -422,7 +475,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         }
         catch (Exception exception)
         {
-            OnHandlerFailed(exception);
+            OnHandlerFailed(exception, name);
         }
     }
 }

@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using Engine.Runtime;
 using Engine.Session;
 using Engine.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Engine;
@@ -45,6 +47,8 @@ public sealed class WebSocketServer : IAsyncDisposable
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
         Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock());
         PubSub = new PubSub(this, options.PubSubShards);
+        Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
+        Metrics = new ServerMetrics(this, options.MeterFactory);
         _sessions = new DefaultObjectPool<WebSocketSession>(new DefaultPooledObjectPolicy<WebSocketSession>(), 4096);
     }
 
@@ -77,6 +81,13 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     internal ObjectPool<OutboundSegment[]> SegmentLists { get; }
 
+    internal ILogger Logger { get; }
+
+    internal ServerMetrics Metrics { get; }
+
+    /// <summary>Every connection held (for metrics that sum over them).</summary>
+    internal ConnectionRegistry ConnectionTable => _connections;
+
     internal TimerWheel Wheel { get; }
 
     internal ArrayPool<byte> MessageBuffers { get; }
@@ -101,6 +112,7 @@ public sealed class WebSocketServer : IAsyncDisposable
             _epoll = Transport.Epoll.EpollTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
                 Options.EventLoops, Pool, Options.MaxBufferedBytes, StartConnection);
             StartTimer();
+            ServerLog.ServerStarted(Logger, _epoll.LocalEndPoint, TransportKind.Epoll);
             return Task.CompletedTask;
         }
         var listener = new Socket(Options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -126,6 +138,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         {
             _acceptLoops[i] = AcceptLoopAsync(listener);
         }
+        ServerLog.ServerStarted(Logger, (IPEndPoint)listener.LocalEndPoint!, TransportKind.Sockets);
         return Task.CompletedTask;
     }
 
@@ -172,10 +185,12 @@ public sealed class WebSocketServer : IAsyncDisposable
         {
             // Accept loops end with the listener; nothing to report.
         }
+        ServerLog.ServerStopping(Logger, _connections.Count);
         foreach (WebSocketConnection connection in _connections.Snapshot())
         {
             connection.CloseForShutdown();
         }
+        int aborted = 0;
         if (!_connections.IsEmpty)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -188,6 +203,7 @@ public sealed class WebSocketServer : IAsyncDisposable
             {
                 foreach (WebSocketConnection connection in _connections.Snapshot())
                 {
+                    aborted++;
                     connection.Abort();
                 }
                 await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
@@ -196,17 +212,17 @@ public sealed class WebSocketServer : IAsyncDisposable
         Volatile.Write(ref _state, 3);
         _timerThread?.Join();
         _epoll?.Stop();
+        ServerLog.ServerStopped(Logger, aborted);
     }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        if (Volatile.Read(ref _state) == 0)
+        if (Interlocked.CompareExchange(ref _state, 3, 0) != 0)
         {
-            Volatile.Write(ref _state, 3);
-            return;
+            await StopAsync().ConfigureAwait(false);
         }
-        await StopAsync().ConfigureAwait(false);
+        Metrics.Dispose();
     }
 
     internal void ReturnSession(WebSocketSession session) => _sessions.Return(session);
@@ -255,8 +271,9 @@ public sealed class WebSocketServer : IAsyncDisposable
             {
                 return;
             }
-            catch (SocketException)
+            catch (SocketException exception)
             {
+                ServerLog.AcceptFailed(Logger, exception.SocketErrorCode);
                 // A connection reset before we accepted it, or fd exhaustion: keep serving the others.
                 await Task.Delay(10).ConfigureAwait(false);
                 continue;

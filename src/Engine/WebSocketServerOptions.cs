@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Security;
+using Microsoft.Extensions.Logging;
 
 namespace Engine;
 
@@ -88,6 +90,18 @@ public sealed record WebSocketServerOptions
     /// <see cref="TransportKind.Epoll"/> is rejected because that transport reads raw descriptors. Null (the default): plain ws://.
     /// </summary>
     public SslServerAuthenticationOptions? Tls { get; init; }
+
+    /// <summary>
+    /// Where the server logs (category <see cref="WebSocketTelemetry.LoggerCategory"/>): start/stop at Information,
+    /// connections, rejected handshakes and protocol errors at Debug, handler exceptions at Error. Null (the default): no logging.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Creates the server's meter (<see cref="WebSocketTelemetry.MeterName"/>), for example the one from dependency
+    /// injection. Null (the default): the server creates its own meter and disposes it with the server.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()

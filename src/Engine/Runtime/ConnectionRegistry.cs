@@ -72,4 +72,20 @@ internal sealed class ConnectionRegistry
             return members;
         }
     }
+
+    /// <summary>Bytes queued for sending over all members, and the largest single queue (metrics; under the lock, no copy).</summary>
+    public (long Total, long Max) SendQueueBytes()
+    {
+        long total = 0, max = 0;
+        lock (_lock)
+        {
+            for (WebSocketConnection? c = _head; c is not null; c = c.RegistryNext)
+            {
+                long buffered = c.BufferedAmount;
+                total += buffered;
+                max = Math.Max(max, buffered);
+            }
+        }
+        return (total, max);
+    }
 }

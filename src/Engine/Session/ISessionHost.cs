@@ -21,6 +21,16 @@ internal interface ISessionHost
     /// <summary>Frames were queued outside a receive batch (timer pings, timer closes): flush them.</summary>
     void RequestFlush();
 
+    /// <summary>The handshake was refused with <paramref name="status"/> (0: no response, the handshake timed out). For metrics and logs.</summary>
+    void OnHandshakeRejected(int status, HandshakeRejection reason)
+    {
+    }
+
+    /// <summary>The peer broke the protocol; the session is failing the connection with the error's close code. For logs.</summary>
+    void OnProtocolError(ProtocolError error)
+    {
+    }
+
     /// <summary>A deadline passed that ends the connection without a handshake (handshake, heartbeat or close timeout).</summary>
     void OnTimeout(string reason);
 }

@@ -198,6 +198,7 @@ internal sealed partial class WebSocketSession
     private void Fail(ProtocolError error, long nowMs)
     {
         CloseCode code = error.ToCloseCode();
+        _host.OnProtocolError(error);
         int previous = Interlocked.Exchange(ref _state, (int)SessionState.Closed);
         if (previous == (int)SessionState.Open)
         {

@@ -15,6 +15,7 @@ internal sealed partial class WebSocketSession
         }
         if (status == OperationStatus.InvalidData)
         {
+            _host.OnHandshakeRejected(errorStatus, HandshakeRejection.BadRequest);
             RespondAndClose(errorStatus, null, includeBody: true, nowMs);
             return input.Length;
         }
@@ -35,9 +36,14 @@ internal sealed partial class WebSocketSession
                     RespondAndClose(500, null, includeBody: !isHead, nowMs);
                     return input.Length;
                 }
+                if (response is null)
+                {
+                    _host.OnHandshakeRejected(426, HandshakeRejection.NotUpgrade);
+                }
                 RespondAndClose(response?.Status ?? 426, response, includeBody: !isHead, nowMs);
                 return input.Length;
             case HandshakeKind.Rejected:
+                _host.OnHandshakeRejected(handshakeStatus, HandshakeRejection.InvalidHandshake);
                 RespondAndClose(handshakeStatus, null, includeBody: true, nowMs);
                 return input.Length;
         }
@@ -49,16 +55,20 @@ internal sealed partial class WebSocketSession
         }
         catch (Exception)
         {
+            _host.OnHandshakeRejected(500, HandshakeRejection.HandlerError);
             RespondAndClose(500, null, includeBody: true, nowMs);
             return input.Length;
         }
         // §4.2.2: the selected subprotocol must be one the client offered; choosing another is an application bug.
         if (decision.IsAccepted && decision.Subprotocol is not null && !OffersSubprotocol(input, head, decision.Subprotocol))
         {
-            decision = UpgradeDecision.Reject(500);
+            _host.OnHandshakeRejected(500, HandshakeRejection.HandlerError);
+            RespondAndClose(500, null, includeBody: true, nowMs);
+            return input.Length;
         }
         if (!decision.IsAccepted)
         {
+            _host.OnHandshakeRejected(decision.Status, decision.IsServerFull ? HandshakeRejection.MaxConnections : HandshakeRejection.Application);
             RespondAndClose(decision.Status, null, includeBody: true, nowMs);
             return input.Length;
         }

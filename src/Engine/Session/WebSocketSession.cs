@@ -14,6 +14,9 @@ namespace Engine.Session;
 /// </summary>
 internal sealed partial class WebSocketSession : TimerEntry, IResettable
 {
+    /// <summary>The <see cref="ISessionHost.OnTimeout"/> reason of a handshake that did not complete in time.</summary>
+    public const string HandshakeTimeout = "handshake timeout";
+
     private ISessionHost _host = null!;
     private OutboundQueue _output = null!;
     private TimerWheel _wheel = null!;
@@ -107,7 +110,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
             case SessionState.Handshake:
                 if (nowMs >= _handshakeDeadline)
                 {
-                    _host.OnTimeout("handshake timeout");
+                    _host.OnTimeout(HandshakeTimeout);
                     return;
                 }
                 break;

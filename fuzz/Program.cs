@@ -3,6 +3,7 @@ using SharpFuzz;
 
 // Engine.Fuzz TARGET               run TARGET under afl-fuzz (input on stdin; once when not under afl-fuzz)
 // Engine.Fuzz replay TARGET PATH…  run TARGET on files or directories of inputs, report every failure (no afl-fuzz)
+// Engine.Fuzz show FILE            print what the session target's runs of FILE did (split and in one read)
 // Engine.Fuzz seeds DIR            write the seed corpora (from the unit-test vectors) to DIR/TARGET/
 if (args.Length >= 1 && Targets.TryGet(args[0], out Action<ReadOnlySpan<byte>>? target))
 {
@@ -18,10 +19,15 @@ if (args.Length >= 3 && args[0] == "replay" && Targets.TryGet(args[1], out targe
 {
     return Replay.Run(target, args[2..]);
 }
+if (args.Length == 2 && args[0] == "show")
+{
+    SessionTarget.Show(File.ReadAllBytes(args[1]), Console.Out);
+    return 0;
+}
 if (args.Length == 2 && args[0] == "seeds")
 {
     Seeds.Write(args[1]);
     return 0;
 }
-Console.Error.WriteLine("usage: Engine.Fuzz session|handshake | replay session|handshake PATH... | seeds DIR");
+Console.Error.WriteLine("usage: Engine.Fuzz session|handshake | replay session|handshake PATH... | show FILE | seeds DIR");
 return 2;

@@ -18,6 +18,9 @@ internal sealed class ServerOutput
 
     public int Frames { get; private set; }
 
+    /// <summary>Where the close frame starts in the bytes sent, or null when none was sent.</summary>
+    public int? CloseFrameOffset { get; private set; }
+
     /// <summary>The data frames (all sent whole), compressed ones inflated.</summary>
     public List<(MessageType Type, byte[] Payload)> DataFrames { get; } = [];
 
@@ -48,7 +51,7 @@ internal sealed class ServerOutput
         bool deflate = Encoding.ASCII.GetString(head).Contains("\r\nSec-WebSocket-Extensions: permessage-deflate", StringComparison.Ordinal);
         FuzzInvariantException.Check(!deflate || Encoding.ASCII.GetString(head).Contains("server_no_context_takeover", StringComparison.Ordinal),
             "deflate agreed without server_no_context_takeover although the server is configured for it");
-        output.ParseFrames(rest, deflate);
+        output.ParseFrames(rest, deflate, headEnd + 4);
         return output;
     }
 
@@ -65,7 +68,7 @@ internal sealed class ServerOutput
         return 0;
     }
 
-    private void ParseFrames(ReadOnlySpan<byte> rest, bool deflate)
+    private void ParseFrames(ReadOnlySpan<byte> rest, bool deflate, int offset)
     {
         // RFC 7692 §7.2.2: each compressed payload with the 00 00 FF FF tail put back; with server_no_context_takeover
         // (the fuzz server always answers it) each inflates on its own, here with the framework's DeflateStream.
@@ -84,6 +87,8 @@ internal sealed class ServerOutput
             FuzzInvariantException.Check(header.PayloadLength <= rest.Length - headerLength, "a server frame cut short");
             ReadOnlySpan<byte> payload = rest.Slice(headerLength, (int)header.PayloadLength);
             rest = rest[(headerLength + payload.Length)..];
+            int frameOffset = offset;
+            offset += headerLength + payload.Length;
             Frames++;
             if (header.IsControl)
             {
@@ -99,6 +104,7 @@ internal sealed class ServerOutput
             }
             if (header.OpCode == OpCode.Close)
             {
+                CloseFrameOffset = frameOffset;
                 FuzzInvariantException.Check(payload.Length != 1, "a close frame with a 1-byte body");
                 if (payload.IsEmpty)
                 {

@@ -54,6 +54,23 @@ internal static class SessionTarget
         }
     }
 
+    /// <summary>For reproducing a finding: what the split run and the one-read run did with a session input.</summary>
+    public static void Show(ReadOnlySpan<byte> data, TextWriter output)
+    {
+        var options = (SessionOptions)data[0];
+        byte[] upgrade = options.HasFlag(SessionOptions.Deflate) ? UpgradeDeflate : Upgrade;
+        byte[] input = options.HasFlag(SessionOptions.Raw) ? data[HeaderLength..].ToArray() : [.. upgrade, .. data[HeaderLength..]];
+        output.WriteLine($"options {options}, longest read {data[1]}, seed {data[2] | (data[3] << 8)}, stream {Convert.ToHexString(input.AsSpan(options.HasFlag(SessionOptions.Raw) ? 0 : upgrade.Length))}");
+        foreach ((string name, int maxPiece) in new[] { ("split", (int)data[1]), ("one read", 0) })
+        {
+            SessionRun run = SessionRun.Execute(input, options & ~SessionOptions.Reused, maxPiece, (uint)(data[2] | (data[3] << 8)));
+            output.WriteLine($"{name}: messages [{string.Join(", ", run.Messages.Select(m => $"{m.Type}:{Convert.ToHexString(m.Payload)}"))}], " +
+                $"closes [{string.Join(", ", run.Closes.Select(c => $"{(int)c.Code} '{System.Text.Encoding.UTF8.GetString(c.Reason)}'"))}], timeouts [{string.Join(", ", run.Timeouts)}]");
+            int head = run.Sent.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+            output.WriteLine($"  sent: {System.Text.Encoding.ASCII.GetString(run.Sent, 0, Math.Max(0, head)).Split("\r\n")[0]} + {Convert.ToHexString(run.Sent.AsSpan(Math.Max(0, head)))}");
+        }
+    }
+
     private static void Check(SessionRun run, SessionOptions options)
     {
         ServerOutput output = ServerOutput.Parse(run.Sent);
@@ -93,9 +110,16 @@ internal static class SessionTarget
             FuzzInvariantException.Check(expected.Messages[i].Type == actual.Messages[i].Type
                 && expected.Messages[i].Payload.AsSpan().SequenceEqual(actual.Messages[i].Payload), $"message {i} differs when split");
         }
+        // The close code must not depend on the reads; its reason may: a corrupt compressed text message is reported as
+        // "invalid UTF-8" when the inflated part already breaks UTF-8 before zlib reaches the corrupt bytes, and as
+        // "invalid compressed data" when zlib sees them first (both 1007; found by afl-fuzz, see FuzzRegressionTests).
         FuzzInvariantException.Check(expected.Closes.Count == actual.Closes.Count
-            && (expected.Closes.Count == 0 || (expected.Closes[0].Code == actual.Closes[0].Code
-                && expected.Closes[0].Reason.AsSpan().SequenceEqual(actual.Closes[0].Reason))), "the close differs when split");
-        FuzzInvariantException.Check(expected.Sent.AsSpan().SequenceEqual(actual.Sent), "the bytes sent differ when split");
+            && (expected.Closes.Count == 0 || expected.Closes[0].Code == actual.Closes[0].Code), "the close code differs when split");
+        ServerOutput expectedOutput = ServerOutput.Parse(expected.Sent);
+        ServerOutput actualOutput = ServerOutput.Parse(actual.Sent);
+        int expectedEnd = expectedOutput.CloseFrameOffset ?? expected.Sent.Length;
+        int actualEnd = actualOutput.CloseFrameOffset ?? actual.Sent.Length;
+        FuzzInvariantException.Check(expected.Sent.AsSpan(0, expectedEnd).SequenceEqual(actual.Sent.AsSpan(0, actualEnd)), "the bytes sent differ when split");
+        FuzzInvariantException.Check(expectedOutput.CloseCode == actualOutput.CloseCode, "the close code sent differs when split");
     }
 }

@@ -12,8 +12,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 build() {
   local bin=$1
-  rm -rf "$bin"
+  rm -rf "$bin" "$bin.plain"
   dotnet publish "$here/Fuzz.csproj" -c Release -o "$bin" -nologo -v q
+  # An uninstrumented copy reproduces findings outside afl-fuzz (instrumented code needs afl's shared memory).
+  cp -a "$bin" "$bin.plain"
   # The tool is pinned in fuzz/dotnet-tools.json. Only the engine is instrumented: coverage of the BCL and of the
   # harness itself would only be noise to afl-fuzz.
   (cd "$here" && dotnet tool restore >/dev/null && dotnet tool run sharpfuzz "$bin/Engine.dll")
@@ -31,7 +33,7 @@ command -v afl-fuzz >/dev/null || { echo "afl-fuzz not found (Debian package afl
 
 scratch=$(mktemp -d)
 bin=${FUZZ_BIN:-$scratch/bin}
-[[ -n ${FUZZ_BIN:-} && -f $bin/Engine.Fuzz.dll ]] || build "$bin"
+[[ -n ${FUZZ_BIN:-} && -f $bin/Engine.Fuzz.dll && -f $bin.plain/Engine.Fuzz.dll ]] || build "$bin"
 out=${FUZZ_OUT:-$scratch/findings}
 rm -rf "$out"
 
@@ -65,7 +67,7 @@ if ((status != 0 || execs == 0 || crashes > 0 || hangs > 0)); then
     for input in "$out/default/$kind"/id:*; do
       [[ -f $input ]] || continue
       echo "== $kind: $input ($(base64 -w0 "$input"))" >&2
-      timeout 60 dotnet "$bin/Engine.Fuzz.dll" replay "$target" "$input" 2>&1 | head -20 >&2 || true
+      timeout 60 dotnet "$bin.plain/Engine.Fuzz.dll" replay "$target" "$input" 2>&1 | head -20 >&2 || true
     done
   done
   echo "findings kept in $out" >&2

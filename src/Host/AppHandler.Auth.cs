@@ -42,21 +42,23 @@ public sealed partial class AppHandler
             || message.Type != ClientMessageType.Auth
             || ValidateToken(ClientMessage.GetString(message.Token)) is not { } user)
         {
-            Reject(state);
+            Reject(state, timedOut: false);
             return;
         }
         if (!state.TryAuthenticate(user))
         {
             return; // the sweep timed it out in the meantime
         }
+        Metrics.AuthSucceeded();
         _pending.TryRemove(state.Connection.Id, out _);
         Outgoing.Send(state.Connection, new AuthenticatedMessage(user), AppJsonContext.Default.AuthenticatedMessage);
     }
 
-    private void Reject(AppConnection state)
+    private void Reject(AppConnection state, bool timedOut)
     {
         if (state.TryReject())
         {
+            Metrics.AuthFailed(timedOut);
             _pending.TryRemove(state.Connection.Id, out _);
             state.Connection.Close(Unauthorized, "Unauthorized");
         }
@@ -99,7 +101,7 @@ public sealed partial class AppHandler
                 {
                     if (entry.Value.AuthDeadline <= now)
                     {
-                        Reject(entry.Value);
+                        Reject(entry.Value, timedOut: true);
                     }
                 }
             }

@@ -17,6 +17,7 @@ public sealed partial class AppHandler
     {
         if (_files is null)
         {
+            Metrics.FileFailed();
             Outgoing.Error(state.Connection, "file transfer disabled");
             return;
         }
@@ -39,6 +40,7 @@ public sealed partial class AppHandler
         }
         if (full)
         {
+            Metrics.FileFailed();
             Outgoing.Error(state.Connection, $"too many file requests (at most {MaxQueuedFiles} queued)");
         }
         else if (start)
@@ -67,6 +69,7 @@ public sealed partial class AppHandler
             }
             catch (Exception exception) when (exception is UnauthorizedAccessException or IOException or ObjectDisposedException)
             {
+                Metrics.FileFailed();
                 Outgoing.Error(state.Connection, "file could not be read");
             }
         }
@@ -80,6 +83,7 @@ public sealed partial class AppHandler
             using FileStream? file = Open(files, name, out string? error);
             if (file is null)
             {
+                Metrics.FileFailed();
                 Outgoing.Error(connection, error!);
                 return;
             }
@@ -99,6 +103,7 @@ public sealed partial class AppHandler
                 int read = await file.ReadAsync(buffer.AsMemory(1, (int)Math.Min(chunk, remaining))).ConfigureAwait(false);
                 if (read == 0)
                 {
+                    Metrics.FileFailed();
                     Outgoing.Error(connection, "file changed during transfer");
                     return;
                 }
@@ -107,7 +112,9 @@ public sealed partial class AppHandler
                     return; // closing, or over the send limit under the slow-consumer policy
                 }
                 remaining -= read;
+                Metrics.FileBytes(read);
             }
+            Metrics.FileSent();
         }
         catch (InvalidOperationException)
         {
@@ -115,6 +122,7 @@ public sealed partial class AppHandler
         }
         catch (IOException)
         {
+            Metrics.FileFailed();
             Outgoing.Error(connection, "file could not be read");
         }
         finally

@@ -17,12 +17,13 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
     private readonly DiagnosticsEndpoints? _diagnostics;
 
     /// <summary>Creates the handler; with a secret it starts the one background sweep that enforces the auth timeout.</summary>
-    public AppHandler(AppOptions options, DiagnosticsEndpoints? diagnostics = null)
+    public AppHandler(AppOptions options, DiagnosticsEndpoints? diagnostics = null, HostMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
         _diagnostics = diagnostics;
+        Metrics = metrics ?? new HostMetrics();
         _files = options.FilesDirectory is null ? null : new FileResolver(options.FilesDirectory);
         if (options.AuthSecret is not null)
         {
@@ -30,6 +31,9 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
             _sweep = SweepAsync(_stopSweep.Token);
         }
     }
+
+    /// <summary>The protocol's counters (auth, channels, publishes, files).</summary>
+    public HostMetrics Metrics { get; }
 
     /// <summary>Connections that have not authenticated yet.</summary>
     public int PendingAuthentications => _pending.Count;
@@ -47,7 +51,12 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
         if (_options.AllowQueryToken && _tokenParameters is not null && QueryToken(request.Query) is { } token)
         {
             // A bad token in the URL is refused before the upgrade; a good one authenticates the connection at once.
-            return ValidateToken(token) is { } user ? UpgradeDecision.Accept(state: new QueryAuthentication(user)) : UpgradeDecision.Reject(401);
+            if (ValidateToken(token) is { } user)
+            {
+                return UpgradeDecision.Accept(state: new QueryAuthentication(user));
+            }
+            Metrics.AuthFailed(timedOut: false);
+            return UpgradeDecision.Reject(401);
         }
         return UpgradeDecision.Accept();
     }
@@ -65,6 +74,7 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
         Outgoing.Send(connection, new ConnectedMessage(state.Id), AppJsonContext.Default.ConnectedMessage);
         if (user is not null)
         {
+            Metrics.AuthSucceeded();
             Outgoing.Send(connection, new AuthenticatedMessage(user), AppJsonContext.Default.AuthenticatedMessage);
         }
     }
@@ -149,6 +159,7 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
                 return; // closing
             }
             state.Channels.Add(channel);
+            Metrics.Joined();
         }
         Outgoing.Send(state.Connection, new SubscribedMessage(channel), AppJsonContext.Default.SubscribedMessage);
     }
@@ -168,10 +179,11 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
             return;
         }
         state.Connection.Server.PubSub.Unsubscribe(state.Connection, channel);
+        Metrics.Left();
         Outgoing.Send(state.Connection, new UnsubscribedMessage(channel), AppJsonContext.Default.UnsubscribedMessage);
     }
 
-    private static void Publish(AppConnection state, in ClientMessage message)
+    private void Publish(AppConnection state, in ClientMessage message)
     {
         Span<byte> name = stackalloc byte[ChannelName.MaxLength];
         if (ChannelName.Decode(message.Channel, name, out int length) is { } error)
@@ -190,9 +202,10 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
         writer.WriteString("from"u8, state.From);
         writer.WriteEndObject();
         state.Connection.Server.PubSub.Publish(state.ChannelString(name[..length]), Outgoing.End(writer), MessageType.Text, exclude: state.Connection);
+        Metrics.Published(binary: false);
     }
 
-    private static void PublishBinary(AppConnection state, ReadOnlySpan<byte> envelope)
+    private void PublishBinary(AppConnection state, ReadOnlySpan<byte> envelope)
     {
         if (BinaryEnvelope.TryParsePublish(envelope, out ReadOnlySpan<byte> channel, out ReadOnlySpan<byte> payload) is { } error)
         {
@@ -205,6 +218,7 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
         {
             int written = BinaryEnvelope.WriteMessage(buffer, channel, from, payload);
             state.Connection.Server.PubSub.Publish(state.ChannelString(channel), buffer.AsSpan(0, written), MessageType.Binary, exclude: state.Connection);
+            Metrics.Published(binary: true);
         }
         finally
         {

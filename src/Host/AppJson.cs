@@ -50,6 +50,9 @@ internal readonly record struct FileMetaMessage(string Name, long Size)
 
 internal readonly record struct HealthStatus(string Status, int Connections, int Channels);
 
+/// <summary>The <c>/readyz</c> answer: <c>ready</c>, or <c>not-ready</c> with the reasons.</summary>
+internal readonly record struct ReadinessStatus(string Status, string[] Reasons);
+
 /// <summary>Source-generated serializers (no reflection: trim- and AOT-safe).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, GenerationMode = JsonSourceGenerationMode.Default)]
 [JsonSerializable(typeof(ConnectedMessage))]
@@ -60,6 +63,7 @@ internal readonly record struct HealthStatus(string Status, int Connections, int
 [JsonSerializable(typeof(ErrorMessage))]
 [JsonSerializable(typeof(FileMetaMessage))]
 [JsonSerializable(typeof(HealthStatus))]
+[JsonSerializable(typeof(ReadinessStatus))]
 internal sealed partial class AppJsonContext : JsonSerializerContext;
 
 /// <summary>

@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Net;
 using Engine;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace Host;
 
-/// <summary>What the Host runs: read from <c>WS_*</c> environment variables, then command-line flags (flags win).</summary>
+/// <summary>What the Host runs: read from appsettings.json, then <c>WS_*</c> environment variables, then command-line flags (later wins).</summary>
 public sealed record HostSettings
 {
     /// <summary>The handler the Host runs.</summary>
@@ -30,7 +32,21 @@ public sealed record HostSettings
     /// <summary>Set by <c>--help</c>.</summary>
     public bool ShowHelp { get; init; }
 
-    /// <summary>Every setting: environment name, flag, default, meaning (printed by <c>--help</c>, mirrored in the README).</summary>
+    /// <summary>How console log lines look (<c>WS_LOG_FORMAT</c>).</summary>
+    public HostLogFormat LogFormat { get; init; } = HostLogFormat.Plain;
+
+    /// <summary>The lowest level logged (<c>WS_LOG_LEVEL</c>).</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Whether <c>GET /metrics</c> answers (<c>WS_METRICS</c>).</summary>
+    public bool MetricsEnabled { get; init; } = true;
+
+    /// <summary>
+    /// Every setting, the single source of truth: environment name, flag, default, meaning (printed by <c>--help</c>,
+    /// mirrored in the README). The appsettings.json key is derived from the environment name
+    /// (<see cref="HostConfiguration.Key"/>: <c>WS_HEARTBEAT_INTERVAL</c> is <c>Host:HeartbeatInterval</c>); a flag
+    /// that does not start with <c>--</c> means the setting has no flag. To add a setting, add a row and read it below.
+    /// </summary>
     public static readonly (string Env, string Flag, string Default, string Meaning)[] Table =
     [
         ("WS_PORT", "--port", "8080", "TCP port to listen on"),
@@ -46,8 +62,8 @@ public sealed record HostSettings
         ("WS_MAX_FRAGMENTS", "--max-fragments", "131072", "frames one message may arrive in (1009 beyond)"),
         ("WS_SLOW_CONSUMER", "--slow-consumer", "fail-send", "fail-send | close-1008 | close-1013"),
         ("WS_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "10000", "ms to wait for close replies on SIGTERM"),
-        ("WS_MODE", "--app / --echo / --broadcast", "app", "app: the messaging protocol (docs/protocol.md); echo: echo every message; broadcast: send each message to all other clients"),
-        ("WS_AUTH_SECRET", "(env only)", "", "HS256 key for JWT auth (>= 32 bytes); unset runs open, without auth"),
+        ("WS_MODE", "--mode", "app", "app: the messaging protocol (docs/protocol.md); echo: echo every message; broadcast: send each message to all other clients (shortcuts: --app, --echo, --broadcast)"),
+        ("WS_AUTH_SECRET", "(env only)", "", "HS256 key for JWT auth (>= 32 bytes); unset runs open, without auth. No flag: command lines are visible to every user (ps)"),
         ("WS_AUTH_AUDIENCE", "--auth-audience", "", "required JWT aud; empty accepts any"),
         ("WS_AUTH_ISSUER", "--auth-issuer", "", "required JWT iss; empty accepts any"),
         ("WS_AUTH_TIMEOUT", "--auth-timeout", "5000", "ms a client has to authenticate before close 4001"),
@@ -57,51 +73,40 @@ public sealed record HostSettings
         ("WS_FILES_DIR", "--files-dir", "", "directory request-file serves from; empty disables file transfer"),
         ("WS_TLS_CERT", "--tls-cert", "", "PEM certificate (chain) file; with WS_TLS_KEY the port serves wss:// and https:// only (TLS 1.2, 1.3)"),
         ("WS_TLS_KEY", "--tls-key", "", "PEM private key file for WS_TLS_CERT"),
+        ("WS_LOG_FORMAT", "--log-format", "plain", "console logs: plain (one line each), json (one JSON object per line) or systemd (journald priority prefixes)"),
+        ("WS_LOG_LEVEL", "--log-level", "information", "lowest level logged: trace, debug, information, warning, error, critical, none"),
+        ("WS_METRICS", "--metrics", "true", "serve Prometheus metrics at GET /metrics on the WebSocket port"),
+        ("WS_CONFIG", "--config", "appsettings.json", "JSON settings file (section Host, keys as in the key column); the default is skipped when missing, a given one must exist"),
     ];
 
-    /// <summary>Reads settings from <paramref name="environment"/> and <paramref name="args"/>; throws <see cref="FormatException"/> on bad values.</summary>
+    /// <summary>
+    /// Reads settings through Microsoft.Extensions.Configuration, lowest precedence first: the JSON file
+    /// (<c>WS_CONFIG</c> / <c>--config</c>, default <c>appsettings.json</c> in the working directory, section
+    /// <c>Host</c>), the <c>WS_*</c> variables from <paramref name="environment"/>, then <paramref name="args"/>.
+    /// Throws <see cref="FormatException"/> on unknown options or bad values, <see cref="ArgumentException"/> on invalid settings.
+    /// </summary>
     public static HostSettings Parse(string[] args, Func<string, string?> environment)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var row in Table)
-        {
-            if (environment(row.Env) is { Length: > 0 } value)
-            {
-                values[row.Env] = value;
-            }
-        }
-        bool help = false;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string arg = args[i];
-            switch (arg)
-            {
-                case "--help" or "-h":
-                    help = true;
-                    continue;
-                case "--app":
-                    values["WS_MODE"] = "app";
-                    continue;
-                case "--echo":
-                    values["WS_MODE"] = "echo";
-                    continue;
-                case "--broadcast":
-                    values["WS_MODE"] = "broadcast";
-                    continue;
-            }
-            int match = Array.FindIndex(Table, row => row.Flag == arg);
-            if (match < 0 || i + 1 >= args.Length)
-            {
-                throw new FormatException($"unknown or incomplete option '{arg}' (see --help)");
-            }
-            values[Table[match].Env] = args[++i];
-        }
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(environment);
+        return FromConfiguration(HostConfiguration.Build(args, environment, out bool help), help);
+    }
 
-        string Get(string env) => values.TryGetValue(env, out string? v) ? v : Array.Find(Table, row => row.Env == env).Default;
+    /// <summary>Reads settings from <paramref name="configuration"/> (keys <c>Host:Port</c>, <c>Host:HeartbeatInterval</c>... see <see cref="HostConfiguration.Key"/>).</summary>
+    public static HostSettings FromConfiguration(IConfiguration configuration, bool help = false)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        string Get(string env) => configuration[HostConfiguration.Key(env)] is { } value ? value : Array.Find(Table, row => row.Env == env).Default;
         long Number(string env) => long.TryParse(Get(env), NumberStyles.None, CultureInfo.InvariantCulture, out long n)
             ? n
             : throw new FormatException($"{env} must be a non-negative integer, got '{Get(env)}'");
         TimeSpan Ms(string env) => TimeSpan.FromMilliseconds(Number(env));
+        bool Flag(string env) => Get(env).ToUpperInvariant() switch
+        {
+            "TRUE" or "1" => true,
+            "FALSE" or "0" => false,
+            _ => throw new FormatException($"{env} must be true or false, got '{Get(env)}'"),
+        };
 
         var server = new WebSocketServerOptions
         {
@@ -141,17 +146,12 @@ public sealed record HostSettings
             AuthAudience = Optional("WS_AUTH_AUDIENCE"),
             AuthIssuer = Optional("WS_AUTH_ISSUER"),
             AuthTimeout = Ms("WS_AUTH_TIMEOUT"),
-            AllowQueryToken = Get("WS_AUTH_QUERY_TOKEN") switch
-            {
-                "true" or "1" => true,
-                "false" or "0" => false,
-                string other => throw new FormatException($"WS_AUTH_QUERY_TOKEN must be true or false, got '{other}'"),
-            },
+            AllowQueryToken = Flag("WS_AUTH_QUERY_TOKEN"),
             AllowedOrigins = Get("WS_ALLOWED_ORIGINS").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             MaxChannels = (int)Math.Min(Number("WS_MAX_CHANNELS"), int.MaxValue),
             FilesDirectory = Optional("WS_FILES_DIR"),
         };
-        HostMode mode = Get("WS_MODE") switch
+        HostMode mode = Get("WS_MODE").ToLowerInvariant() switch
         {
             "app" => HostMode.App,
             "echo" => HostMode.Echo,
@@ -162,16 +162,51 @@ public sealed record HostSettings
         {
             app.Validate();
         }
-        return new HostSettings { Mode = mode, Server = server, App = app, ShowHelp = help };
+        HostLogFormat logFormat = Get("WS_LOG_FORMAT").ToLowerInvariant() switch
+        {
+            "plain" => HostLogFormat.Plain,
+            "json" => HostLogFormat.Json,
+            "systemd" => HostLogFormat.Systemd,
+            string other => throw new FormatException($"WS_LOG_FORMAT must be plain, json or systemd, got '{other}'"),
+        };
+        LogLevel logLevel = Get("WS_LOG_LEVEL").ToUpperInvariant() switch
+        {
+            "TRACE" => LogLevel.Trace,
+            "DEBUG" => LogLevel.Debug,
+            "INFORMATION" or "INFO" => LogLevel.Information,
+            "WARNING" or "WARN" => LogLevel.Warning,
+            "ERROR" => LogLevel.Error,
+            "CRITICAL" => LogLevel.Critical,
+            "NONE" => LogLevel.None,
+            _ => throw new FormatException($"WS_LOG_LEVEL must be trace, debug, information, warning, error, critical or none, got '{Get("WS_LOG_LEVEL")}'"),
+        };
+        return new HostSettings
+        {
+            Mode = mode,
+            Server = server,
+            App = app,
+            ShowHelp = help,
+            LogFormat = logFormat,
+            LogLevel = logLevel,
+            MetricsEnabled = Flag("WS_METRICS"),
+        };
     }
 
-    /// <summary>The --help text.</summary>
+    /// <summary>The --help text: every row of <see cref="Table"/> with its appsettings.json key and default.</summary>
     public static string HelpText()
     {
-        var text = new System.Text.StringBuilder("Usage: Host [--app | --echo | --broadcast] [options]\n\nSettings (environment variable, flag, default):\n");
+        var text = new System.Text.StringBuilder("""
+            Usage: Host [--app | --echo | --broadcast] [--flag value | --flag=value ...]
+
+            Settings are read from appsettings.json (section "Host"), then WS_* environment variables, then flags:
+            a later source wins. Durations are in milliseconds.
+
+            """);
+        text.Append(CultureInfo.InvariantCulture, $"  {"environment",-22} {"flag",-22} {"appsettings.json key",-28} {"default",-17} meaning\n");
         foreach (var row in Table)
         {
-            text.Append(CultureInfo.InvariantCulture, $"  {row.Env,-22} {row.Flag,-30} {row.Default,-10} {row.Meaning}\n");
+            string value = row.Default.Length == 0 ? "(unset)" : row.Default;
+            text.Append(CultureInfo.InvariantCulture, $"  {row.Env,-22} {(row.Flag.StartsWith("--", StringComparison.Ordinal) ? row.Flag : "(none)"),-22} {HostConfiguration.Key(row.Env),-28} {value,-17} {row.Meaning}\n");
         }
         return text.ToString();
     }

@@ -1,14 +1,17 @@
 using System.Runtime.InteropServices;
 using Engine;
 using Host;
+using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Logging;
 
 HostSettings settings;
 try
 {
     settings = HostSettings.Parse(args, Environment.GetEnvironmentVariable);
 }
-catch (Exception exception) when (exception is FormatException or ArgumentException)
+catch (Exception exception) when (exception is FormatException or ArgumentException or InvalidDataException)
 {
+    // InvalidDataException: appsettings.json is not valid JSON.
     Console.Error.WriteLine($"error: {exception.Message}");
     return 2;
 }
@@ -18,8 +21,21 @@ if (settings.ShowHelp)
     return 0;
 }
 
-var diagnostics = new DiagnosticsEndpoints();
-AppHandler? app = settings.Mode == HostSettings.HostMode.App ? new AppHandler(settings.App, diagnostics) : null;
+using ILoggerFactory loggerFactory = HostLogging.CreateFactory(settings.LogFormat, settings.LogLevel);
+ILogger log = loggerFactory.CreateLogger("Host");
+// READY=1 / STOPPING=1 to systemd when started as a Type=notify unit (NOTIFY_SOCKET set); a no-op otherwise.
+var systemd = new SystemdNotifier();
+
+using var meters = new HostMeterFactory();
+using PrometheusExporter? exporter = settings.MetricsEnabled ? PrometheusExporter.For(meters) : null;
+var diagnostics = new DiagnosticsEndpoints { Exporter = exporter };
+AppHandler? app = null;
+if (settings.Mode == HostSettings.HostMode.App)
+{
+    var metrics = new HostMetrics();
+    app = new AppHandler(settings.App, diagnostics, metrics);
+    metrics.CreateInstruments(meters, () => app.PendingAuthentications);
+}
 IWebSocketHandler handler = settings.Mode switch
 {
     HostSettings.HostMode.App => app!,
@@ -28,23 +44,37 @@ IWebSocketHandler handler = settings.Mode switch
 };
 await using var server = new WebSocketServer(settings.Server, handler);
 diagnostics.Server = server;
-await server.StartAsync();
-string details = app is null ? "" : settings.App.AuthRequired
-    ? $", auth: JWT HS256 required{(settings.App.AllowQueryToken ? " (query token accepted)" : "")}, files: {settings.App.FilesDirectory ?? "disabled"}"
-    : $", auth: OPEN (no WS_AUTH_SECRET: anyone may connect), files: {settings.App.FilesDirectory ?? "disabled"}";
-Console.WriteLine($"listening on {(settings.Server.Tls is null ? "ws" : "wss")}://{server.LocalEndPoint} ({settings.Mode.ToString().ToLowerInvariant()} mode{details}, pid {Environment.ProcessId})");
+try
+{
+    await server.StartAsync();
+}
+catch (System.Net.Sockets.SocketException exception)
+{
+    HostLog.CannotListen(log, settings.Server.Address, settings.Server.Port, exception.Message);
+    return 1;
+}
+diagnostics.Ready = true;
+string auth = app is null ? "" : settings.App.AuthRequired
+    ? $", auth: JWT HS256 required{(settings.App.AllowQueryToken ? " (query token accepted)" : "")}"
+    : ", auth: OPEN (no WS_AUTH_SECRET: anyone may connect)";
+string files = app is null ? "" : $", files: {settings.App.FilesDirectory ?? "disabled"}";
+HostLog.Listening(log, $"{(settings.Server.Tls is null ? "ws" : "wss")}://{server.LocalEndPoint}", settings.Mode.ToString().ToLowerInvariant(), auth + files, Environment.ProcessId,
+    exporter is null ? "off" : "/metrics");
+systemd.Notify(ServiceState.Ready);
 
 var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 await stop.Task;
-Console.WriteLine("stopping: closing connections with 1001");
+diagnostics.Ready = false;
+systemd.Notify(ServiceState.Stopping);
+HostLog.Stopping(log, server.OpenWebSocketCount);
 await server.StopAsync();
 if (app is not null)
 {
     await app.DisposeAsync();
 }
-Console.WriteLine($"stopped (allocated {GC.GetTotalAllocatedBytes(precise: true)} bytes in total)");
+HostLog.Stopped(log, GC.GetTotalAllocatedBytes(precise: true));
 return 0;
 
 void Stop(PosixSignalContext context)

@@ -14,11 +14,14 @@ internal sealed class AppServer : IAsyncDisposable
 {
     public const string Secret = "a-test-secret-of-at-least-32-bytes!!";
 
-    private AppServer(TestServer server, AppHandler handler)
+    private AppServer(TestServer server, AppHandler handler, DiagnosticsEndpoints diagnostics)
     {
         Test = server;
         Handler = handler;
+        Diagnostics = diagnostics;
     }
+
+    public DiagnosticsEndpoints Diagnostics { get; }
 
     public TestServer Test { get; }
 
@@ -28,13 +31,15 @@ internal sealed class AppServer : IAsyncDisposable
 
     public Uri Uri => Test.Uri;
 
-    public static async Task<AppServer> StartAsync(AppOptions? options = null, Func<WebSocketServerOptions, WebSocketServerOptions>? configure = null)
+    public static async Task<AppServer> StartAsync(AppOptions? options = null, Func<WebSocketServerOptions, WebSocketServerOptions>? configure = null,
+        HostMetrics? metrics = null, PrometheusExporter? exporter = null)
     {
-        var diagnostics = new DiagnosticsEndpoints();
-        var handler = new AppHandler(options ?? new AppOptions(), diagnostics);
+        var diagnostics = new DiagnosticsEndpoints { Exporter = exporter };
+        var handler = new AppHandler(options ?? new AppOptions(), diagnostics, metrics);
         TestServer server = await TestServer.StartAsync(handler, configure);
         diagnostics.Server = server.Server;
-        return new AppServer(server, handler);
+        diagnostics.Ready = true;
+        return new AppServer(server, handler, diagnostics);
     }
 
     public static AppOptions WithAuth(AppOptions? options = null) =>

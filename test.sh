@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+aot_dir=$(mktemp -d)
+trap 'rm -rf "$log" "$aot_dir"' EXIT
 
 # dotnet test, with its summary kept for the closing "N passed, N failed" line.
 run_tests() { dotnet test "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
@@ -16,6 +17,8 @@ command -v taskset >/dev/null || need_apt+=(util-linux)
 # Browser tests (tests/Browser): Debian's chromium, driven by playwright-core from npm.
 [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+# Native AOT links with clang or gcc (the ILCompiler package ships its own libz.a, so zlib1g-dev is not needed).
+command -v clang >/dev/null || command -v gcc >/dev/null || need_apt+=(gcc)
 # Fuzzing smoke (fuzz/run.sh): AFL++ drives the SharpFuzz-instrumented engine.
 command -v afl-fuzz >/dev/null || need_apt+=(afl++)
 if ((${#need_apt[@]})); then
@@ -67,6 +70,14 @@ fi
 
 echo "== load benchmark smoke (quick mode)"
 bench/run.sh --quick
+
+# Last, because publishing for a runtime identifier re-restores the projects (nothing after it relies on the build).
+echo "== Native AOT: publish the Host as one native executable (trim/AOT warnings fail it), then run it"
+aot_start=$SECONDS
+dotnet publish src/Host/Host.csproj -c Release -r linux-x64 -o "$aot_dir" -nologo -v q
+echo "AOT publish took $((SECONDS - aot_start)) s; executable: $(stat -c %s "$aot_dir/Host") bytes"
+# Starts it on a free port: WebSocket echo, /healthz, /readyz, /metrics, then SIGTERM and a clean exit.
+HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~PublishedHostTests"
 
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

@@ -233,11 +233,13 @@ public sealed class TlsTests : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (await host.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
-            // "listening on wss://127.0.0.1:PORT (echo mode, pid N)"
+            // "<timestamp> info: Host[1] listening on wss://127.0.0.1:PORT (echo mode, pid N, ...)"
             const string prefix = "listening on wss://127.0.0.1:";
-            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            int at = line.IndexOf(prefix, StringComparison.Ordinal);
+            if (at >= 0)
             {
-                return int.Parse(line.AsSpan(prefix.Length, line.IndexOf(' ', prefix.Length) - prefix.Length));
+                int start = at + prefix.Length;
+                return int.Parse(line.AsSpan(start, line.IndexOf(' ', start) - start));
             }
         }
         throw new InvalidOperationException($"the Host did not report a wss:// listener: {await host.StandardError.ReadToEndAsync()}");

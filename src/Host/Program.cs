@@ -42,7 +42,8 @@ IWebSocketHandler handler = settings.Mode switch
     HostSettings.HostMode.Broadcast => new BroadcastHandler(diagnostics),
     _ => new EchoHandler(diagnostics),
 };
-await using var server = new WebSocketServer(settings.Server, handler);
+// The engine logs and meters through the Host's factories: one console, one /metrics for both.
+await using var server = new WebSocketServer(settings.Server with { LoggerFactory = loggerFactory, MeterFactory = meters }, handler);
 diagnostics.Server = server;
 try
 {

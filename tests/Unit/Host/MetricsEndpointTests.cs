@@ -50,6 +50,19 @@ public sealed class MetricsEndpointTests
         Assert.Equal(Publishes, metrics["host_messages_published_total{message_type=\"text\"}"]);
         Assert.Equal(1, metrics["host_messages_published_total{message_type=\"binary\"}"]);
         Assert.Equal(0, metrics["host_auth_pending"]);
+
+        // The engine's meter, through the same factory and endpoint. Clients sent: 1 bad auth, 2 x (auth + subscribe),
+        // 5 publishes, 1 good and 1 broken envelope. The server sent: 3 connected, 2 authenticated, 2 subscribed,
+        // 5 + 1 deliveries, 1 error.
+        Assert.Equal(3, metrics["websocket_server_connections_opened_total"]);
+        Assert.Equal(2, metrics["websocket_server_active_connections"]);
+        Assert.Equal(1, metrics["websocket_server_connections_closed_total{websocket_close_code=\"4001\"}"]);
+        Assert.Equal(1 + 4 + Publishes + 2, metrics["websocket_server_messages_received_total"]);
+        Assert.Equal(3 + 2 + 2 + Publishes + 1 + 1, metrics["websocket_server_messages_sent_total"]);
+        Assert.Equal(Publishes + 1, metrics["websocket_server_pubsub_deliveries_total"]);
+        Assert.Equal(1, metrics["websocket_server_pubsub_channels"]);
+        Assert.Equal(Publishes + 1, metrics["websocket_server_pubsub_fanout_duration_seconds_count"]);
+        Assert.True(metrics["websocket_server_bytes_received_total"] > 0);
     }
 
     [Fact]
@@ -123,7 +136,7 @@ public sealed class MetricsEndpointTests
             var meters = new HostMeterFactory();
             PrometheusExporter? exporter = metrics ? PrometheusExporter.For(meters, includeRuntime: false) : null;
             var hostMetrics = new HostMetrics();
-            AppServer app = await AppServer.StartAsync(options, configure: null, metrics: hostMetrics, exporter: exporter);
+            AppServer app = await AppServer.StartAsync(options, configure: o => o with { MeterFactory = meters }, metrics: hostMetrics, exporter: exporter);
             hostMetrics.CreateInstruments(meters, () => app.Handler.PendingAuthentications);
             app.Diagnostics.Ready = ready;
             return new MeteredHost(meters, exporter, app.Diagnostics, app);

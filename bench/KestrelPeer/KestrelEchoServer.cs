@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.WebSockets;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -30,13 +31,26 @@ public static class KestrelEchoServer
     /// every message received from one client is sent to all other connected clients instead of echoed.
     /// <c>GET /stats</c> returns allocation, heap and connection counters as JSON in both modes.
     /// </summary>
-    public static async Task<(WebApplication App, int Port)> StartAsync(IPAddress address, int port, bool broadcast, CancellationToken cancellationToken = default)
+    public static Task<(WebApplication App, int Port)> StartAsync(IPAddress address, int port, bool broadcast, CancellationToken cancellationToken = default)
+        => StartAsync(address, port, broadcast, certificate: null, cancellationToken);
+
+    /// <summary>
+    /// As above; with a <paramref name="certificate"/> (holding its private key) Kestrel serves wss:// through its own
+    /// HTTPS connection middleware (<c>UseHttps</c>), as an ASP.NET Core application would.
+    /// </summary>
+    public static async Task<(WebApplication App, int Port)> StartAsync(IPAddress address, int port, bool broadcast, X509Certificate2? certificate, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(address, port);
+            k.Listen(address, port, listen =>
+            {
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
             k.Limits.MaxRequestBodySize = null;
             // The load benchmark holds 15,000 idle connections; Kestrel's default limits are unbounded, stated here for the reader.
             k.Limits.MaxConcurrentConnections = null;

@@ -1,18 +1,24 @@
 using Microsoft.Extensions.Hosting;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using KestrelPeer;
 
-// Usage: KestrelPeer [--port N] [--address A] [--broadcast]
+// Usage: KestrelPeer [--port N] [--address A] [--broadcast] [--tls-cert PEM --tls-key PEM]
 var port = 9002;
 var address = IPAddress.Loopback;
 var broadcast = false;
+string? tlsCert = null, tlsKey = null;
 for (var i = 0; i < args.Length; i++)
 {
     if (args[i] == "--broadcast") broadcast = true;
     else if (args[i] == "--echo") broadcast = false;
     else if (i + 1 < args.Length && args[i] == "--port") port = int.Parse(args[++i]);
     else if (i + 1 < args.Length && args[i] == "--address") address = IPAddress.Parse(args[++i]);
+    else if (i + 1 < args.Length && args[i] == "--tls-cert") tlsCert = args[++i];
+    else if (i + 1 < args.Length && args[i] == "--tls-key") tlsKey = args[++i];
 }
-var (app, bound) = await KestrelEchoServer.StartAsync(address, port, broadcast);
-Console.WriteLine($"kestrel {(broadcast ? "broadcast" : "echo")} listening on ws://{address}:{bound}/");
+// The same PEM files our Host reads (WS_TLS_CERT/WS_TLS_KEY), loaded the same way.
+using var certificate = tlsCert is not null && tlsKey is not null ? X509Certificate2.CreateFromPemFile(tlsCert, tlsKey) : null;
+var (app, bound) = await KestrelEchoServer.StartAsync(address, port, broadcast, certificate);
+Console.WriteLine($"kestrel {(broadcast ? "broadcast" : "echo")} listening on {(certificate is null ? "ws" : "wss")}://{address}:{bound}/");
 await app.WaitForShutdownAsync();

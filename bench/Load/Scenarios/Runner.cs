@@ -73,6 +73,103 @@ internal sealed class Runner(RunOptions options, ResultSet results)
         {
             WithServers(broadcast: false, includeRaw: true, RunChurn);
         }
+        if (options.Scenarios.Contains("wss"))
+        {
+            RunWss();
+        }
+    }
+
+    private const string WssEcho = "wss echo (TLS)";
+    private const string WssIdle = "wss idle memory";
+
+    /// <summary>
+    /// wss:// against Kestrel with TLS (<c>UseHttps</c>), both loading the same PEM files made for this run. The generator
+    /// is TlsScenario's async SslStream client, whose own ceiling is reported beside each cell.
+    /// </summary>
+    private void RunWss()
+    {
+        var files = TlsScenario.WriteCertificate(options.LogDirectory);
+        var tlsServers = options.Servers.Select(k => k with { Tls = files }).ToList();
+        // Quick (CI smoke): two cells and 200 idle connections, about half a minute in all.
+        EchoSpec[] cells = options.Quick
+            ? [new(100, 16, 1, 0, options.Warmup, options.Measure), new(100, 16, 16, 0, options.Warmup, options.Measure)]
+            :
+            [
+                new(100, 16, 1, 0, options.Warmup, options.Measure),
+                new(100, 16, 16, 0, options.Warmup, options.Measure),
+                new(100, 4096, 1, 0, options.Warmup, options.Measure),
+            ];
+        Progress($"[wss] {cells.Length} echo cases × {options.Repetitions} repetitions over TLS (SslStream + ClientWebSocket generator)");
+        var running = new List<ServerProcess>();
+        try
+        {
+            foreach (var kind in tlsServers)
+            {
+                if (TryStart(kind, broadcast: false) is { } started)
+                {
+                    running.Add(started);
+                }
+            }
+            foreach (var spec in cells)
+            {
+                for (var rep = 0; rep < options.Repetitions; rep++)
+                {
+                    foreach (var server in running.Where(r => !r.HasExited))
+                    {
+                        var m = TlsScenario.RunEcho(server, tls: true, spec);
+                        var name = server.Kind.Name;
+                        results.Add(WssEcho, spec.Cell, "messages/s", "msg/s", true, name, m.PerSecond);
+                        results.Add(WssEcho, spec.Cell, "messages per server CPU-s", "msg/CPU-s", true, name, m.PerServerCpuSecond);
+                        results.Add(WssEcho, spec.Cell, "server CPU use", "cores", false, name, m.ServerCpuUse);
+                        results.Add(WssEcho, spec.Cell, "generator CPU use", "cores", false, name, m.ClientCpuUse);
+                        var ceiling = m.ClientCpuSeconds > 0 ? m.Messages / m.ClientCpuSeconds : double.NaN;
+                        results.Add(WssEcho, spec.Cell, "generator ceiling (msgs per generator CPU-s)", "msg/CPU-s", true, name, ceiling);
+                        CheckRun(server, "wss echo " + spec.Cell, m);
+                        Progress($"  [wss] {spec.Cell,-32} {server.Kind.Label,-14} rep {rep + 1}: {Format.Number(m.PerSecond),12} msg/s " +
+                            $"{Format.Number(m.PerServerCpuSecond),12} msg/CPU-s  server {m.ServerCpuUse:0.00} / gen {m.ClientCpuUse:0.00} cores (generator ceiling {Format.Number(ceiling)} msg/s)");
+                        Thread.Sleep(200);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var server in running)
+            {
+                if (server.HasExited)
+                {
+                    results.Note($"{server.Kind.Label} (wss) exited during the run: {server.LogTail()}");
+                }
+                server.Dispose();
+            }
+        }
+
+        // Idle memory: a fresh server per measurement; plain ws with the same client as the baseline.
+        var idle = options.Quick ? 200 : 2000;
+        foreach (var tls in new[] { true, false })
+        {
+            var cell = $"{idle:N0} idle {(tls ? "wss" : "ws")} connections (async client)";
+            Progress($"[wss] {cell}");
+            for (var rep = 0; rep < options.Repetitions; rep++)
+            {
+                foreach (var kind in tls ? tlsServers : options.Servers)
+                {
+                    using var server = TryStart(kind, broadcast: false);
+                    if (server is null)
+                    {
+                        continue;
+                    }
+                    var o = TlsScenario.RunIdle(server, tls, idle);
+                    results.Add(WssIdle, cell, "server RSS per connection", "B", false, kind.Name, o.RssPerConnection);
+                    results.Add(WssIdle, cell, "failed to open", "conns", false, kind.Name, o.Failed);
+                    if (o.Failed > 0 || o.Error is not null)
+                    {
+                        results.Note($"{kind.Label}: {cell}: {o.Failed} of {idle} failed to open; {o.Error}");
+                    }
+                    Progress($"  [wss] {cell} {kind.Label,-14} rep {rep + 1}: opened {o.Opened} (failed {o.Failed}), RSS {Format.Number(o.RssPerConnection)} B/conn");
+                }
+            }
+        }
     }
 
     private void WithServers(bool broadcast, bool includeRaw, Action<Dictionary<string, ServerProcess>> body)

@@ -1,12 +1,19 @@
 namespace Load.Servers;
 
-/// <summary>A server under test and how to start it in echo or broadcast mode.</summary>
+/// <summary>A server under test and how to start it in echo or broadcast mode (over TLS when <see cref="Tls"/> is set).</summary>
 internal sealed record ServerKind(string Name, string Label, string Dll, bool WebSocket, bool HasStats, bool CanBroadcast)
 {
-    public string[] Arguments(bool broadcast, int port) => Name switch
+    /// <summary>PEM certificate and key: the server serves wss:// with them (ours and Kestrel take the same flags).</summary>
+    public (string Certificate, string Key)? Tls { get; init; }
+
+    public string[] Arguments(bool broadcast, int port)
     {
-        "ours" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-        "kestrel" => [Dll, .. (broadcast ? new[] { "--broadcast" } : []), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-        _ => [Dll, "--tcp-echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-    };
+        string[] tls = Tls is { } t && Name is "ours" or "kestrel" ? ["--tls-cert", t.Certificate, "--tls-key", t.Key] : [];
+        return Name switch
+        {
+            "ours" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls],
+            "kestrel" => [Dll, .. (broadcast ? new[] { "--broadcast" } : []), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls],
+            _ => [Dll, "--tcp-echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+        };
+    }
 }

@@ -42,6 +42,42 @@ public sealed class TlsTests : IDisposable
         await server.AssertDrainedAsync();
     }
 
+    [Fact]
+    public async Task Idle_TLS_connections_hold_no_pooled_buffer()
+    {
+        await using var server = await StartAsync();
+        var clients = new List<ClientWebSocket>();
+        try
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                var client = new ClientWebSocket();
+                clients.Add(client);
+                client.Options.RemoteCertificateValidationCallback = _certificate.Validator;
+                await client.ConnectAsync(WssUri(server), CancellationToken.None);
+                await client.SendAsync(EchoTests.Payload(40_000, text: false), WebSocketMessageType.Binary, true, CancellationToken.None);
+                Assert.Equal(40_000, (await EchoTests.ReceiveMessageAsync(client)).Payload.Length);
+            }
+
+            // Every connection is open and waiting in a zero-byte read through SslStream: no block is rented for any of them.
+            var deadline = DateTime.UtcNow.AddSeconds(5);
+            while (server.Server.OutstandingBuffers > 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+            Assert.Equal(20, server.Server.OpenWebSocketCount);
+            Assert.Equal(0, server.Server.OutstandingBuffers);
+        }
+        finally
+        {
+            foreach (ClientWebSocket client in clients)
+            {
+                client.Dispose();
+            }
+        }
+        await server.AssertDrainedAsync();
+    }
+
     [Theory]
     [InlineData(SslProtocols.Tls12)]
     [InlineData(SslProtocols.Tls13)]

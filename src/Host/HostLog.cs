@@ -15,6 +15,9 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "stopped (allocated {AllocatedBytes} bytes in total)")]
     public static partial void Stopped(ILogger logger, long allocatedBytes);
 
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "stopped (echoed {Echoed} messages, allocated {AllocatedBytes} bytes in total)")]
+    public static partial void StoppedEcho(ILogger logger, long echoed, long allocatedBytes);
+
     [LoggerMessage(EventId = 4, Level = LogLevel.Critical, Message = "cannot listen on {Address} port {Port}: {Error}")]
     public static partial void CannotListen(ILogger logger, IPAddress address, int port, string error);
 }

@@ -1,0 +1,120 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace Engine.Tests.Resilience;
+
+/// <summary>
+/// SIGTERM on the real Host process: it stops accepting, flushes what is queued, sends 1001 to every client, waits up to
+/// WS_SHUTDOWN_TIMEOUT for the replies, then aborts the rest and exits.
+/// </summary>
+public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
+{
+    private const int Clients = 20;
+    private const int MessageSize = 64;
+
+    [Fact]
+    public async Task Sigterm_delivers_every_accepted_message_before_the_1001_and_exits_within_the_timeout()
+    {
+        using var host = await HostProcess.StartAsync("--echo", "--port", "0", "--address", "127.0.0.1", "--shutdown-timeout", "5000");
+        var peers = new List<WirePeer>();
+        for (int i = 0; i < Clients; i++)
+        {
+            peers.Add(await WirePeer.ConnectAsync("127.0.0.1", host.Port));
+        }
+        var received = new long[Clients];
+        var sent = new long[Clients];
+        var disorder = new string?[Clients];
+        var readers = peers.Select((peer, c) => Task.Run(() => peer.ReadUntilEndAsync((_, payload) =>
+        {
+            long seq = BinaryPrimitives.ReadInt64LittleEndian(payload.Span);
+            if (seq != received[c] && disorder[c] is null)
+            {
+                disorder[c] = $"client {c}: expected message {received[c]}, got {seq}";
+            }
+            Interlocked.Increment(ref received[c]);
+        }, TimeSpan.FromSeconds(30)))).ToArray();
+        // Each client pipelines numbered messages (at most 2,000,000) in batches of 200, without waiting for the echoes,
+        // until the server's close frame arrives: thousands are in flight when SIGTERM lands.
+        var senders = peers.Select((peer, c) => Task.Run(async () =>
+        {
+            var batch = new List<byte>(200 * (MessageSize + 8));
+            var payload = new byte[MessageSize];
+            try
+            {
+                while (peer.CloseCode is null && sent[c] < 2_000_000)
+                {
+                    batch.Clear();
+                    for (int k = 0; k < 200; k++)
+                    {
+                        BinaryPrimitives.WriteInt64LittleEndian(payload, sent[c] + k);
+                        WirePeer.AppendFrame(batch, 0x2, payload);
+                    }
+                    await peer.SendRawAsync(batch.ToArray());
+                    sent[c] += 200;
+                }
+            }
+            catch (SocketException)
+            {
+                // The server finished closing while we were still sending: expected after the 1001.
+            }
+        })).ToArray();
+
+        var warm = Stopwatch.StartNew();
+        while (received.Any(r => Interlocked.Read(ref r) < 500) && warm.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(10);
+        }
+        Assert.True(received.All(r => r >= 500), "the echo traffic did not get going");
+        var stopping = Stopwatch.StartNew();
+        host.Terminate();
+        Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the Host did not exit");
+        stopping.Stop();
+        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(senders).WaitAsync(TimeSpan.FromSeconds(30));
+        peers.ForEach(p => p.Dispose());
+
+        Assert.Equal(0, host.ExitCode);
+        // Every client answers the close, so the Host is done before the 5 s shutdown timeout would abort anyone.
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"the Host took {stopping.Elapsed.TotalSeconds:F1} s to stop");
+        Assert.All(disorder, d => Assert.Null(d));
+        Assert.All(peers, p => Assert.Equal(1001, p.CloseCode));
+        Match echoed = EchoedLine().Match(host.Output);
+        Assert.True(echoed.Success, "no 'echoed N messages' line: " + host.Output);
+        long accepted = long.Parse(echoed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine($"sent {sent.Sum()}, accepted (echoed) {accepted}, received {received.Sum()}, stop took {stopping.Elapsed.TotalMilliseconds:F0} ms");
+        // Every message the server accepted (queued an echo for) reached its client ahead of the close frame...
+        Assert.Equal(accepted, received.Sum());
+        // ...and the test did race the shutdown: messages were still arriving when the close went out.
+        Assert.True(sent.Sum() > accepted, $"sent {sent.Sum()}, accepted {accepted}: nothing was in flight at SIGTERM");
+    }
+
+    [Fact]
+    public async Task Sigterm_aborts_a_peer_that_never_answers_the_close_after_the_shutdown_timeout()
+    {
+        using var host = await HostProcess.StartAsync("--echo", "--port", "0", "--address", "127.0.0.1", "--shutdown-timeout", "2000");
+        using var silent = await WirePeer.ConnectAsync("127.0.0.1", host.Port); // never reads, so never answers the close
+        using var polite = await WirePeer.ConnectAsync("127.0.0.1", host.Port);
+        var stopping = Stopwatch.StartNew();
+        host.Terminate();
+        var reader = polite.ReadUntilEndAsync((_, _) => { }, TimeSpan.FromSeconds(15));
+        await reader;
+        TimeSpan politeEnded = stopping.Elapsed;
+        Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the Host did not exit");
+        stopping.Stop();
+
+        Assert.Equal(1001, polite.CloseCode);
+        Assert.True(politeEnded < TimeSpan.FromSeconds(1.5), $"the answering client was held {politeEnded.TotalSeconds:F1} s");
+        Assert.InRange(stopping.Elapsed, TimeSpan.FromSeconds(1.8), TimeSpan.FromSeconds(2 + 3));
+        Assert.Equal(0, host.ExitCode);
+        // The silent peer was dropped: its socket sees the 1001 frame and then the end (or a reset).
+        var end = silent.ReadUntilEndAsync((_, _) => { }, TimeSpan.FromSeconds(5));
+        await end;
+        Assert.Equal(1001, silent.CloseCode);
+    }
+
+    [GeneratedRegex(@"stopped \(echoed (\d+) messages")]
+    private static partial Regex EchoedLine();
+}

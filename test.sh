@@ -21,6 +21,8 @@ command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v clang >/dev/null || command -v gcc >/dev/null || need_apt+=(gcc)
 # Fuzzing smoke (fuzz/run.sh): AFL++ drives the SharpFuzz-instrumented engine.
 command -v afl-fuzz >/dev/null || need_apt+=(afl++)
+# Resilience tests (tests/Resilience): the half-open peer lives in a network namespace made with ip(8); needs root.
+command -v ip >/dev/null || need_apt+=(iproute2)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
 fi
@@ -36,6 +38,23 @@ run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo
 
 echo "== integration tests again on the portable .NET sockets transport"
 ENGINE_TEST_TRANSPORT=sockets run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
+
+echo "== resilience: slowloris (5,000 connections), SIGTERM without loss, half-open peer in a network namespace, Host restart"
+run_tests tests/Resilience/Resilience.csproj -c Release --no-build -nologo
+echo "== resilience again on the portable .NET sockets transport (the tests with an in-process server)"
+ENGINE_TEST_TRANSPORT=sockets run_tests tests/Resilience/Resilience.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Slowloris|FullyQualifiedName~HalfOpen"
+
+echo "== soak: 60 s of connect/close churn, echo and broadcast against the Host (bench/Soak; results in reports/soak/)"
+soak_log=$(mktemp)
+soak_rc=0
+nice -n 10 dotnet run -c Release --no-build --project bench/Soak -- --duration 60s --out reports/soak 2>&1 | tee "$soak_log" || soak_rc=$?
+soak_line=$(grep -E '^Soak tests: Passed: [0-9]+, Failed: [0-9]+$' "$soak_log" || true)
+rm -f "$soak_log"
+if [[ -z "$soak_line" ]] || { ((soak_rc != 0)) && [[ "$soak_line" == *"Failed: 0" ]]; }; then
+  soak_line="Soak tests: Passed: 0, Failed: 1"  # crashed or gave no verdict
+fi
+echo "$soak_line" | tee -a "$log"
+((soak_rc == 0))
 
 echo "== fuzzing smoke: AFL++ on each target (fuzz/), about 55 s each; any crash or hang fails"
 fuzz_dir=$(mktemp -d)

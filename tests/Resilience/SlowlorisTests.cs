@@ -62,8 +62,9 @@ public sealed class SlowlorisTests(ITestOutputHelper output)
         Assert.True(peakHeld >= SlowConnections * 3 / 4, $"only {peakHeld} slow connections were held at once");
         // Cut by the handshake timeout, which starts at the server's accept (around when our connect returned: the client thread
         // may be scheduled a little late on a loaded box), so never much earlier;
-        // later only by the accept queue's lag, the 20 ms wheel and a loaded box.
-        Assert.All(attack.Lifetimes, l => Assert.InRange(l, HandshakeTimeout - TimeSpan.FromMilliseconds(300), HandshakeTimeout + TimeSpan.FromSeconds(2)));
+        // later only by the accept queue's lag (the sockets transport accepts a 5,000-connection burst more slowly), the 20 ms
+        // wheel and a loaded box.
+        Assert.All(attack.Lifetimes, l => Assert.InRange(l, HandshakeTimeout - TimeSpan.FromMilliseconds(300), HandshakeTimeout + TimeSpan.FromSeconds(3)));
         Assert.True(probes.Count >= 8, "too few probes ran during the attack");
         Assert.All(probes, p => Assert.True(p < TimeSpan.FromSeconds(1), $"a fresh client took {p.TotalMilliseconds:F0} ms to connect and echo"));
         // Memory under attack: at most one pooled block per half-received head (the partial request is kept until more arrives).

@@ -39,7 +39,7 @@ void OnLine(string? line)
     {
         hostOutput.Add(line);
     }
-    if (Regex.Match(line, @"^listening on ws://.*:(\d+) \(") is { Success: true } m)
+    if (Regex.Match(line, @"listening on wss?://\S*:(\d+) \(") is { Success: true } m)
     {
         listening.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
     }
@@ -71,6 +71,7 @@ await Settle(TimeSpan.FromSeconds(15));
 
 clock.Start();
 var samples = new List<Sample> { Sample.Take(0, host.Id, port) };
+Dictionary<string, int> handlesBefore = Sample.HandleKinds(host.Id);
 var workload = new Workload(new Uri($"ws://127.0.0.1:{port}/"), options);
 using var stop = new CancellationTokenSource();
 Task traffic = workload.RunAsync(stop.Token);
@@ -94,6 +95,11 @@ await traffic.WaitAsync(TimeSpan.FromSeconds(30));
 
 // Every client has gone: the server must let go of every connection and every pooled block.
 Sample final = await Settle(TimeSpan.FromSeconds(15));
+Dictionary<string, int> handlesAfter = Sample.HandleKinds(host.Id);
+// What changed, by kind: a leak shows as many sockets; a runtime's lazily opened descriptor as one or two of a kind.
+string handleChange = string.Join(", ", handlesAfter.Keys.Union(handlesBefore.Keys).Order()
+    .Select(k => (Kind: k, Delta: handlesAfter.GetValueOrDefault(k) - handlesBefore.GetValueOrDefault(k)))
+    .Where(d => d.Delta != 0).Select(d => $"{d.Kind} {d.Delta:+0;-0}"));
 
 // SIGTERM: the Host stops gracefully and exits 0.
 Process.Start("kill", ["-TERM", host.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
@@ -103,7 +109,7 @@ if (!exited)
     host.Kill();
 }
 
-var verdict = Analysis.Judge(samples, final, options, workload, exited && host.ExitCode == 0);
+var verdict = Analysis.Judge(samples, final, options, workload, exited && host.ExitCode == 0, handleChange);
 var result = new SoakResult(DateTime.UtcNow, options.Duration.TotalSeconds, loadTime.TotalSeconds, options.SampleEvery.TotalSeconds, Environment.ProcessorCount,
     workload.Echoes, workload.Published, workload.Delivered, workload.ChurnCycles, workload.Errors, workload.ErrorSamples, samples, final, verdict);
 Directory.CreateDirectory(options.OutDirectory);

@@ -31,6 +31,29 @@ internal sealed record Sample(double Seconds, long RssBytes, int Threads, int Op
             root.GetProperty("outstandingBuffers").GetInt64(), root.GetProperty("allocatedBytes").GetInt64());
     }
 
+    /// <summary>The kinds of a process's open descriptors ("socket", "anon_inode:[eventpoll]", "pipe", a file path), counted.</summary>
+    public static Dictionary<string, int> HandleKinds(int pid)
+    {
+        var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string fd in Directory.GetFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            string target;
+            try
+            {
+                target = new FileInfo(fd).LinkTarget ?? "?";
+            }
+            catch (IOException)
+            {
+                continue; // closed while we looked
+            }
+            string kind = target.StartsWith("socket:", StringComparison.Ordinal) ? "socket"
+                : target.StartsWith("pipe:", StringComparison.Ordinal) ? "pipe"
+                : target;
+            kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
+        }
+        return kinds;
+    }
+
     /// <summary>GET /stats over a plain socket (the sampler must not hold connections of its own between samples).</summary>
     public static JsonDocument FetchStats(int port)
     {

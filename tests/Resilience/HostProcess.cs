@@ -143,7 +143,7 @@ internal sealed partial class HostProcess : IDisposable
         }
     }
 
-    [GeneratedRegex(@"^listening on ws://.*:(\d+) \(")]
+    [GeneratedRegex(@"listening on wss?://\S*:(\d+) \(")]
     private static partial Regex ListeningLine();
 
     [DllImport("libc", SetLastError = true)]

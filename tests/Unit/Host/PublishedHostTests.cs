@@ -8,23 +8,38 @@ using System.Text;
 namespace Engine.Tests.Unit.HostApp;
 
 /// <summary>
-/// Runs a published Host executable (test.sh publishes the Native AOT build and points <c>HOST_EXECUTABLE</c> at it):
-/// start on a free port, a WebSocket echo, /healthz and /metrics, then SIGTERM and a clean exit.
+/// Runs the Host as a process, the way it is deployed: start on a free port as a systemd notify service would (a
+/// NOTIFY_SOCKET datagram socket made by the test), a WebSocket echo, /healthz, /readyz and /metrics, then SIGTERM: a
+/// clean exit, with READY=1 and STOPPING=1 sent to the socket. Once with the JIT build (dotnet Host.dll), once with the
+/// Native AOT executable test.sh publishes (<c>HOST_EXECUTABLE</c>).
 /// </summary>
 public sealed partial class PublishedHostTests
 {
+    [Fact]
+    public Task The_JIT_build_serves_echo_health_and_metrics_notifies_systemd_and_stops_on_SIGTERM() =>
+        RunAsync("dotnet", typeof(Host.HostSettings).Assembly.Location);
+
     [PublishedHostFact]
-    public async Task The_published_executable_serves_echo_health_and_metrics_and_stops_on_SIGTERM()
+    public Task The_published_executable_serves_echo_health_and_metrics_notifies_systemd_and_stops_on_SIGTERM() =>
+        RunAsync(Environment.GetEnvironmentVariable(PublishedHostFactAttribute.Variable)!);
+
+    private static async Task RunAsync(string executable, params string[] prefix)
     {
-        string executable = Environment.GetEnvironmentVariable(PublishedHostFactAttribute.Variable)!;
         int port = FreePort();
+        string notifyPath = Path.Combine(Path.GetTempPath(), $"engine-notify-{Guid.NewGuid():N}.sock");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
         var info = new ProcessStartInfo(executable)
         {
-            ArgumentList = { "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--address", "127.0.0.1", "--heartbeat-interval", "0" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = Path.GetTempPath(),
+            Environment = { ["NOTIFY_SOCKET"] = notifyPath },
         };
+        foreach (string argument in (string[])[.. prefix, "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--address", "127.0.0.1", "--heartbeat-interval", "0"])
+        {
+            info.ArgumentList.Add(argument);
+        }
         using Process host = Process.Start(info)!;
         var output = new StringBuilder();
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -51,6 +66,7 @@ public sealed partial class PublishedHostTests
         try
         {
             await listening.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal("READY=1", await ReceiveNotificationAsync(notify));
 
             using (var client = new ClientWebSocket())
             {
@@ -81,6 +97,7 @@ public sealed partial class PublishedHostTests
 
             Assert.Equal(0, Kill(host.Id, Sigterm));
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(15)), "no exit within 15 s of SIGTERM");
+            Assert.Equal("STOPPING=1", await ReceiveNotificationAsync(notify));
             host.WaitForExit(); // flushes the output events
             Assert.Equal(0, host.ExitCode);
             lock (output)
@@ -94,7 +111,16 @@ public sealed partial class PublishedHostTests
             {
                 host.Kill();
             }
+            File.Delete(notifyPath);
         }
+    }
+
+    private static async Task<string> ReceiveNotificationAsync(Socket notify)
+    {
+        var buffer = new byte[256];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        int length = await notify.ReceiveAsync(buffer, SocketFlags.None, deadline.Token);
+        return Encoding.UTF8.GetString(buffer, 0, length);
     }
 
     private const int Sigterm = 15;

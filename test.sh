@@ -14,6 +14,7 @@ run_tests() { dotnet test "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; 
 
 need_apt=()
 command -v taskset >/dev/null || need_apt+=(util-linux)
+command -v unzip >/dev/null || need_apt+=(unzip)   # NuGet pack check
 # Browser tests (tests/Browser): Debian's chromium, driven by playwright-core from npm.
 [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
 command -v node >/dev/null || need_apt+=(nodejs npm)
@@ -32,6 +33,27 @@ fi
 
 echo "== build (warnings are errors)"
 dotnet build Engine.sln -c Release -nologo -v q
+
+# NuGet packages of the engine libraries (src/Packaging.props): each .nupkg must carry its dll, XML docs and README.
+echo "== NuGet pack (Engine.WebSockets, Engine.WebSockets.Hosting)"
+pack_dir=$(mktemp -d)
+pack_passed=0 pack_failed=0
+if dotnet pack src/Engine.Hosting/Engine.Hosting.csproj -c Release --no-build -nologo -v q -o "$pack_dir" \
+   && dotnet pack src/Engine/Engine.csproj -c Release --no-build -nologo -v q -o "$pack_dir"; then
+  for check in "Engine.WebSockets:lib/net10.0/Engine.dll" "Engine.WebSockets:lib/net10.0/Engine.xml" "Engine.WebSockets:README.md" \
+               "Engine.WebSockets.Hosting:lib/net10.0/Engine.Hosting.dll" "Engine.WebSockets.Hosting:lib/net10.0/Engine.Hosting.xml" \
+               "Engine.WebSockets.Hosting:README.md"; do
+    nupkg="$pack_dir/${check%%:*}.0.1.0.nupkg"
+    listing=$(unzip -Z1 "$nupkg" 2>/dev/null || true)   # no pipe into grep -q: pipefail would see unzip's SIGPIPE
+    if grep -qx "${check#*:}" <<<"$listing"; then pack_passed=$((pack_passed + 1));
+    else echo "missing ${check#*:} in $nupkg"; pack_failed=$((pack_failed + 1)); fi
+  done
+else
+  pack_failed=1
+fi
+rm -rf "$pack_dir"
+echo "Pack tests: Passed: $pack_passed, Failed: $pack_failed" | tee -a "$log"
+((pack_failed == 0))
 
 echo "== unit and integration tests (integration on the default transport: epoll on Linux x86-64)"
 run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo

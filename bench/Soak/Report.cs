@@ -70,7 +70,7 @@ internal static class Report
         int height = top + (panels.Length * panelHeight) + 20;
         svg.AppendLine(c, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">");
         svg.AppendLine(c, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>");
-        svg.AppendLine(c, $"<text x=\"{left}\" y=\"22\" font-size=\"15\">Soak {(r.Verdict.Passed ? "passed" : "FAILED")}: {r.LoadSeconds:F0} s of churn + echo + broadcast; shaded: warm-up; dashed: medians of the middle and last thirds</text>");
+        svg.AppendLine(c, $"<text x=\"{left}\" y=\"22\" font-size=\"14\">Soak {(r.Verdict.Passed ? "passed" : "FAILED")}: {r.LoadSeconds:F0} s of churn + echo + broadcast. Shaded: warm-up; dashed: middle/last-third medians</text>");
         double maxX = Math.Max(1, r.Samples.Max(s => s.Seconds));
         double warm = r.Verdict.WarmupSeconds;
         Sample[] steady = r.Samples.Where(s => s.Seconds >= warm).ToArray();

@@ -9,9 +9,10 @@ try
 {
     settings = HostSettings.Parse(args, Environment.GetEnvironmentVariable);
 }
-catch (Exception exception) when (exception is FormatException or ArgumentException or InvalidDataException)
+catch (Exception exception) when (exception is FormatException or ArgumentException or InvalidDataException or IOException
+    or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
 {
-    // InvalidDataException: appsettings.json is not valid JSON.
+    // InvalidDataException: appsettings.json is not valid JSON; IO/crypto errors: unreadable or invalid TLS PEM files.
     Console.Error.WriteLine($"error: {exception.Message}");
     return 2;
 }

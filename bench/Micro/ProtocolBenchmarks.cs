@@ -151,7 +151,7 @@ public class FrameWriterBenchmarks
     {
         _payload = new byte[PayloadSize];
         new Random(1).NextBytes(_payload);
-        _queue = new OutboundQueue(_pool);
+        _queue = new OutboundQueue(_pool, OutboundQueue.CreateListPool(16)); // as the server does: segment lists pooled
         EnqueueAndDrain(); // grow the segment lists once
     }
 

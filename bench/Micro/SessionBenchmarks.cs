@@ -41,7 +41,7 @@ public class SessionBenchmarks
         _receive = new byte[_frame.Length];
 
         var pool = new BlockPool(16 * 1024, 64);
-        _output = new OutboundQueue(pool);
+        _output = new OutboundQueue(pool, OutboundQueue.CreateListPool(16)); // as the server does: segment lists pooled
         _host.Output = _output;
         var settings = new SessionSettings(
             MaxMessageSize: 1 << 20, MaxRequestHeadSize: 8192, Streamed: false, HandshakeTimeoutMs: 5_000,

@@ -38,7 +38,14 @@ public static class KestrelEchoServer
     /// As above; with a <paramref name="certificate"/> (holding its private key) Kestrel serves wss:// through its own
     /// HTTPS connection middleware (<c>UseHttps</c>), as an ASP.NET Core application would.
     /// </summary>
-    public static async Task<(WebApplication App, int Port)> StartAsync(IPAddress address, int port, bool broadcast, X509Certificate2? certificate, CancellationToken cancellationToken = default)
+    public static Task<(WebApplication App, int Port)> StartAsync(IPAddress address, int port, bool broadcast, X509Certificate2? certificate, CancellationToken cancellationToken = default)
+        => StartAsync(address, port, broadcast, certificate, compression: false, cancellationToken);
+
+    /// <summary>
+    /// As above; with <paramref name="compression"/> the middleware accepts permessage-deflate offers
+    /// (<see cref="WebSocketAcceptContext.DangerousEnableCompression"/>, ASP.NET Core's defaults: context takeover, 15-bit windows).
+    /// </summary>
+    public static async Task<(WebApplication App, int Port)> StartAsync(IPAddress address, int port, bool broadcast, X509Certificate2? certificate, bool compression, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -59,17 +66,18 @@ public static class KestrelEchoServer
         var app = builder.Build();
         // Kestrel's own default is 2 minutes of keep-alive pings; no pings here keeps the comparison about echo work.
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
-        app.Run(context => HandleAsync(context, broadcast));
+        var accept = new WebSocketAcceptContext { DangerousEnableCompression = compression };
+        app.Run(context => HandleAsync(context, broadcast, accept));
         await app.StartAsync(cancellationToken);
         var bound = new Uri(app.Urls.First()).Port;
         return (app, bound);
     }
 
-    private static Task HandleAsync(HttpContext context, bool broadcast)
+    private static Task HandleAsync(HttpContext context, bool broadcast, WebSocketAcceptContext accept)
     {
         if (context.WebSockets.IsWebSocketRequest)
         {
-            return broadcast ? RelayAsync(context) : EchoAsync(context);
+            return broadcast ? RelayAsync(context, accept) : EchoAsync(context, accept);
         }
         if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/stats")
         {
@@ -86,9 +94,9 @@ public static class KestrelEchoServer
         return context.Response.WriteAsync(json);
     }
 
-    private static async Task EchoAsync(HttpContext context)
+    private static async Task EchoAsync(HttpContext context, WebSocketAcceptContext accept)
     {
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
         Interlocked.Increment(ref connections);
         // The ASP.NET Core samples' 4 KiB to start with, so 15,000 idle connections are not charged 64 KiB each;
         // a connection that sends a message too big for it moves to 64 KiB reads (messages of any size are assembled below,
@@ -137,9 +145,9 @@ public static class KestrelEchoServer
     /// over it. The per-socket lock is there because a WebSocket allows one outstanding send, and two publishers
     /// may relay to the same subscriber at once.
     /// </summary>
-    private static async Task RelayAsync(HttpContext context)
+    private static async Task RelayAsync(HttpContext context, WebSocketAcceptContext accept)
     {
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
         var self = new Subscriber(socket);
         var id = Interlocked.Increment(ref nextId);
         Connected[id] = self;

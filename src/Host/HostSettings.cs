@@ -77,6 +77,15 @@ public sealed record HostSettings
         ("WS_LOG_LEVEL", "--log-level", "information", "lowest level logged: trace, debug, information, warning, error, critical, none"),
         ("WS_METRICS", "--metrics", "true", "serve Prometheus metrics at GET /metrics on the WebSocket port"),
         ("WS_CONFIG", "--config", "appsettings.json", "JSON settings file (section Host, keys as in the key column); the default is skipped when missing, a given one must exist"),
+        ("WS_DEFLATE", "--deflate", "false", "accept permessage-deflate (RFC 7692) offers"),
+        ("WS_DEFLATE_THRESHOLD", "--deflate-threshold", "128", "messages shorter than this many bytes are sent uncompressed"),
+        ("WS_DEFLATE_SERVER_WINDOW_BITS", "--deflate-server-window-bits", "15", "LZ77 window we compress with, 8-15 bits"),
+        ("WS_DEFLATE_CLIENT_WINDOW_BITS", "--deflate-client-window-bits", "15", "window asked of clients that offer client_max_window_bits, 8-15"),
+        ("WS_DEFLATE_MEMORY_LEVEL", "--deflate-memory-level", "8", "zlib memory level of our deflaters, 1-9"),
+        ("WS_DEFLATE_LEVEL", "--deflate-level", "6", "zlib compression level, 1 (fastest) to 9"),
+        ("WS_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER", "--deflate-server-no-context-takeover", "true", "answer server_no_context_takeover (pooled deflaters, compress-once broadcast)"),
+        ("WS_DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER", "--deflate-client-no-context-takeover", "false", "answer client_no_context_takeover (pooled inflaters: no zlib state per idle connection)"),
+        ("WS_DEFLATE_MAX_CONCURRENT", "--deflate-max-concurrent", "0", "compressions at once across the server (plain beyond); 0 = 2 per core"),
     ];
 
     /// <summary>
@@ -128,6 +137,20 @@ public sealed record HostSettings
                 "close-1008" => SlowConsumerPolicy.ClosePolicyViolation,
                 "close-1013" => SlowConsumerPolicy.CloseTryAgainLater,
                 string other => throw new FormatException($"WS_SLOW_CONSUMER must be fail-send, close-1008 or close-1013, got '{other}'"),
+            },
+            Compression = new CompressionOptions
+            {
+                Enabled = Flag("WS_DEFLATE"),
+                Threshold = (int)Math.Min(Number("WS_DEFLATE_THRESHOLD"), int.MaxValue),
+                ServerMaxWindowBits = (int)Math.Min(Number("WS_DEFLATE_SERVER_WINDOW_BITS"), int.MaxValue),
+                ClientMaxWindowBits = (int)Math.Min(Number("WS_DEFLATE_CLIENT_WINDOW_BITS"), int.MaxValue),
+                MemoryLevel = (int)Math.Min(Number("WS_DEFLATE_MEMORY_LEVEL"), int.MaxValue),
+                Level = (int)Math.Min(Number("WS_DEFLATE_LEVEL"), int.MaxValue),
+                ServerNoContextTakeover = Flag("WS_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER"),
+                ClientNoContextTakeover = Flag("WS_DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER"),
+                MaxConcurrentCompressions = Number("WS_DEFLATE_MAX_CONCURRENT") is > 0 and var cap
+                    ? (int)Math.Min(cap, int.MaxValue)
+                    : new CompressionOptions().MaxConcurrentCompressions,
             },
         };
         string? Optional(string env) => Get(env) is { Length: > 0 } v ? v : null;

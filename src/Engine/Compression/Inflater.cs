@@ -17,13 +17,14 @@ internal sealed unsafe class Inflater : IDisposable
     private bool _ended;
 
     /// <param name="windowBits">8-15, the LZ77 window the peer compresses with.</param>
-    public Inflater(int windowBits)
+    /// <param name="exact">Use exactly that window, even 8 (a strict peer's check, as a test client wants); else at least 9.</param>
+    public Inflater(int windowBits, bool exact = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(windowBits, 8);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(windowBits, 15);
         // zlib-based peers asked for an 8-bit window silently use 9 (deflateInit2 raises it), so inflate with at least 9:
         // a larger window than the sender's is always safe, a smaller one fails on their farthest matches.
-        WindowBits = Math.Max(windowBits, 9);
+        WindowBits = exact ? windowBits : Math.Max(windowBits, 9);
         _stream = (ZLibNative.ZStream*)NativeMemory.AllocZeroed((nuint)sizeof(ZLibNative.ZStream));
         int status = ZLibNative.InflateInit2(_stream, -WindowBits);
         if (status != ZLibNative.Ok)

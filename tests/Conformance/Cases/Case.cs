@@ -86,6 +86,9 @@ public class Case
     /// <summary>Extra grading after the standard one (e.g. 7.x turns a wrong close code into a failed case).</summary>
     public Action<Case>? AfterGrading { get; init; }
 
+    /// <summary>The Sec-WebSocket-Extensions offer of the opening handshake (sections 12 and 13), or none.</summary>
+    public string? ExtensionOffer { get; init; }
+
     /// <summary>Overrides message handling (the performance cases count lengths instead of recording payloads).</summary>
     public Action<Case, byte[], bool>? MessageHandler { get; init; }
 

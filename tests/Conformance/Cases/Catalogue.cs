@@ -11,6 +11,9 @@ public enum CaseLoad
 
     /// <summary>Measures the server (section 9): runs alone so timings mean something on a shared 2-core box.</summary>
     Exclusive,
+
+    /// <summary>CPU-bound but not timed (sections 12, 13): after the light cases, one per core, so they never starve the short deadlines of 6.x.</summary>
+    Busy,
 }
 
 /// <summary>One case of the catalogue: Autobahn's id, description and expectation, and a factory for a fresh run.</summary>
@@ -23,7 +26,7 @@ public sealed record CaseDefinition(string Id, string Description, string Expect
 }
 
 /// <summary>
-/// The fuzzing-client case catalogue of the Autobahn testsuite, sections 1-7, 9 and 10 (12 and 13, compression, come later).
+/// The fuzzing-client case catalogue of the Autobahn testsuite, sections 1-7, 9, 10, 12 and 13.
 /// Ids, descriptions and expectations follow autobahntestsuite/case/*.py so reports compare line by line.
 /// </summary>
 public static partial class Catalogue
@@ -39,6 +42,8 @@ public static partial class Catalogue
         ["7"] = "Close Handling",
         ["9"] = "Limits/Performance",
         ["10"] = "Misc",
+        ["12"] = "WebSocket Compression (different payloads)",
+        ["13"] = "WebSocket Compression (different parameters)",
     };
 
     private static readonly Lazy<IReadOnlyList<CaseDefinition>> s_all = new(Build);
@@ -82,6 +87,7 @@ public static partial class Catalogue
         AddClose(cases);
         AddLimits(cases);
         AddMisc(cases);
+        AddCompression(cases);
         cases.Sort((a, b) => CompareIds(a.Id, b.Id));
         var duplicate = cases.GroupBy(c => c.Id).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)

@@ -21,6 +21,7 @@ public sealed partial class FuzzingConnection
             "Connection: Upgrade\r\n" +
             $"Sec-WebSocket-Key: {key}\r\n" +
             "Sec-WebSocket-Version: 13\r\n" +
+            (_case.ExtensionOffer is { } offer ? $"Sec-WebSocket-Extensions: {offer}\r\n" : "") +
             "User-Agent: Engine.Tests.Conformance\r\n\r\n";
         var requestBytes = Encoding.ASCII.GetBytes(request);
         await socket.SendAsync(requestBytes, SocketFlags.None, cancellationToken);
@@ -61,6 +62,14 @@ public sealed partial class FuzzingConnection
                 if (colon > 0 && line[..colon].Trim().Equals("Sec-WebSocket-Accept", StringComparison.OrdinalIgnoreCase))
                 {
                     acceptOk = line[(colon + 1)..].Trim() == expectedAccept;
+                }
+                if (colon > 0 && line[..colon].Trim().Equals("Sec-WebSocket-Extensions", StringComparison.OrdinalIgnoreCase))
+                {
+                    // RFC 6455 §4.1: an extension the client did not offer fails the handshake; so does a bad answer (RFC 7692 §7.1).
+                    string answer = line[(colon + 1)..].Trim();
+                    Deflate = _case.ExtensionOffer is { } offered
+                        ? ClientDeflate.FromResponse(answer, offered, out string? error) ?? throw new InvalidDataException(error)
+                        : throw new InvalidDataException($"server answered an extension that was not offered: {answer}");
                 }
             }
             if (!acceptOk)
@@ -196,8 +205,10 @@ public sealed partial class FuzzingConnection
         }
 
         // RFC 6455 §5.1-5.2: a server never masks, and without extensions RSV and unknown opcodes are errors.
+        // RFC 7692 §6: with permessage-deflate, RSV1 may mark the first frame of a data message, nothing else.
         bool control = opcode >= 8;
-        if (masked || rsv != 0 || opcode is (>= 3 and <= 7) or > 10 || (control && (!fin || payload.Length > 125)))
+        bool compressedStart = Deflate is not null && rsv == 4 && opcode is 1 or 2;
+        if (masked || (rsv != 0 && !compressedStart) || opcode is (>= 3 and <= 7) or > 10 || (control && (!fin || payload.Length > 125)))
         {
             FailConnection("the server sent an invalid frame");
             return;
@@ -215,12 +226,22 @@ public sealed partial class FuzzingConnection
                 {
                     _message = new MemoryStream();
                     _messageOpcode = opcode;
+                    _messageCompressed = compressedStart;
                 }
                 _message!.Write(payload);
                 if (fin)
                 {
                     var message = _message.ToArray();
                     _message = null;
+                    if (_messageCompressed)
+                    {
+                        if (Deflate!.Inflate(message) is not { } inflated)
+                        {
+                            FailConnection("the server sent a compressed message that does not inflate");
+                            return;
+                        }
+                        message = inflated;
+                    }
                     // Like Autobahn's client, the fuzzer fails the connection instead of accepting invalid UTF-8 from the server.
                     if (_messageOpcode == 1 && !System.Text.Unicode.Utf8.IsValid(message))
                     {

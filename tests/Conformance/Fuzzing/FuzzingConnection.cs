@@ -45,6 +45,7 @@ public sealed partial class FuzzingConnection
     private int _messageOpcode;
     private bool _closeReceived;
     private int _streamMaskOffset;
+    private bool _messageCompressed;
     private byte[]? _streamMask;
 
     public FuzzingConnection(Case @case)
@@ -73,6 +74,9 @@ public sealed partial class FuzzingConnection
 
     /// <summary>Milliseconds from the case's start (opening handshake done) to the TCP connection being gone.</summary>
     public long DurationMs { get; private set; }
+
+    /// <summary>The permessage-deflate state the server agreed to, or null (Autobahn's <c>_perMessageCompress</c>).</summary>
+    public ClientDeflate? Deflate { get; private set; }
 
     /// <summary>When set, <see cref="SendMessage"/> splits messages into frames of this size (Autobahn's autoFragmentSize).</summary>
     public int? AutoFragmentSize { get; set; }
@@ -152,20 +156,30 @@ public sealed partial class FuzzingConnection
     public void SendFrame(int opcode, string payload, bool fin = true, int rsv = 0, long? payloadLength = null, int? chopSize = null, bool sync = false) =>
         SendFrame(opcode, Encoding.UTF8.GetBytes(payload), fin, rsv, payloadLength, chopSize, sync);
 
-    /// <summary>Sends a message, fragmented into frames of <paramref name="fragmentSize"/> (or <see cref="AutoFragmentSize"/>) when given.</summary>
+    /// <summary>
+    /// Sends a message, fragmented into frames of <paramref name="fragmentSize"/> (or <see cref="AutoFragmentSize"/>) when
+    /// given. With permessage-deflate agreed the message is compressed first and the compressed bytes are fragmented,
+    /// RSV1 on the first frame only (RFC 7692 §6).
+    /// </summary>
     public void SendMessage(ReadOnlySpan<byte> payload, bool binary, int? fragmentSize = null)
     {
         var opcode = binary ? 2 : 1;
+        int rsv = 0;
+        if (Deflate is not null)
+        {
+            payload = Deflate.Compress(payload);
+            rsv = 4;
+        }
         var size = fragmentSize ?? AutoFragmentSize;
         if (size is not { } n || n <= 0 || payload.Length <= n)
         {
-            SendFrame(opcode, payload);
+            SendFrame(opcode, payload, rsv: rsv);
             return;
         }
         for (int offset = 0; offset < payload.Length; offset += n)
         {
             var piece = payload.Slice(offset, Math.Min(n, payload.Length - offset));
-            SendFrame(offset == 0 ? opcode : 0, piece, fin: offset + n >= payload.Length);
+            SendFrame(offset == 0 ? opcode : 0, piece, fin: offset + n >= payload.Length, rsv: offset == 0 ? rsv : 0);
         }
     }
 
@@ -381,6 +395,7 @@ public sealed partial class FuzzingConnection
         }
         State = ConnectionState.Closed;
         DurationMs = _clock.ElapsedMilliseconds;
+        Deflate?.Dispose();
         _writes.Writer.TryComplete();
         if (!WasClean && !DroppedByMe && WasNotCleanReason is null)
         {

@@ -22,7 +22,8 @@ public sealed class KestrelPeerServer : IPeerServer
 
     public static async Task<KestrelPeerServer> StartAsync()
     {
-        var (app, port) = await KestrelEchoServer.StartAsync(IPAddress.Loopback, 0);
+        // Compression on, so sections 12 and 13 negotiate permessage-deflate with it (other sections never offer it).
+        var (app, port) = await KestrelEchoServer.StartAsync(IPAddress.Loopback, 0, broadcast: false, certificate: null, compression: true);
         return new KestrelPeerServer(app, port);
     }
 

@@ -162,7 +162,7 @@ public static partial class ReportWriter
         var md = new StringBuilder();
         md.AppendLine("# WebSocket conformance report");
         md.AppendLine();
-        md.AppendLine($"Generated {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC by `tests/Conformance`, our implementation of the Autobahn testsuite fuzzing-client catalogue (sections 1-7, 9, 10; case ids and descriptions as in Autobahn). Grades follow Autobahn: OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED; the close is graded separately (OK, WRONG CODE, UNCLEAN, FAILED BY CLIENT, FAILED).");
+        md.AppendLine($"Generated {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC by `tests/Conformance`, our implementation of the Autobahn testsuite fuzzing-client catalogue (sections 1-7, 9, 10, 12, 13; case ids and descriptions as in Autobahn). Grades follow Autobahn: OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED; the close is graded separately (OK, WRONG CODE, UNCLEAN, FAILED BY CLIENT, FAILED).");
         if (runNote is not null)
         {
             md.AppendLine();

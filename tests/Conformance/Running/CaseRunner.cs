@@ -68,6 +68,17 @@ public static class CaseRunner
                     onResult?.Invoke(result);
                 }
             });
+        await Parallel.ForEachAsync(list.Where(c => c.Load == CaseLoad.Busy),
+            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
+            async (definition, ct) =>
+            {
+                var result = await RunOneAsync(url, agent, definition, ct);
+                lock (gate)
+                {
+                    results.Add(result);
+                    onResult?.Invoke(result);
+                }
+            });
         foreach (var definition in list.Where(c => c.Load == CaseLoad.Exclusive))
         {
             var result = await RunOneAsync(url, agent, definition, cancellationToken);

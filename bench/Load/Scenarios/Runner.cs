@@ -29,6 +29,8 @@ internal sealed record RunOptions(
     public int[] BroadcastSubscribers => Quick ? [100, 1000] : [1000, 10_000];
     public int[] ScaleConnections => Quick ? [1000, 2000] : [10_000, 15_000];
     public int ChurnThreads => 16;
+    public int CompressedEchoConnections => Quick ? 4 : 20;
+    public int CompressedIdleConnections => Quick ? 200 : 2000;
 }
 
 /// <summary>
@@ -42,6 +44,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
     private const string Broadcast = "broadcast fan-out";
     private const string Scale = "connection scale";
     private const string Churn = "churn";
+    private const string Compression = "permessage-deflate";
     private int nextPort = 9100 + Environment.ProcessId % 500 * 20;
     private long scaleIndex = 5_000_000;
 
@@ -76,6 +79,93 @@ internal sealed class Runner(RunOptions options, ResultSet results)
         if (options.Scenarios.Contains("wss"))
         {
             RunWss();
+        }
+        if (options.Scenarios.Contains("deflate"))
+        {
+            RunCompression();
+        }
+    }
+
+    /// <summary>permessage-deflate: compressed ping-pong echo, then idle memory per connection with and without compression (fresh servers).</summary>
+    private void RunCompression()
+    {
+        var echoCell = $"{options.CompressedEchoConnections} conns, 1 KiB JSON text, compressed, window 1";
+        Progress($"[deflate] {echoCell} (ClientWebSocket peers)");
+        for (var rep = 0; rep < options.Repetitions; rep++)
+        {
+            foreach (var kind in options.Servers)
+            {
+                using var server = TryStartCompressed(kind);
+                if (server is null)
+                {
+                    continue;
+                }
+                var m = CompressionScenario.Echo(server, options.CompressedEchoConnections, 1024, options.Warmup, options.Measure);
+                results.Add(Compression, echoCell, "messages/s", "msg/s", true, kind.Name, m.PerSecond);
+                results.Add(Compression, echoCell, "messages per server CPU-s", "msg/CPU-s", true, kind.Name, m.PerServerCpuSecond);
+                CheckRun(server, "deflate echo", m);
+                Progress($"  [deflate] echo {kind.Label,-14} rep {rep + 1}: {Format.Number(m.PerSecond),10} msg/s {Format.Number(m.PerServerCpuSecond),10} msg/CPU-s");
+            }
+        }
+        foreach (bool deflate in new[] { true, false })
+        {
+            var cell = $"{options.CompressedIdleConnections:N0} idle connections, {(deflate ? "deflate agreed and used once" : "no compression offered")}";
+            Progress($"[deflate] {cell}");
+            for (var rep = 0; rep < options.Repetitions; rep++)
+            {
+                foreach (var kind in options.Servers)
+                {
+                    using var server = TryStartCompressed(kind);
+                    if (server is null)
+                    {
+                        continue;
+                    }
+                    var (rss, opened, error) = CompressionScenario.IdleMemory(server, options.CompressedIdleConnections, deflate);
+                    results.Add(Compression, cell, "server RSS per connection", "B", false, kind.Name, rss);
+                    if (error is not null || opened < options.CompressedIdleConnections)
+                    {
+                        results.Note($"{kind.Label}: deflate {cell}: opened {opened}; {error}");
+                    }
+                    Progress($"  [deflate] idle {kind.Label,-14} rep {rep + 1}: {Format.Number(rss)} B RSS per connection ({opened} open)");
+                }
+            }
+        }
+    }
+
+    private ServerProcess? TryStartCompressed(ServerKind kind) => TryStart(kind with { Compression = true }, broadcast: false);
+
+    private void WithServers(bool broadcast, bool includeRaw, Action<Dictionary<string, ServerProcess>> body)
+    {
+        var running = new Dictionary<string, ServerProcess>();
+        try
+        {
+            foreach (var kind in options.Servers)
+            {
+                if (broadcast && !kind.CanBroadcast)
+                {
+                    continue;
+                }
+                if (TryStart(kind, broadcast) is { } s)
+                {
+                    running[kind.Name] = s;
+                }
+            }
+            if (includeRaw && TryStart(options.RawEcho, false) is { } raw)
+            {
+                running[raw.Kind.Name] = raw;
+            }
+            body(running);
+        }
+        finally
+        {
+            foreach (var s in running.Values)
+            {
+                if (s.HasExited)
+                {
+                    results.Note($"{s.Kind.Label} ({(broadcast ? "broadcast" : "echo")} mode) exited during the run: {s.LogTail()}");
+                }
+                s.Dispose();
+            }
         }
     }
 
@@ -173,41 +263,6 @@ internal sealed class Runner(RunOptions options, ResultSet results)
                     }
                     Progress($"  [wss] {cell} {kind.Label,-14} rep {rep + 1}: opened {o.Opened} (failed {o.Failed}), RSS {Format.Number(o.RssPerConnection)} B/conn");
                 }
-            }
-        }
-    }
-
-    private void WithServers(bool broadcast, bool includeRaw, Action<Dictionary<string, ServerProcess>> body)
-    {
-        var running = new Dictionary<string, ServerProcess>();
-        try
-        {
-            foreach (var kind in options.Servers)
-            {
-                if (broadcast && !kind.CanBroadcast)
-                {
-                    continue;
-                }
-                if (TryStart(kind, broadcast) is { } s)
-                {
-                    running[kind.Name] = s;
-                }
-            }
-            if (includeRaw && TryStart(options.RawEcho, false) is { } raw)
-            {
-                running[raw.Kind.Name] = raw;
-            }
-            body(running);
-        }
-        finally
-        {
-            foreach (var s in running.Values)
-            {
-                if (s.HasExited)
-                {
-                    results.Note($"{s.Kind.Label} ({(broadcast ? "broadcast" : "echo")} mode) exited during the run: {s.LogTail()}");
-                }
-                s.Dispose();
             }
         }
     }

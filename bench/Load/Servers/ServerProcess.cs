@@ -29,7 +29,7 @@ internal sealed class ServerProcess : IDisposable
     public static ServerProcess Start(ServerKind kind, bool broadcast, int port, string logDirectory, string serverCpu)
     {
         Directory.CreateDirectory(logDirectory);
-        var log = Path.Combine(logDirectory, $"{kind.Name}-{(broadcast ? "broadcast" : "echo")}-{port}.log");
+        var log = Path.Combine(logDirectory, $"{kind.Name}-{(broadcast ? "broadcast" : "echo")}{(kind.Compression ? "-deflate" : "")}-{port}.log");
         var command = "exec taskset -c " + serverCpu + " dotnet " + string.Join(' ', kind.Arguments(broadcast, port).Select(Quote)) + " > " + Quote(log) + " 2>&1";
         var info = new ProcessStartInfo("bash") { UseShellExecute = false };
         info.ArgumentList.Add("-c");

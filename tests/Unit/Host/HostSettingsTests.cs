@@ -75,4 +75,34 @@ public sealed class HostSettingsTests
         Assert.Equal(0, Parse([]).Server.MaxConnections);
         Assert.Throws<FormatException>(() => Parse(["--max-connections", "-1"]));
     }
+
+    [Fact]
+    public void Reads_the_deflate_settings()
+    {
+        Assert.False(Parse([]).Server.Compression.Enabled);
+        HostSettings settings = Parse(["--deflate", "true", "--deflate-server-window-bits", "10"], new()
+        {
+            ["WS_DEFLATE_THRESHOLD"] = "512",
+            ["WS_DEFLATE_CLIENT_WINDOW_BITS"] = "12",
+            ["WS_DEFLATE_MEMORY_LEVEL"] = "4",
+            ["WS_DEFLATE_LEVEL"] = "3",
+            ["WS_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER"] = "false",
+            ["WS_DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER"] = "1",
+            ["WS_DEFLATE_MAX_CONCURRENT"] = "5",
+        });
+        Assert.Equal(new CompressionOptions
+        {
+            Enabled = true,
+            Threshold = 512,
+            ServerMaxWindowBits = 10,
+            ClientMaxWindowBits = 12,
+            MemoryLevel = 4,
+            Level = 3,
+            ServerNoContextTakeover = false,
+            ClientNoContextTakeover = true,
+            MaxConcurrentCompressions = 5,
+        }, settings.Server.Compression);
+        Assert.Throws<ArgumentException>(() => Parse(["--deflate-server-window-bits", "16"]));
+        Assert.Throws<FormatException>(() => Parse(["--deflate", "maybe"]));
+    }
 }

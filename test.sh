@@ -91,7 +91,9 @@ echo "Fuzz tests: Passed: $fuzz_passed, Failed: $fuzz_failed" | tee -a "$log"
 ((fuzz_failed == 0))
 
 echo "== conformance (Autobahn case catalogue; report in reports/conformance/)"
-run_tests tests/Conformance/Conformance.csproj -c Release --no-build -nologo
+# Sections 12/13 (permessage-deflate, 216 cases x 1000 compressed round trips) cost minutes of CPU per agent; CI grades
+# our engine on all of them and skips Kestrel's column there (CONFORMANCE_KESTREL_COMPRESSION=1 runs it too).
+CONFORMANCE_KESTREL_COMPRESSION=${CONFORMANCE_KESTREL_COMPRESSION:-0} run_tests tests/Conformance/Conformance.csproj -c Release --no-build -nologo
 
 echo "== browser client end-to-end (headless Chromium against the Host; screenshots in tests/Browser/artifacts/)"
 browser_log=$(mktemp)

@@ -24,6 +24,9 @@ command -v clang >/dev/null || command -v gcc >/dev/null || need_apt+=(gcc)
 command -v afl-fuzz >/dev/null || need_apt+=(afl++)
 # Resilience tests (tests/Resilience): the half-open peer lives in a network namespace made with ip(8); needs root.
 command -v ip >/dev/null || need_apt+=(iproute2)
+# Backplane tests (tests/Backplane): real brokers from Debian (redis-tools' redis-cli comes with redis-server).
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v nats-server >/dev/null || need_apt+=(nats-server)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
 fi
@@ -89,6 +92,11 @@ done
 rm -rf "$fuzz_dir"
 echo "Fuzz tests: Passed: $fuzz_passed, Failed: $fuzz_failed" | tee -a "$log"
 ((fuzz_failed == 0))
+
+# Each test starts its own redis-server / nats-server on a free loopback port and kills it at the end (one test stops
+# and restarts the broker, so the tests must own it); a missing binary fails the tests rather than skipping them.
+echo "== backplane: three Host processes sharing channels through real Redis and NATS servers"
+run_tests tests/Backplane/Backplane.csproj -c Release --no-build -nologo
 
 echo "== conformance (Autobahn case catalogue; report in reports/conformance/)"
 # Sections 12/13 (permessage-deflate, 216 cases x 1000 compressed round trips) cost minutes of CPU per agent; CI grades

@@ -14,6 +14,9 @@ namespace Engine;
 /// allocation; each subscriber's own event loop then writes it (fan-out work spreads over the loops). A subscriber
 /// over its send limit is handled by <see cref="WebSocketServerOptions.SlowConsumerPolicy"/> (dropped and counted,
 /// or closed) and never delays the others. A connection that ends leaves all its channels. Thread-safe.
+/// <para>With an <see cref="IPubSubBackplane"/> (<see cref="UseBackplane"/>) channels span several servers: publishes
+/// also go to the broker, and the node subscribes at the broker only to channels that have local subscribers. Without
+/// one the publish path is the local fan-out alone (one null check more).</para>
 /// </summary>
 public sealed class PubSub
 {
@@ -21,6 +24,7 @@ public sealed class PubSub
     private readonly Shard[] _shards;
     private long _dropped;
     private long _deliveries;
+    private IPubSubBackplane? _backplane;
 
     internal PubSub(WebSocketServer server, int shardCount)
     {
@@ -55,6 +59,41 @@ public sealed class PubSub
     /// <summary>Messages queued to subscribers since start.</summary>
     public long Deliveries => Interlocked.Read(ref _deliveries);
 
+    /// <summary>The backplane attached with <see cref="UseBackplane"/>, or null (single node).</summary>
+    public IPubSubBackplane? Backplane => _backplane;
+
+    /// <summary>
+    /// Attaches a broker so channels span servers; once, before or after start (channels that already have subscribers
+    /// are announced to it). The backplane is disposed by its owner, not by the server.
+    /// </summary>
+    public void UseBackplane(IPubSubBackplane backplane)
+    {
+        ArgumentNullException.ThrowIfNull(backplane);
+        if (Interlocked.CompareExchange(ref _backplane, backplane, null) is not null)
+        {
+            throw new InvalidOperationException("A backplane is already attached.");
+        }
+        backplane.Attach(this);
+        foreach (string channel in Channels())
+        {
+            backplane.ChannelInterestChanged(channel);
+        }
+    }
+
+    /// <summary>A snapshot of the channels that have at least one subscriber.</summary>
+    public List<string> Channels()
+    {
+        var channels = new List<string>();
+        foreach (Shard shard in _shards)
+        {
+            lock (shard.Lock)
+            {
+                channels.AddRange(shard.Topics.Keys);
+            }
+        }
+        return channels;
+    }
+
     /// <summary>Subscribes <paramref name="connection"/>; false if it already was, or is not open.</summary>
     public bool Subscribe(WebSocketConnection connection, string channel)
     {
@@ -65,6 +104,7 @@ public sealed class PubSub
             return false;
         }
         Shard shard = ShardOf(channel);
+        bool first;
         lock (shard.Lock)
         {
             if (!shard.Topics.TryGetValue(channel, out WebSocketConnection[]? subscribers))
@@ -80,6 +120,11 @@ public sealed class PubSub
             subscribers.CopyTo(grown, 0);
             grown[^1] = connection;
             shard.Topics[channel] = grown;
+            first = subscribers.Length == 0;
+        }
+        if (first)
+        {
+            _backplane?.ChannelInterestChanged(channel);
         }
         connection.AddSubscription(channel);
         if (connection.HasEnded)
@@ -112,18 +157,41 @@ public sealed class PubSub
 
     /// <summary>
     /// Sends a message to every subscriber of <paramref name="channel"/> except <paramref name="exclude"/>; returns how
-    /// many it was queued to. The payload is copied once; the caller may reuse its buffer at once.
+    /// many local subscribers it was queued to. The payload is copied once; the caller may reuse its buffer at once. With
+    /// a backplane the message also goes to the other nodes (and, when the backplane orders messages, local delivery
+    /// happens when the broker hands it back: the result is then 0).
     /// </summary>
     public int Publish(string channel, ReadOnlySpan<byte> payload, MessageType type, WebSocketConnection? exclude = null)
     {
         ArgumentNullException.ThrowIfNull(channel);
+        IPubSubBackplane? backplane = _backplane;
+        if (backplane is not null && backplane.Publish(channel, payload, type, exclude?.Id ?? 0))
+        {
+            return 0;
+        }
+        return FanOut(channel, payload, type, exclude, 0);
+    }
+
+    /// <summary>
+    /// Delivers a message to this server's subscribers only, never to the backplane: what an <see cref="IPubSubBackplane"/>
+    /// calls for messages from the broker. <paramref name="excludeId"/> is a connection id to skip (0 for none). Returns
+    /// how many subscribers it was queued to.
+    /// </summary>
+    public int DeliverLocal(string channel, ReadOnlySpan<byte> payload, MessageType type, long excludeId = 0)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        return FanOut(channel, payload, type, null, excludeId);
+    }
+
+    private int FanOut(string channel, ReadOnlySpan<byte> payload, MessageType type, WebSocketConnection? exclude, long excludeId)
+    {
         WebSocketConnection[]? subscribers;
         Shard shard = ShardOf(channel);
         lock (shard.Lock)
         {
             shard.Topics.TryGetValue(channel, out subscribers);
         }
-        if (subscribers is null || (subscribers.Length == 1 && subscribers[0] == exclude))
+        if (subscribers is null || (subscribers.Length == 1 && (subscribers[0] == exclude || subscribers[0].Id == excludeId)))
         {
             return 0;
         }
@@ -139,7 +207,7 @@ public sealed class PubSub
         {
             foreach (WebSocketConnection subscriber in subscribers)
             {
-                if (subscriber == exclude)
+                if (subscriber == exclude || subscriber.Id == excludeId)
                 {
                     continue;
                 }
@@ -226,6 +294,20 @@ public sealed class PubSub
 
     private bool RemoveFromTopic(WebSocketConnection connection, string channel)
     {
+        if (!RemoveFromTopic(connection, channel, out bool emptied))
+        {
+            return false;
+        }
+        if (emptied)
+        {
+            _backplane?.ChannelInterestChanged(channel);
+        }
+        return true;
+    }
+
+    private bool RemoveFromTopic(WebSocketConnection connection, string channel, out bool emptied)
+    {
+        emptied = false;
         Shard shard = ShardOf(channel);
         lock (shard.Lock)
         {
@@ -241,6 +323,7 @@ public sealed class PubSub
             if (subscribers.Length == 1)
             {
                 shard.Topics.Remove(channel);
+                emptied = true;
                 return true;
             }
             var shrunk = new WebSocketConnection[subscribers.Length - 1];

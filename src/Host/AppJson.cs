@@ -48,7 +48,8 @@ internal readonly record struct FileMetaMessage(string Name, long Size)
     public string Type => "file-meta";
 }
 
-internal readonly record struct HealthStatus(string Status, int Connections, int Channels);
+internal readonly record struct HealthStatus(string Status, int Connections, int Channels,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Backplane = null);
 
 /// <summary>The <c>/readyz</c> answer: <c>ready</c>, or <c>not-ready</c> with the reasons.</summary>
 internal readonly record struct ReadinessStatus(string Status, string[] Reasons);

@@ -8,7 +8,10 @@ namespace Host;
 /// <summary>
 /// Plain-HTTP endpoints on the WebSocket port: <c>/healthz</c> (liveness: the process answers), <c>/readyz</c> (readiness:
 /// listening, not stopping, and every <see cref="ReadinessChecks"/> passes), <c>/metrics</c> (Prometheus text format, when
-/// an <see cref="Exporter"/> is set) and <c>/stats</c> (the benchmark reads allocations from it).
+/// an <see cref="Exporter"/> is set) and <c>/stats</c> (the benchmark reads allocations from it). With a backplane,
+/// <c>/healthz</c> says <c>degraded</c> while the broker is unreachable (still 200, and still ready: local delivery works,
+/// and a broker outage must not take every node out of the load balancer), and <c>/stats</c> counts the messages that
+/// could not cross nodes.
 /// </summary>
 public sealed class DiagnosticsEndpoints
 {
@@ -38,10 +41,13 @@ public sealed class DiagnosticsEndpoints
     {
         // Open WebSocket connections: the HTTP request asking is not one of them.
         int connections = Server?.OpenWebSocketCount ?? 0;
+        IPubSubBackplane? backplane = Server?.PubSub.Backplane;
         if (request.PathEquals("/healthz"u8))
         {
+            string status = backplane is { IsConnected: false } ? "degraded" : "ok";
+            string? broker = backplane is null ? null : backplane.IsConnected ? "connected" : "disconnected";
             return new HttpResponse(200, "application/json",
-                JsonSerializer.SerializeToUtf8Bytes(new HealthStatus("ok", connections, Server?.PubSub.ChannelCount ?? 0), AppJsonContext.Default.HealthStatus),
+                JsonSerializer.SerializeToUtf8Bytes(new HealthStatus(status, connections, Server?.PubSub.ChannelCount ?? 0, broker), AppJsonContext.Default.HealthStatus),
                 NoStore);
         }
         if (request.PathEquals("/readyz"u8))
@@ -58,7 +64,7 @@ public sealed class DiagnosticsEndpoints
         if (request.PathEquals("/stats"u8))
         {
             return Json(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{connections},\"outstandingBuffers\":{Server?.OutstandingBuffers ?? 0},\"gen0\":{GC.CollectionCount(0)},\"gen1\":{GC.CollectionCount(1)},\"gen2\":{GC.CollectionCount(2)},\"workingSet\":{Environment.WorkingSet}}}"));
+                $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{connections},\"outstandingBuffers\":{Server?.OutstandingBuffers ?? 0},\"gen0\":{GC.CollectionCount(0)},\"gen1\":{GC.CollectionCount(1)},\"gen2\":{GC.CollectionCount(2)},\"workingSet\":{Environment.WorkingSet},\"backplaneConnected\":{(backplane is { IsConnected: true } ? "true" : "false")},\"backplaneUndelivered\":{backplane?.UndeliveredMessages ?? 0},\"backplaneReceived\":{backplane?.ReceivedMessages ?? 0}}}"));
         }
         return StaticAssets.Handle(request) ?? HttpResponse.Text(404, "not found\n");
     }

@@ -38,6 +38,9 @@ public sealed record HostSettings
     /// <summary>The lowest level logged (<c>WS_LOG_LEVEL</c>).</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>The broker that carries channels across Host nodes (<c>redis://host:port</c> or <c>nats://host:port</c>); null runs a single node.</summary>
+    public Uri? Backplane { get; init; }
+
     /// <summary>Whether <c>GET /metrics</c> answers (<c>WS_METRICS</c>).</summary>
     public bool MetricsEnabled { get; init; } = true;
 
@@ -73,6 +76,7 @@ public sealed record HostSettings
         ("WS_FILES_DIR", "--files-dir", "", "directory request-file serves from; empty disables file transfer"),
         ("WS_TLS_CERT", "--tls-cert", "", "PEM certificate (chain) file; with WS_TLS_KEY the port serves wss:// and https:// only (TLS 1.2, 1.3)"),
         ("WS_TLS_KEY", "--tls-key", "", "PEM private key file for WS_TLS_CERT"),
+        ("WS_BACKPLANE", "--backplane", "", "redis://host:port or nats://host:port: channels span every Host on that broker; empty runs a single node"),
         ("WS_LOG_FORMAT", "--log-format", "plain", "console logs: plain (one line each), json (one JSON object per line) or systemd (journald priority prefixes)"),
         ("WS_LOG_LEVEL", "--log-level", "information", "lowest level logged: trace, debug, information, warning, error, critical, none"),
         ("WS_METRICS", "--metrics", "true", "serve Prometheus metrics at GET /metrics on the WebSocket port"),
@@ -203,8 +207,16 @@ public sealed record HostSettings
             "NONE" => LogLevel.None,
             _ => throw new FormatException($"WS_LOG_LEVEL must be trace, debug, information, warning, error, critical or none, got '{Get("WS_LOG_LEVEL")}'"),
         };
+        Uri? backplane = null;
+        if (Optional("WS_BACKPLANE") is { } broker)
+        {
+            backplane = Uri.TryCreate(broker, UriKind.Absolute, out Uri? uri) && uri.Scheme is "redis" or "nats" && uri.Host.Length > 0
+                ? uri
+                : throw new FormatException($"WS_BACKPLANE must be redis://host:port or nats://host:port, got '{broker}'");
+        }
         return new HostSettings
         {
+            Backplane = backplane,
             Mode = mode,
             Server = server,
             App = app,

@@ -46,6 +46,13 @@ IWebSocketHandler handler = settings.Mode switch
 // The engine logs and meters through the Host's factories: one console, one /metrics for both.
 await using var server = new WebSocketServer(settings.Server with { LoggerFactory = loggerFactory, MeterFactory = meters }, handler);
 diagnostics.Server = server;
+// Channels across nodes: attached before start so the first subscriber already subscribes at the broker.
+IPubSubBackplane? backplane = settings.Backplane is null ? null : BackplaneFactory.Create(settings.Backplane);
+if (backplane is not null)
+{
+    BackplaneMetrics.CreateInstruments(meters, backplane);
+    server.PubSub.UseBackplane(backplane);
+}
 try
 {
     await server.StartAsync();
@@ -60,6 +67,10 @@ string auth = app is null ? "" : settings.App.AuthRequired
     ? $", auth: JWT HS256 required{(settings.App.AllowQueryToken ? " (query token accepted)" : "")}"
     : ", auth: OPEN (no WS_AUTH_SECRET: anyone may connect)";
 string files = app is null ? "" : $", files: {settings.App.FilesDirectory ?? "disabled"}";
+if (backplane is not null)
+{
+    files += $", backplane: {settings.Backplane!.Scheme}://{settings.Backplane.Authority} (node {backplane.NodeId:N})";
+}
 HostLog.Listening(log, $"{(settings.Server.Tls is null ? "ws" : "wss")}://{server.LocalEndPoint}", settings.Mode.ToString().ToLowerInvariant(), auth + files, Environment.ProcessId,
     exporter is null ? "off" : "/metrics");
 systemd.Notify(ServiceState.Ready);
@@ -75,6 +86,10 @@ await server.StopAsync();
 if (app is not null)
 {
     await app.DisposeAsync();
+}
+if (backplane is not null)
+{
+    await backplane.DisposeAsync();
 }
 if (handler is EchoHandler echo)
 {

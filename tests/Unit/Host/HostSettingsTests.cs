@@ -105,4 +105,14 @@ public sealed class HostSettingsTests
         Assert.Throws<ArgumentException>(() => Parse(["--deflate-server-window-bits", "16"]));
         Assert.Throws<FormatException>(() => Parse(["--deflate", "maybe"]));
     }
+
+    [Fact]
+    public void Reads_the_backplane_url_and_rejects_other_schemes()
+    {
+        Assert.Null(Parse([]).Backplane);
+        Assert.Equal(new Uri("redis://10.0.0.5:6380"), Parse([], new() { ["WS_BACKPLANE"] = "redis://10.0.0.5:6380" }).Backplane);
+        Assert.Equal(new Uri("nats://nats.internal:4222"), Parse(["--backplane", "nats://nats.internal:4222"]).Backplane);
+        Assert.Throws<FormatException>(() => Parse([], new() { ["WS_BACKPLANE"] = "kafka://k:9092" }));
+        Assert.Throws<FormatException>(() => Parse([], new() { ["WS_BACKPLANE"] = "localhost:6379" }));
+    }
 }

@@ -26,7 +26,6 @@ command -v afl-fuzz >/dev/null || need_apt+=(afl++)
 command -v ip >/dev/null || need_apt+=(iproute2)
 # Backplane tests (tests/Backplane): real brokers from Debian (redis-tools' redis-cli comes with redis-server).
 command -v redis-server >/dev/null || need_apt+=(redis-server)
-command -v nats-server >/dev/null || need_apt+=(nats-server)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
 fi
@@ -93,9 +92,9 @@ rm -rf "$fuzz_dir"
 echo "Fuzz tests: Passed: $fuzz_passed, Failed: $fuzz_failed" | tee -a "$log"
 ((fuzz_failed == 0))
 
-# Each test starts its own redis-server / nats-server on a free loopback port and kills it at the end (one test stops
+# Each test starts its own redis-server on a free loopback port and kills it at the end (one test stops
 # and restarts the broker, so the tests must own it); a missing binary fails the tests rather than skipping them.
-echo "== backplane: three Host processes sharing channels through real Redis and NATS servers"
+echo "== backplane: three Host processes sharing channels through a real Redis server"
 run_tests tests/Backplane/Backplane.csproj -c Release --no-build -nologo
 
 echo "== conformance (Autobahn case catalogue; report in reports/conformance/)"

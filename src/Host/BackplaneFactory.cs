@@ -6,7 +6,7 @@ namespace Host;
 /// <summary>Builds the <see cref="IPubSubBackplane"/> named by <c>WS_BACKPLANE</c>.</summary>
 internal static class BackplaneFactory
 {
-    /// <summary><c>redis://host[:6379]</c> or <c>nats://host[:4222]</c>; the scheme was checked by <see cref="HostSettings"/>.</summary>
+    /// <summary><c>redis://host[:6379]</c>; the scheme was checked by <see cref="HostSettings"/>.</summary>
     public static IPubSubBackplane Create(Uri broker) => broker.Scheme switch
     {
         "redis" => new RedisBackplane(new RedisBackplaneOptions

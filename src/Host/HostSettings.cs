@@ -38,7 +38,7 @@ public sealed record HostSettings
     /// <summary>The lowest level logged (<c>WS_LOG_LEVEL</c>).</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
-    /// <summary>The broker that carries channels across Host nodes (<c>redis://host:port</c> or <c>nats://host:port</c>); null runs a single node.</summary>
+    /// <summary>The broker that carries channels across Host nodes (<c>redis://host:port</c>); null runs a single node.</summary>
     public Uri? Backplane { get; init; }
 
     /// <summary>Whether <c>GET /metrics</c> answers (<c>WS_METRICS</c>).</summary>
@@ -76,7 +76,7 @@ public sealed record HostSettings
         ("WS_FILES_DIR", "--files-dir", "", "directory request-file serves from; empty disables file transfer"),
         ("WS_TLS_CERT", "--tls-cert", "", "PEM certificate (chain) file; with WS_TLS_KEY the port serves wss:// and https:// only (TLS 1.2, 1.3)"),
         ("WS_TLS_KEY", "--tls-key", "", "PEM private key file for WS_TLS_CERT"),
-        ("WS_BACKPLANE", "--backplane", "", "redis://host:port or nats://host:port: channels span every Host on that broker; empty runs a single node"),
+        ("WS_BACKPLANE", "--backplane", "", "redis://host:port: channels span every Host on that broker; empty runs a single node (NATS is not built yet)"),
         ("WS_LOG_FORMAT", "--log-format", "plain", "console logs: plain (one line each), json (one JSON object per line) or systemd (journald priority prefixes)"),
         ("WS_LOG_LEVEL", "--log-level", "information", "lowest level logged: trace, debug, information, warning, error, critical, none"),
         ("WS_METRICS", "--metrics", "true", "serve Prometheus metrics at GET /metrics on the WebSocket port"),
@@ -210,9 +210,9 @@ public sealed record HostSettings
         Uri? backplane = null;
         if (Optional("WS_BACKPLANE") is { } broker)
         {
-            backplane = Uri.TryCreate(broker, UriKind.Absolute, out Uri? uri) && uri.Scheme is "redis" or "nats" && uri.Host.Length > 0
+            backplane = Uri.TryCreate(broker, UriKind.Absolute, out Uri? uri) && uri.Scheme == "redis" && uri.Host.Length > 0
                 ? uri
-                : throw new FormatException($"WS_BACKPLANE must be redis://host:port or nats://host:port, got '{broker}'");
+                : throw new FormatException($"WS_BACKPLANE must be redis://host:port (NATS is not built yet), got '{broker}'");
         }
         return new HostSettings
         {

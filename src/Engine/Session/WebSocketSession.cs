@@ -43,6 +43,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
     private long _nextPingAt;
     private long _pongDeadline;
     private long _closeDeadline;
+    private long _closeBacklog; // bytes queued ahead of (and with) our close frame when the close deadline was last armed
     private long _lastReceive;
 
     public SessionState State => (SessionState)Volatile.Read(ref _state);
@@ -124,6 +125,15 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
                 long closeDeadline = Volatile.Read(ref _closeDeadline);
                 if (closeDeadline != 0 && nowMs >= closeDeadline)
                 {
+                    // The peer cannot answer a close frame it has not received: while the frames queued ahead of it are
+                    // still draining, the wait restarts (a slow reader gets every accepted message, then the close).
+                    // A queue that made no progress in a whole close timeout ends the connection as before.
+                    long backlog = _output.BufferedBytes;
+                    if (backlog > 0 && backlog < Volatile.Read(ref _closeBacklog))
+                    {
+                        ArmCloseDeadline(nowMs);
+                        return;
+                    }
                     _host.OnTimeout("close timeout");
                     return;
                 }
@@ -152,7 +162,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
         _inMessage = false;
         _messageLength = 0;
         _utf8.Reset();
-        _handshakeDeadline = _nextPingAt = _pongDeadline = _closeDeadline = _lastReceive = 0;
+        _handshakeDeadline = _nextPingAt = _pongDeadline = _closeDeadline = _closeBacklog = _lastReceive = 0;
         return true;
     }
 
@@ -215,6 +225,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
     private void ArmCloseDeadline(long nowMs)
     {
         long deadline = nowMs + _settings.CloseTimeoutMs;
+        Volatile.Write(ref _closeBacklog, _output.BufferedBytes);
         Volatile.Write(ref _closeDeadline, deadline);
         _wheel.Schedule(this, deadline);
     }

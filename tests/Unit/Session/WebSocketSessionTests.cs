@@ -268,6 +268,25 @@ public class WebSocketSessionTests
         Assert.Equal(["close timeout"], harness.Host.Timeouts);
     }
 
+    [Fact]
+    public void The_close_timeout_waits_while_the_frames_queued_ahead_of_the_close_are_still_draining()
+    {
+        SessionHarness harness = new SessionHarness().Open();
+        harness.AdvanceTo(1_000);
+        // A slow reader: 100 KB of replies are queued ahead of our close frame.
+        harness.Output.TryEnqueueFrame(OpCode.Binary, new byte[100_000], long.MaxValue, final: false, out _);
+        harness.Session.Close(CloseCode.GoingAway, "", harness.Now);
+        Assert.True(harness.Output.TryBeginSend());
+        harness.AdvanceTo(2_500);
+        harness.Output.OnSent(40_000); // the peer reads, slowly
+        harness.AdvanceTo(3_100);
+        Assert.Empty(harness.Host.Timeouts); // progress in the last close timeout: keep waiting
+        harness.AdvanceTo(4_900);
+        Assert.Empty(harness.Host.Timeouts);
+        harness.AdvanceTo(5_300); // no progress for a whole close timeout since 3,000: the peer is stuck
+        Assert.Equal(["close timeout"], harness.Host.Timeouts);
+    }
+
     private static readonly SessionSettings Heartbeat = SessionHarness.DefaultSettings with { HeartbeatIntervalMs = 1_000, HeartbeatTimeoutMs = 500 };
 
     [Fact]

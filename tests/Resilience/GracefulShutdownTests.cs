@@ -18,9 +18,12 @@ public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
     [Fact]
     public async Task Sigterm_delivers_every_accepted_message_before_the_1001_and_exits_within_the_timeout()
     {
-        // A generous shutdown timeout: draining tens of thousands of queued echoes to 20 readers takes seconds on a slow or
-        // busy machine, and the point here is that nothing accepted is lost, not how fast the drain is.
-        using var host = await HostProcess.StartAsync("--echo", "--port", "0", "--address", "127.0.0.1", "--shutdown-timeout", "30000");
+        // Generous shutdown and close timeouts: draining megabytes of queued echoes to 20 readers that share this test
+        // process with 20 flooding senders takes seconds on a busy machine (in CI one reader made no progress for a whole
+        // 5 s close timeout and was dropped, as designed for a stuck peer), and the point here is that nothing accepted
+        // is lost, not how fast the drain is.
+        using var host = await HostProcess.StartAsync("--echo", "--port", "0", "--address", "127.0.0.1", "--shutdown-timeout", "30000",
+            "--close-timeout", "30000");
         var peers = new List<WirePeer>();
         for (int i = 0; i < Clients; i++)
         {

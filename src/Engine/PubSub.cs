@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Engine.Compression;
 using Engine.Protocol;
@@ -17,14 +19,19 @@ namespace Engine;
 /// <para>With an <see cref="IPubSubBackplane"/> (<see cref="UseBackplane"/>) channels span several servers: publishes
 /// also go to the broker, and the node subscribes at the broker only to channels that have local subscribers. Without
 /// one the publish path is the local fan-out alone (one null check more).</para>
+/// <para>With an <see cref="IHistoryBackplane"/> the broker numbers each channel's messages: local subscribers get a
+/// message when the broker hands it back with its offset, in offset order, exactly once (a per-channel gate on this
+/// node serializes that delivery with subscribes that replay missed messages, and fills gaps from the history).</para>
 /// </summary>
-public sealed class PubSub
+public sealed partial class PubSub
 {
     private readonly WebSocketServer _server;
     private readonly Shard[] _shards;
     private long _dropped;
     private long _deliveries;
     private IPubSubBackplane? _backplane;
+    private IHistoryBackplane? _history;
+    private OffsetStamp? _stamp;
 
     internal PubSub(WebSocketServer server, int shardCount)
     {
@@ -66,9 +73,17 @@ public sealed class PubSub
     /// Attaches a broker so channels span servers; once, before or after start (channels that already have subscribers
     /// are announced to it). The backplane is disposed by its owner, not by the server.
     /// </summary>
-    public void UseBackplane(IPubSubBackplane backplane)
+    /// <param name="backplane">The broker connection.</param>
+    /// <param name="stamp">
+    /// With an <see cref="IHistoryBackplane"/>: writes the offset into each delivered message (the application's format);
+    /// null delivers messages as published.
+    /// </param>
+    public void UseBackplane(IPubSubBackplane backplane, OffsetStamp? stamp = null)
     {
         ArgumentNullException.ThrowIfNull(backplane);
+        // Set before the backplane attaches: messages may come back from the broker at once.
+        _history = backplane as IHistoryBackplane;
+        _stamp = stamp;
         if (Interlocked.CompareExchange(ref _backplane, backplane, null) is not null)
         {
             throw new InvalidOperationException("A backplane is already attached.");
@@ -301,6 +316,10 @@ public sealed class PubSub
         if (emptied)
         {
             _backplane?.ChannelInterestChanged(channel);
+            if (_history is not null)
+            {
+                _ = RetireCursorAsync(channel);
+            }
         }
         return true;
     }

@@ -42,4 +42,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(20, LogLevel.Error, "The handler's {Callback} threw on connection {ConnectionId}")]
     public static partial void HandlerFailed(ILogger logger, string callback, long connectionId, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Warning, "Channel {Channel}: the history could not be read from the broker ({Reason})")]
+    public static partial void HistoryUnavailable(ILogger logger, string channel, string reason);
 }

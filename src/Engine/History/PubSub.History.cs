@@ -1,0 +1,285 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Engine.Runtime;
+
+namespace Engine;
+
+// Channel history (IHistoryBackplane): the broker gives each channel message an offset, and this node delivers a
+// channel's messages to its subscribers in offset order, exactly once. One gate per channel serializes, on this node,
+// the live messages coming back from the broker, the catch-up reads after a (re)subscription at the broker, and the
+// subscribes that replay missed messages to one connection: so a subscriber gets the replay, then its `joined`
+// callback, then every later offset, with nothing skipped or doubled in between.
+public sealed partial class PubSub
+{
+    /// <summary>Bytes an <see cref="OffsetStamp"/> may add to a message.</summary>
+    public const int OffsetStampReserve = 32;
+
+    private readonly ConcurrentDictionary<string, HistoryCursor> _cursors = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Subscribes <paramref name="connection"/>, and with an <see cref="IHistoryBackplane"/> sends it the messages it
+    /// missed after <paramref name="since"/> (what it saw last before a reconnect) before any live one. <paramref name="joined"/>
+    /// runs once the subscriber is in place and before any later message reaches it (the place to confirm the
+    /// subscription to the client). Without a history backplane, or while its broker is down, this is
+    /// <see cref="Subscribe"/> and the outcome has no position.
+    /// </summary>
+    public async ValueTask<SubscribeOutcome> SubscribeAsync(WebSocketConnection connection, string channel, ChannelPosition? since = null,
+        Action<WebSocketConnection, SubscribeOutcome>? joined = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(channel);
+        IHistoryBackplane? history = _history;
+        if (history is null || !history.IsConnected)
+        {
+            return Joined(connection, joined, new SubscribeOutcome(Subscribe(connection, channel), null, since is null ? null : false, 0));
+        }
+        HistoryCursor cursor = await EnterAsync(channel).ConfigureAwait(false);
+        try
+        {
+            bool first = SubscriberCount(channel) == 0;
+            if (!Subscribe(connection, channel))
+            {
+                return new SubscribeOutcome(false, null, null, 0);
+            }
+            HistoryPage? page = null;
+            if (first || cursor.Epoch is null)
+            {
+                // No one here was subscribed: this node's view of the channel starts at the broker's newest offset (a
+                // later Resync catches up what is published before the broker subscription is active).
+                page = await history.ReadHistoryAsync(channel, since?.Offset ?? long.MaxValue).ConfigureAwait(false);
+                cursor.Position = page.Top.Offset;
+                cursor.Epoch = page.Top.Epoch;
+            }
+            var position = new ChannelPosition(cursor.Position, cursor.Epoch!);
+            if (since is not { } from)
+            {
+                return Joined(connection, joined, new SubscribeOutcome(true, position, null, 0));
+            }
+            if (from.Epoch != position.Epoch)
+            {
+                return Joined(connection, joined, new SubscribeOutcome(true, position, false, 0));
+            }
+            if (from.Offset >= position.Offset)
+            {
+                return Joined(connection, joined, new SubscribeOutcome(true, position, true, 0));
+            }
+            page ??= await history.ReadHistoryAsync(channel, from.Offset).ConfigureAwait(false);
+            int replayed = 0;
+            long expected = from.Offset + 1;
+            bool contiguous = true;
+            foreach (HistoryEntry entry in page.Entries)
+            {
+                if (entry.Offset <= from.Offset || entry.Offset > position.Offset)
+                {
+                    continue; // past our position: it reaches this subscriber live
+                }
+                contiguous &= entry.Offset == expected;
+                expected = entry.Offset + 1;
+                replayed += Replay(connection, entry) ? 1 : 0;
+            }
+            bool recovered = contiguous && expected == position.Offset + 1 && page.Top.Epoch == position.Epoch;
+            return Joined(connection, joined, new SubscribeOutcome(true, position, recovered, replayed));
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The broker went away mid-way: subscribed here all the same, without a position to come back with.
+            ServerLog.HistoryUnavailable(_server.Logger, channel, exception.Message);
+            bool subscribed = connection.IsOpen && SubscriberCount(channel) > 0;
+            return Joined(connection, joined, new SubscribeOutcome(subscribed, null, since is null ? null : false, 0));
+        }
+        finally
+        {
+            ReleaseOrRetire(channel, cursor);
+        }
+    }
+
+    /// <summary>
+    /// Delivers a message the broker handed back with its position, to this node's subscribers: what an
+    /// <see cref="IHistoryBackplane"/> calls for each message of a channel, in order, awaiting each. An offset delivered
+    /// already is skipped; one beyond the next expected first gets the missing ones from the history.
+    /// <paramref name="envelope"/> (a <see cref="BackplaneEnvelope"/>) must stay valid until the returned task completes.
+    /// </summary>
+    public async ValueTask DeliverSequencedAsync(string channel, ChannelPosition position, ReadOnlyMemory<byte> envelope)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        HistoryCursor cursor = await EnterAsync(channel).ConfigureAwait(false);
+        try
+        {
+            if (cursor.Epoch != position.Epoch)
+            {
+                // The first message this node sees, or a history begun again: start from here.
+                cursor.Epoch = position.Epoch;
+                cursor.Position = position.Offset - 1;
+            }
+            if (position.Offset <= cursor.Position)
+            {
+                return; // a catch-up read delivered it already
+            }
+            if (position.Offset > cursor.Position + 1)
+            {
+                await CatchUpAsync(channel, cursor, position.Offset - 1).ConfigureAwait(false);
+            }
+            DeliverEntry(channel, position.Offset, envelope.Span);
+            cursor.Position = position.Offset;
+        }
+        finally
+        {
+            ReleaseOrRetire(channel, cursor);
+        }
+    }
+
+    /// <summary>
+    /// Catches this node up with the broker: delivers what the history holds beyond the last offset delivered here. An
+    /// <see cref="IHistoryBackplane"/> calls it when its subscription to <paramref name="channel"/> becomes active, the
+    /// first time and after every reconnect, so messages published meanwhile are not lost.
+    /// </summary>
+    public async Task ResyncAsync(string channel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        if (_history is null || SubscriberCount(channel) == 0)
+        {
+            return;
+        }
+        HistoryCursor cursor = await EnterAsync(channel).ConfigureAwait(false);
+        try
+        {
+            await CatchUpAsync(channel, cursor, long.MaxValue).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReleaseOrRetire(channel, cursor);
+        }
+    }
+
+    private async Task CatchUpAsync(string channel, HistoryCursor cursor, long upTo)
+    {
+        HistoryPage page;
+        try
+        {
+            page = await _history!.ReadHistoryAsync(channel, Math.Max(cursor.Position, 0)).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            ServerLog.HistoryUnavailable(_server.Logger, channel, exception.Message);
+            return; // a gap stays a gap: the live message still goes out
+        }
+        if (cursor.Epoch is null || page.Top.Epoch != cursor.Epoch)
+        {
+            // Nothing delivered here yet, or the history was begun again: offsets before now mean nothing to our subscribers.
+            cursor.Epoch = page.Top.Epoch;
+            cursor.Position = Math.Min(page.Top.Offset, upTo);
+            return;
+        }
+        foreach (HistoryEntry entry in page.Entries)
+        {
+            if (entry.Offset > cursor.Position && entry.Offset <= upTo)
+            {
+                DeliverEntry(channel, entry.Offset, entry.Envelope.Span);
+                cursor.Position = entry.Offset;
+            }
+        }
+    }
+
+    /// <summary>Fans an enveloped message out to local subscribers with its offset stamped in, skipping its sender.</summary>
+    private void DeliverEntry(string channel, long offset, ReadOnlySpan<byte> envelope)
+    {
+        if (!BackplaneEnvelope.TryRead(envelope, out Guid origin, out long senderId, out MessageType type, out ReadOnlySpan<byte> payload))
+        {
+            return;
+        }
+        // Connection ids are per node: the sender is skipped only on the node it published from.
+        long excludeId = origin == _backplane!.NodeId ? senderId : 0;
+        if (_stamp is not { } stamp)
+        {
+            FanOut(channel, payload, type, null, excludeId);
+            return;
+        }
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(payload.Length + OffsetStampReserve);
+        try
+        {
+            int length = stamp(payload, type, offset, buffer);
+            FanOut(channel, buffer.AsSpan(0, length), type, null, excludeId);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private bool Replay(WebSocketConnection connection, HistoryEntry entry)
+    {
+        if (!BackplaneEnvelope.TryRead(entry.Envelope.Span, out _, out _, out MessageType type, out ReadOnlySpan<byte> payload))
+        {
+            return false;
+        }
+        if (_stamp is not { } stamp)
+        {
+            return connection.Send(payload, type) == SendStatus.Queued;
+        }
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(payload.Length + OffsetStampReserve);
+        try
+        {
+            return connection.Send(buffer.AsSpan(0, stamp(payload, type, entry.Offset, buffer)), type) == SendStatus.Queued;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static SubscribeOutcome Joined(WebSocketConnection connection, Action<WebSocketConnection, SubscribeOutcome>? joined, SubscribeOutcome outcome)
+    {
+        if (outcome.Subscribed)
+        {
+            joined?.Invoke(connection, outcome);
+        }
+        return outcome;
+    }
+
+    /// <summary>Takes the channel's gate; a cursor retired while we waited is left for the current one.</summary>
+    private async ValueTask<HistoryCursor> EnterAsync(string channel)
+    {
+        while (true)
+        {
+            HistoryCursor cursor = _cursors.GetOrAdd(channel, static _ => new HistoryCursor());
+            await cursor.Gate.WaitAsync().ConfigureAwait(false);
+            if (_cursors.TryGetValue(channel, out HistoryCursor? current) && current == cursor)
+            {
+                return cursor;
+            }
+            cursor.Gate.Release();
+        }
+    }
+
+    /// <summary>Releases the gate; a channel left without subscribers here gives its cursor up (bounded memory).</summary>
+    private void ReleaseOrRetire(string channel, HistoryCursor cursor)
+    {
+        if (SubscriberCount(channel) == 0)
+        {
+            _cursors.TryRemove(new KeyValuePair<string, HistoryCursor>(channel, cursor));
+        }
+        cursor.Gate.Release();
+    }
+
+    private async Task RetireCursorAsync(string channel)
+    {
+        if (!_cursors.TryGetValue(channel, out HistoryCursor? cursor))
+        {
+            return;
+        }
+        await cursor.Gate.WaitAsync().ConfigureAwait(false);
+        ReleaseOrRetire(channel, cursor);
+    }
+
+    /// <summary>This node's place in one channel's history.</summary>
+    private sealed class HistoryCursor
+    {
+        public readonly SemaphoreSlim Gate = new(1, 1);
+
+        /// <summary>The last offset delivered to this node's subscribers.</summary>
+        public long Position;
+
+        /// <summary>The history <see cref="Position"/> belongs to; null until this node learned it.</summary>
+        public string? Epoch;
+    }
+}

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
 using StackExchange.Redis;
 
 namespace Engine.Backplane;
@@ -18,13 +16,8 @@ namespace Engine.Backplane;
 public sealed class RedisBackplane : IPubSubBackplane
 {
     private readonly RedisBackplaneOptions _options;
-    private readonly Channel<string> _interest = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<string, ChannelMessageQueue> _subscribed = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly RedisLink _link;
     private PubSub? _pubSub;
-    private ConnectionMultiplexer? _redis;
-    private ISubscriber? _subscriber;
-    private Task? _loop;
     private long _undelivered;
     private long _received;
 
@@ -33,13 +26,15 @@ public sealed class RedisBackplane : IPubSubBackplane
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _link = new RedisLink(options.Configuration, NodeId, RedisChannelOf,
+            (channel, queue) => queue.OnMessage(message => Receive(channel, message.Message)));
     }
 
     /// <inheritdoc/>
     public Guid NodeId { get; } = Guid.NewGuid();
 
     /// <inheritdoc/>
-    public bool IsConnected => _redis is { IsConnected: true };
+    public bool IsConnected => _link.IsConnected;
 
     /// <inheritdoc/>
     public long UndeliveredMessages => Interlocked.Read(ref _undelivered);
@@ -48,31 +43,26 @@ public sealed class RedisBackplane : IPubSubBackplane
     public long ReceivedMessages => Interlocked.Read(ref _received);
 
     /// <summary>Redis channels this node is subscribed to now.</summary>
-    public int SubscribedChannels => _subscribed.Count;
+    public int SubscribedChannels => _link.SubscribedChannels.Count;
 
     /// <summary>Completes once the first connection attempt has been made (connected or not).</summary>
-    public Task Started { get; private set; } = Task.CompletedTask;
+    public Task Started => _link.Started;
 
     /// <inheritdoc/>
     public void Attach(PubSub pubSub)
     {
         ArgumentNullException.ThrowIfNull(pubSub);
-        if (Interlocked.CompareExchange(ref _pubSub, pubSub, null) is not null)
-        {
-            throw new InvalidOperationException("This backplane is already attached.");
-        }
-        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Started = connected.Task;
-        _loop = Task.Run(() => RunAsync(connected));
+        _pubSub = pubSub;
+        _link.Start(pubSub);
     }
 
     /// <inheritdoc/>
-    public void ChannelInterestChanged(string channel) => _interest.Writer.TryWrite(channel);
+    public void ChannelInterestChanged(string channel) => _link.InterestChanged(channel);
 
     /// <inheritdoc/>
     public bool Publish(string channel, ReadOnlySpan<byte> payload, MessageType type, long senderId)
     {
-        ISubscriber? subscriber = _subscriber;
+        ISubscriber? subscriber = _link.Subscriber;
         if (subscriber is null || !IsConnected)
         {
             Interlocked.Increment(ref _undelivered);
@@ -81,7 +71,7 @@ public sealed class RedisBackplane : IPubSubBackplane
         byte[] envelope = BackplaneEnvelope.Create(NodeId, senderId, payload, type);
         try
         {
-            Task<long> sent = subscriber.PublishAsync(RedisChannel.Literal(_options.Prefix + channel), envelope);
+            Task<long> sent = subscriber.PublishAsync(RedisChannelOf(channel), envelope);
             if (!sent.IsCompletedSuccessfully)
             {
                 sent.ContinueWith(static (task, state) => ((RedisBackplane)state!).CountFailure(task), this,
@@ -96,91 +86,14 @@ public sealed class RedisBackplane : IPubSubBackplane
     }
 
     /// <summary>Unsubscribes and closes the connection.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        _interest.Writer.TryComplete();
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        if (_redis is not null)
-        {
-            await _redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
-            await _redis.DisposeAsync().ConfigureAwait(false);
-        }
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _link.DisposeAsync();
+
+    private RedisChannel RedisChannelOf(string channel) => RedisChannel.Literal(_options.Prefix + channel);
 
     private void CountFailure(Task task)
     {
         _ = task.Exception; // observed: a publish lost to a dropped connection is counted, not thrown
         Interlocked.Increment(ref _undelivered);
-    }
-
-    private async Task RunAsync(TaskCompletionSource connected)
-    {
-        try
-        {
-            ConfigurationOptions configuration = ConfigurationOptions.Parse(_options.Configuration);
-            // Start with Redis down, and come back when it does: background reconnects with exponential backoff.
-            configuration.AbortOnConnectFail = false;
-            configuration.ReconnectRetryPolicy = new ExponentialRetry(250, 10_000);
-            configuration.BacklogPolicy = BacklogPolicy.FailFast;
-            configuration.ClientName ??= "engine-" + NodeId.ToString("N")[..8];
-            _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-            _subscriber = _redis.GetSubscriber();
-            // A subscription that failed while Redis was down is retried when it is back.
-            _redis.ConnectionRestored += (_, _) => RecheckAll();
-        }
-        finally
-        {
-            connected.TrySetResult();
-        }
-
-        try
-        {
-            await foreach (string channel in _interest.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
-            {
-                await ReconcileAsync(channel).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-    }
-
-    private void RecheckAll()
-    {
-        foreach (string channel in _pubSub!.Channels())
-        {
-            _interest.Writer.TryWrite(channel);
-        }
-    }
-
-    // Single reader: the broker subscription of a channel follows its local subscriber count, however fast it flips.
-    private async Task ReconcileAsync(string channel)
-    {
-        bool wanted = _pubSub!.SubscriberCount(channel) > 0;
-        bool subscribed = _subscribed.TryGetValue(channel, out ChannelMessageQueue? queue);
-        try
-        {
-            if (wanted && !subscribed)
-            {
-                queue = await _subscriber!.SubscribeAsync(RedisChannel.Literal(_options.Prefix + channel)).ConfigureAwait(false);
-                queue.OnMessage(message => Receive(channel, message.Message));
-                _subscribed[channel] = queue;
-            }
-            else if (!wanted && subscribed)
-            {
-                _subscribed.TryRemove(channel, out _);
-                await queue!.UnsubscribeAsync().ConfigureAwait(false);
-            }
-        }
-        catch (RedisException)
-        {
-            // Redis is down: ConnectionRestored re-checks every channel.
-        }
     }
 
     private void Receive(string channel, RedisValue message)

@@ -110,7 +110,7 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
                 Publish(state, in message);
                 break;
             case ClientMessageType.Subscribe:
-                Subscribe(state, message.Channel);
+                Subscribe(state, in message);
                 break;
             case ClientMessageType.Unsubscribe:
                 Unsubscribe(state, message.Channel);
@@ -138,10 +138,10 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
         _stopSweep.Dispose();
     }
 
-    private void Subscribe(AppConnection state, ReadOnlySpan<byte> rawChannel)
+    private void Subscribe(AppConnection state, in ClientMessage message)
     {
         Span<byte> name = stackalloc byte[ChannelName.MaxLength];
-        if (ChannelName.Decode(rawChannel, name, out int length) is { } error)
+        if (ChannelName.Decode(message.Channel, name, out int length) is { } error)
         {
             Outgoing.Error(state.Connection, error);
             return;
@@ -154,7 +154,17 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
                 Outgoing.Error(state.Connection, $"too many channels (at most {_options.MaxChannels} per connection)");
                 return;
             }
-            if (!state.Connection.Server.PubSub.Subscribe(state.Connection, channel))
+            PubSub pubSub = state.Connection.Server.PubSub;
+            if (pubSub.Backplane is IHistoryBackplane)
+            {
+                // Joined (and `subscribed` sent) once the broker gave the position and any missed messages were queued.
+                ChannelPosition? since = message.Offset >= 0 ? new ChannelPosition(message.Offset, ClientMessage.GetString(message.Epoch)) : null;
+                state.Channels.Add(channel);
+                Metrics.Joined();
+                _ = SubscribeWithHistoryAsync(pubSub, state.Connection, channel, since);
+                return;
+            }
+            if (!pubSub.Subscribe(state.Connection, channel))
             {
                 return; // closing
             }
@@ -162,6 +172,14 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
             Metrics.Joined();
         }
         Outgoing.Send(state.Connection, new SubscribedMessage(channel), AppJsonContext.Default.SubscribedMessage);
+    }
+
+    private static async Task SubscribeWithHistoryAsync(PubSub pubSub, WebSocketConnection connection, string channel, ChannelPosition? since)
+    {
+        // `subscribed` goes out under the channel's gate: after the replayed messages, before any live one.
+        await pubSub.SubscribeAsync(connection, channel, since, (joined, outcome) => Outgoing.Send(joined,
+            new SubscribedMessage(channel, outcome.Position?.Offset, outcome.Position?.Epoch, outcome.Recovered),
+            AppJsonContext.Default.SubscribedMessage)).ConfigureAwait(false);
     }
 
     private void Unsubscribe(AppConnection state, ReadOnlySpan<byte> rawChannel)

@@ -19,7 +19,11 @@ internal readonly record struct AuthenticatedMessage(string User)
     public string Type => "authenticated";
 }
 
-internal readonly record struct SubscribedMessage(string Channel)
+/// <summary>With channel history: the position live messages continue after, and whether a resume was complete.</summary>
+internal readonly record struct SubscribedMessage(string Channel,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Offset = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Epoch = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Recovered = null)
 {
     [JsonPropertyOrder(-1)]
     public string Type => "subscribed";

@@ -7,6 +7,8 @@ namespace Host;
 /// client to server, publish:   [0x01][n][channel: n bytes][payload...]
 /// server to client, message:   [0x02][n][channel: n bytes][m][from: m bytes UTF-8][payload...]
 /// server to client, file data: [0x03][file bytes...]
+/// server to client, message with its history offset:
+///                              [0x04][n][channel: n bytes][m][from: m bytes UTF-8][offset: 8 bytes big-endian][payload...]
 /// </code>
 /// n is 1-128 (a valid channel name), m is 1-255.
 /// </summary>
@@ -15,6 +17,7 @@ internal static class BinaryEnvelope
     public const byte Publish = 0x01;
     public const byte ChannelMessage = 0x02;
     public const byte FileChunk = 0x03;
+    public const byte ChannelMessageWithOffset = 0x04;
 
     /// <summary>Longest <c>from</c> in the envelope (its length is one byte).</summary>
     public const int MaxFromLength = 255;
@@ -57,5 +60,17 @@ internal static class BinaryEnvelope
         at += from.Length;
         payload.CopyTo(destination[at..]);
         return at + payload.Length;
+    }
+
+    /// <summary>Rewrites a kind-0x02 message as kind 0x04 with <paramref name="offset"/> after <c>from</c>; returns the bytes written.</summary>
+    public static int WriteWithOffset(ReadOnlySpan<byte> message, long offset, Span<byte> destination)
+    {
+        int at = 2 + message[1];
+        at += 1 + message[at];
+        message[..at].CopyTo(destination);
+        destination[0] = ChannelMessageWithOffset;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(destination[at..], offset);
+        message[at..].CopyTo(destination[(at + 8)..]);
+        return message.Length + 8;
     }
 }

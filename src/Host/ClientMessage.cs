@@ -26,10 +26,17 @@ internal ref struct ClientMessage
     public ReadOnlySpan<byte> Name;
     public ReadOnlySpan<byte> Content;
 
+    /// <summary>The <c>offset</c> of a subscribe (the last one the client saw), or -1 when absent.</summary>
+    public long Offset;
+
+    /// <summary>The raw <c>epoch</c> string token of a subscribe, or empty.</summary>
+    public ReadOnlySpan<byte> Epoch;
+
     /// <summary>Parses one message; returns null on success or the error text for the client. Never throws.</summary>
     public static string? TryParse(ReadOnlySpan<byte> payload, out ClientMessage message)
     {
         message = default;
+        message.Offset = -1;
         ReadOnlySpan<byte> type = default;
         try
         {
@@ -72,6 +79,22 @@ internal ref struct ClientMessage
                     }
                     message.Name = payload[raw];
                 }
+                else if (reader.ValueTextEquals("offset"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out message.Offset) || message.Offset < 0)
+                    {
+                        return "offset must be an integer >= 0";
+                    }
+                }
+                else if (reader.ValueTextEquals("epoch"u8))
+                {
+                    if (!ReadString(ref reader, out Range raw))
+                    {
+                        return "epoch must be a string";
+                    }
+                    message.Epoch = payload[raw];
+                }
                 else if (reader.ValueTextEquals("content"u8))
                 {
                     reader.Read();
@@ -111,7 +134,9 @@ internal ref struct ClientMessage
         if (StringEquals(type, "subscribe"u8))
         {
             message.Type = ClientMessageType.Subscribe;
-            return message.Channel.IsEmpty ? "missing field: channel" : null;
+            return message.Channel.IsEmpty ? "missing field: channel"
+                : (message.Offset >= 0) != !message.Epoch.IsEmpty ? "offset and epoch go together"
+                : null;
         }
         if (StringEquals(type, "unsubscribe"u8))
         {

@@ -41,6 +41,9 @@ public sealed record HostSettings
     /// <summary>The broker that carries channels across Host nodes (<c>redis://host:port</c>); null runs a single node.</summary>
     public Uri? Backplane { get; init; }
 
+    /// <summary>Per-channel history kept in the broker (<c>WS_HISTORY_SIZE</c>, <c>WS_HISTORY_TTL</c>); null keeps none.</summary>
+    public HistorySettings? History { get; init; }
+
     /// <summary>Whether <c>GET /metrics</c> answers (<c>WS_METRICS</c>).</summary>
     public bool MetricsEnabled { get; init; } = true;
 
@@ -77,6 +80,8 @@ public sealed record HostSettings
         ("WS_TLS_CERT", "--tls-cert", "", "PEM certificate (chain) file; with WS_TLS_KEY the port serves wss:// and https:// only (TLS 1.2, 1.3)"),
         ("WS_TLS_KEY", "--tls-key", "", "PEM private key file for WS_TLS_CERT"),
         ("WS_BACKPLANE", "--backplane", "", "redis://host:port: channels span every Host on that broker; empty runs a single node (NATS is not built yet)"),
+        ("WS_HISTORY_SIZE", "--history-size", "0", "with WS_BACKPLANE: keep each channel's last N messages in the broker; messages carry offsets and clients resume after a reconnect (0 = no count limit)"),
+        ("WS_HISTORY_TTL", "--history-ttl", "0", "with WS_BACKPLANE: keep each channel's messages this many ms (0 = no age limit); history is on when either is set"),
         ("WS_LOG_FORMAT", "--log-format", "plain", "console logs: plain (one line each), json (one JSON object per line) or systemd (journald priority prefixes)"),
         ("WS_LOG_LEVEL", "--log-level", "information", "lowest level logged: trace, debug, information, warning, error, critical, none"),
         ("WS_METRICS", "--metrics", "true", "serve Prometheus metrics at GET /metrics on the WebSocket port"),
@@ -214,9 +219,24 @@ public sealed record HostSettings
                 ? uri
                 : throw new FormatException($"WS_BACKPLANE must be redis://host:port (NATS is not built yet), got '{broker}'");
         }
+        HistorySettings? history = null;
+        // Number() refuses signs, so both are >= 0 here.
+        long historySize = Number("WS_HISTORY_SIZE");
+        long historyTtl = Number("WS_HISTORY_TTL");
+        if (historySize > int.MaxValue)
+        {
+            throw new FormatException("WS_HISTORY_SIZE is too large");
+        }
+        if (historySize > 0 || historyTtl > 0)
+        {
+            history = backplane is not null
+                ? new HistorySettings((int)historySize, TimeSpan.FromMilliseconds(historyTtl))
+                : throw new FormatException("WS_HISTORY_SIZE and WS_HISTORY_TTL need WS_BACKPLANE: the history is kept in the broker");
+        }
         return new HostSettings
         {
             Backplane = backplane,
+            History = history,
             Mode = mode,
             Server = server,
             App = app,
@@ -246,3 +266,6 @@ public sealed record HostSettings
         return text.ToString();
     }
 }
+
+/// <summary>How much of each channel's history the broker keeps: the last <paramref name="MaxMessages"/> (0: no count limit), for <paramref name="TimeToLive"/> (zero: no age limit).</summary>
+public sealed record HistorySettings(int MaxMessages, TimeSpan TimeToLive);

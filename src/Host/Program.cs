@@ -47,11 +47,12 @@ IWebSocketHandler handler = settings.Mode switch
 await using var server = new WebSocketServer(settings.Server with { LoggerFactory = loggerFactory, MeterFactory = meters }, handler);
 diagnostics.Server = server;
 // Channels across nodes: attached before start so the first subscriber already subscribes at the broker.
-IPubSubBackplane? backplane = settings.Backplane is null ? null : BackplaneFactory.Create(settings.Backplane);
+IPubSubBackplane? backplane = settings.Backplane is null ? null : BackplaneFactory.Create(settings.Backplane, settings.History);
 if (backplane is not null)
 {
     BackplaneMetrics.CreateInstruments(meters, backplane);
-    server.PubSub.UseBackplane(backplane);
+    // The app protocol carries history offsets in its messages; the other modes relay payloads as they are.
+    server.PubSub.UseBackplane(backplane, app is null ? null : OffsetStamping.Stamp);
 }
 try
 {

@@ -117,4 +117,16 @@ public sealed class HostSettingsTests
         Assert.Throws<FormatException>(() => Parse([], new() { ["WS_BACKPLANE"] = "kafka://k:9092" }));
         Assert.Throws<FormatException>(() => Parse([], new() { ["WS_BACKPLANE"] = "localhost:6379" }));
     }
+
+    [Fact]
+    public void Reads_the_history_limits_which_need_a_backplane()
+    {
+        Assert.Null(Parse([], new() { ["WS_BACKPLANE"] = "redis://r" }).History);
+        Assert.Equal(new HistorySettings(100, TimeSpan.Zero), Parse(["--backplane", "redis://r", "--history-size", "100"]).History);
+        Assert.Equal(new HistorySettings(0, TimeSpan.FromSeconds(30)),
+            Parse([], new() { ["WS_BACKPLANE"] = "redis://r", ["WS_HISTORY_TTL"] = "30000" }).History);
+        // The history is kept in the broker: without one it is refused at start-up, not silently dropped.
+        Assert.Throws<FormatException>(() => Parse(["--history-size", "10"]));
+        Assert.Throws<FormatException>(() => Parse(["--backplane", "redis://r", "--history-size", "-1"]));
+    }
 }

@@ -43,25 +43,16 @@ internal static class Program
             Console.WriteLine($"redrew {Path.Combine(directory, "load.md")} and load.svg from {json}");
             return 0;
         }
-        if (!arguments.Has("--no-pin") && Environment.ProcessorCount > 1 && AllowedCpus() != GeneratorCpu)
+        if (!arguments.Has("--no-pin") && CpuPinning.RerunPinned(args, GeneratorCpu) is { } exitCode)
         {
-            // Pin the whole process (every thread it will start) by re-running it under taskset.
-            var info = ScaleScenario.SelfStartInfo(args);
-            var exe = info.FileName;
-            info.FileName = "taskset";
-            info.ArgumentList.Insert(0, exe);
-            info.ArgumentList.Insert(0, GeneratorCpu);
-            info.ArgumentList.Insert(0, "-c");
-            using var child = Process.Start(info)!;
-            child.WaitForExit();
-            return child.ExitCode;
+            return exitCode;
         }
         return RunBenchmark(arguments);
     }
 
     private static int RunBenchmark(Arguments arguments)
     {
-        var root = arguments.Get("--root") ?? FindRoot();
+        var root = arguments.Get("--root") ?? Repository.FindRoot();
         var quick = arguments.Has("--quick");
         var output = Path.GetFullPath(arguments.Get("--out") ?? Path.Combine(root, "bench", "results"));
         var logs = Path.Combine(output, "tmp");
@@ -96,8 +87,8 @@ internal static class Program
         results.Info["repetitions"] = options.Repetitions.ToString(CultureInfo.InvariantCulture);
         results.Info["servers"] = string.Join(", ", servers.Select(s => s.Label));
         results.Info["machine"] = $"CPUs {File.ReadAllText("/sys/devices/system/cpu/online").Trim()} online, {Environment.OSVersion.VersionString}, .NET {Environment.Version}";
-        results.Info["pinning"] = $"servers on CPU {ServerCpu}, generator on CPU {AllowedCpus()}";
-        results.Info["commit"] = GitCommit(root);
+        results.Info["pinning"] = $"servers on CPU {ServerCpu}, generator on CPU {CpuPinning.AllowedCpus()}";
+        results.Info["commit"] = Repository.Commit(root);
         results.Info["ours"] = servers.Any(s => s.Name == "ours") ? oursDll : "not measured";
 
         Runner.Progress($"load benchmark ({results.Info["mode"]}): {results.Info["servers"]} + raw TCP echo; {results.Info["pinning"]}; {options.Repetitions} repetition(s)");
@@ -114,57 +105,5 @@ internal static class Program
         Console.WriteLine(markdown);
         Runner.Progress($"done in {results.Info["duration"]}; results in {Path.Combine(output, "load.md")}, load.json, load.svg");
         return 0;
-    }
-
-    /// <summary>The CPUs this process may run on, as /proc/self/status lists them (e.g. "1" or "0-1").</summary>
-    private static string AllowedCpus()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
-            {
-                return line["Cpus_allowed_list:".Length..].Trim();
-            }
-        }
-        return "";
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Engine.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? Directory.GetCurrentDirectory();
-    }
-
-    private static string GitCommit(string root)
-    {
-        try
-        {
-            var info = new ProcessStartInfo("git", ["-C", root, "rev-parse", "--short", "HEAD"]) { RedirectStandardOutput = true, UseShellExecute = false };
-            using var p = Process.Start(info)!;
-            var s = p.StandardOutput.ReadToEnd().Trim();
-            p.WaitForExit();
-            return s;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return "";
-        }
-    }
-
-    private sealed class Arguments(string[] args)
-    {
-        public bool Has(string name) => args.Contains(name);
-
-        public string? Get(string name)
-        {
-            var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-        }
-
-        public int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
     }
 }

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
 using HdrHistogram;
-using Load.Codec;
 
 namespace Load.Client;
 

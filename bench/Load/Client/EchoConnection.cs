@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using HdrHistogram;
-using Load.Codec;
 
 namespace Load.Client;
 

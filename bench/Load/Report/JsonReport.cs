@@ -50,7 +50,7 @@ internal static class JsonReport
                     w.WriteEndObject();
                 }
                 w.WriteEndObject();
-                Number(w, "oursOverKestrel", row.Ratio);
+                Number(w, "oursOverKestrel", row.RatioOf("ours", "kestrel"));
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -151,11 +151,15 @@ internal static class MarkdownReport
         return list.Count(v => !double.IsNaN(v)) > 1 ? $"{median} ({Format.Number(row.Min(server))}–{Format.Number(row.Max(server))})" : median;
     }
 
-    private static string Ratio(ResultRow row) => row.Ratio switch
+    private static string Ratio(ResultRow row)
     {
-        var r when !double.IsFinite(r) => "–",
-        < 0.001 => "< 0.001",
-        < 0.1 => row.Ratio.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture),
-        _ => row.Ratio.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
-    };
+        var r = row.RatioOf("ours", "kestrel");
+        return r switch
+        {
+            _ when !double.IsFinite(r) => "–",
+            < 0.001 => "< 0.001",
+            < 0.1 => r.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture),
+            _ => r.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
+        };
+    }
 }

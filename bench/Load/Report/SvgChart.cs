@@ -103,7 +103,7 @@ internal static class SvgChart
             {
                 sb.Append(Invariant($"<text x=\"{lx:0.#}\" y=\"{plotBottom + 14 + l * 12}\" text-anchor=\"middle\" font-size=\"10\">{Escape(lines[l])}</text>\n"));
             }
-            var ratio = row.Ratio;
+            var ratio = row.RatioOf("ours", "kestrel");
             if (double.IsFinite(ratio))
             {
                 sb.Append(Invariant($"<text x=\"{lx:0.#}\" y=\"{plotBottom + 14 + lines.Length * 12}\" text-anchor=\"middle\" font-size=\"10\" fill=\"#2b7bb9\">{ratio:0.00}×</text>\n"));

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using HdrHistogram;
 using Load.Client;
-using Load.Codec;
 using Load.Servers;
 
 namespace Load.Scenarios;

@@ -29,18 +29,10 @@ internal sealed class Measurement
     /// <summary>Percentile in microseconds; the histograms record Stopwatch ticks.</summary>
     public double LatencyMicros(double percentile)
     {
-        if (Latency is null || Latency.TotalCount == 0)
-        {
-            return double.NaN;
-        }
-        var ticks = percentile >= 100 ? Latency.GetMaxValue() : Latency.GetValueAtPercentile(percentile);
-        return ticks * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+        return Latency is null ? double.NaN : Histograms.Micros(Latency, percentile);
     }
 
-    public static double Micros(LongHistogram h, double percentile) =>
-        h.TotalCount == 0 ? double.NaN : h.GetValueAtPercentile(percentile) * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+    public static double Micros(LongHistogram h, double percentile) => Histograms.Micros(h, percentile);
 
-    public static LongHistogram NewHistogram() =>
-        // Ticks up to 100 s at three significant digits.
-        new(100 * System.Diagnostics.Stopwatch.Frequency, 3);
+    public static LongHistogram NewHistogram() => Histograms.New();
 }

@@ -28,7 +28,7 @@ internal static class ScaleScenario
             for (var w = 0; w < workerCount; w++)
             {
                 var count = connections / workerCount + (w < connections % workerCount ? 1 : 0);
-                var info = SelfStartInfo("--connect-worker", "--port", server.Port.ToString(CultureInfo.InvariantCulture), "--count", count.ToString(CultureInfo.InvariantCulture),
+                var info = CpuPinning.SelfStartInfo("--connect-worker", "--port", server.Port.ToString(CultureInfo.InvariantCulture), "--count", count.ToString(CultureInfo.InvariantCulture),
                     "--first", nextIndex.ToString(CultureInfo.InvariantCulture), "--threads", "16");
                 nextIndex += count;
                 info.RedirectStandardInput = true;
@@ -97,21 +97,5 @@ internal static class ScaleScenario
                 p.Dispose();
             }
         }
-    }
-
-    /// <summary>How to start this same program again with other arguments (as the apphost or through <c>dotnet</c>).</summary>
-    public static ProcessStartInfo SelfStartInfo(params string[] args)
-    {
-        var exe = Environment.ProcessPath ?? "dotnet";
-        var info = new ProcessStartInfo(exe) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
-        {
-            info.ArgumentList.Add(typeof(ScaleScenario).Assembly.Location);
-        }
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        return info;
     }
 }

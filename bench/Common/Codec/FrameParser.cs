@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 
-namespace Load.Codec;
+namespace Bench.Codec;
 
 /// <summary>What the parser reports for each complete message.</summary>
 internal interface IFrameSink
 {
-    /// <summary>A data message ended; <paramref name="head"/> holds up to its first 16 payload bytes (valid only during the call).</summary>
+    /// <summary>A data message ended; <paramref name="head"/> holds up to its first <see cref="FrameParser.HeadCapacity"/> payload bytes (valid only during the call).</summary>
     void OnMessage(ReadOnlySpan<byte> head, long payloadLength);
 
     /// <summary>The peer sent Close.</summary>
@@ -14,12 +14,15 @@ internal interface IFrameSink
 
 /// <summary>
 /// A push parser for frames arriving at the client: <c>Consume(bytes)</c> with a few bytes of state per connection,
-/// partial headers kept in a 14-byte spill. Payloads are skipped, not copied, except the first 16 bytes of each message,
-/// which carry the broadcast scenario's sequence number and send timestamp. Masked frames are accepted too, because the
-/// raw TCP echo sends our own masked frames straight back.
+/// partial headers kept in a 14-byte spill. Payloads are skipped, not copied, except the first
+/// <see cref="HeadCapacity"/> bytes of each message, which carry the sequence number and send timestamp (raw in the
+/// broadcast scenario; inside the JSON of the Host's <c>message</c> in the cross-node benchmark, past its ~50-byte prefix).
+/// Masked frames are accepted too, because the raw TCP echo sends our own masked frames straight back.
 /// </summary>
 internal struct FrameParser
 {
+    public const int HeadCapacity = 128;
+
     private long remaining;
     private long messageLength;
     private int headerFill;
@@ -35,7 +38,7 @@ internal struct FrameParser
         private byte element;
     }
 
-    [System.Runtime.CompilerServices.InlineArray(16)]
+    [System.Runtime.CompilerServices.InlineArray(HeadCapacity)]
     private struct HeadBytes
     {
         private byte element;
@@ -49,9 +52,9 @@ internal struct FrameParser
             if (remaining > 0)
             {
                 var take = (int)Math.Min(remaining, data.Length);
-                if (!inControl && headFill < 16)
+                if (!inControl && headFill < HeadCapacity)
                 {
-                    var copy = Math.Min(16 - headFill, take);
+                    var copy = Math.Min(HeadCapacity - headFill, take);
                     data[..copy].CopyTo(((Span<byte>)head)[headFill..]);
                     headFill += copy;
                 }

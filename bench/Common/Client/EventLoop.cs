@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace Load.Client;
+namespace Bench.Client;
 
 /// <summary>
 /// One thread, one epoll set, many non-blocking sockets (edge-triggered), one shared receive buffer. Connections that

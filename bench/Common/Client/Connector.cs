@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Load.Codec;
+using Bench.Codec;
 
-namespace Load.Client;
+namespace Bench.Client;
 
 /// <summary>
 /// Opens connections with blocking calls on a few threads. Blocking calls keep the sockets out of .NET's own epoll

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Load;
+namespace Bench;
 
 /// <summary>Number formatting for progress lines and reports, invariant culture throughout.</summary>
 internal static class Format

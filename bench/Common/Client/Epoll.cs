@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Load.Client;
+namespace Bench.Client;
 
 /// <summary>Linux epoll, the few calls the event loop needs.</summary>
 internal static unsafe partial class Epoll

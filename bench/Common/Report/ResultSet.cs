@@ -1,6 +1,6 @@
-namespace Load.Report;
+namespace Bench.Report;
 
-/// <summary>One reported figure: a scenario case and metric, with every server's samples (one per repetition).</summary>
+/// <summary>One reported figure: a scenario case and metric, with the samples (one per repetition) of every server or setup measured.</summary>
 internal sealed class ResultRow(string scenario, string cell, string metric, string unit, bool higherIsBetter)
 {
     public string Scenario { get; } = scenario;
@@ -29,8 +29,8 @@ internal sealed class ResultRow(string scenario, string cell, string metric, str
 
     public double Max(string server) => Samples.TryGetValue(server, out var l) && l.Any(v => !double.IsNaN(v)) ? l.Where(v => !double.IsNaN(v)).Max() : double.NaN;
 
-    /// <summary>ours / Kestrel of the medians.</summary>
-    public double Ratio => Median("kestrel") is var k && k != 0 ? Median("ours") / k : double.NaN;
+    /// <summary><paramref name="numerator"/> / <paramref name="denominator"/> of the medians (NaN when either is missing or the denominator is 0).</summary>
+    public double RatioOf(string numerator, string denominator) => Median(denominator) is var d && d != 0 ? Median(numerator) / d : double.NaN;
 }
 
 /// <summary>All rows of a run in the order they were first recorded, plus notes on failures and odd behaviour.</summary>

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Load.Codec;
+namespace Bench.Codec;
 
 /// <summary>The client side of the RFC 6455 §4.1 opening handshake: the request bytes and a check of the 101 response.</summary>
 internal static class Handshake

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace Load.Client;
+namespace Bench.Client;
 
 /// <summary>
 /// One non-blocking socket owned by one <see cref="EventLoop"/>; only that loop's thread touches it.

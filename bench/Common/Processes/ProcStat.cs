@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Load.Servers;
+namespace Bench.Processes;
 
 /// <summary>Reads a process's CPU time and resident memory from /proc.</summary>
 internal static class ProcStat

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace Load.Codec;
+namespace Bench.Codec;
 
 /// <summary>
 /// Writes client-to-server frames. RFC 6455 §5.3: a client masks every frame it sends, with a fresh 32-bit key.

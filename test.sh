@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: unit + integration (ClientWebSocket), the Autobahn-catalogue conformance suite (our engine and
-# Kestrel side by side), and the benchmark smoke runs (micro and load, quick mode: they check that the benchmarks
+# Kestrel side by side), and the benchmark smoke runs (micro, load and cross-node, quick mode: they check that the benchmarks
 # run and write their files, never speed). Installs what it needs first. Exit code is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,6 +26,8 @@ command -v afl-fuzz >/dev/null || need_apt+=(afl++)
 command -v ip >/dev/null || need_apt+=(iproute2)
 # Backplane tests (tests/Backplane): real brokers from Debian (redis-tools' redis-cli comes with redis-server).
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+# Cross-node benchmark smoke (bench/crossnode.sh): Redis and NATS brokers side by side.
+command -v nats-server >/dev/null || need_apt+=(nats-server)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
 fi
@@ -120,6 +122,9 @@ fi
 
 echo "== load benchmark smoke (quick mode)"
 bench/run.sh --quick
+
+echo "== cross-node benchmark smoke (quick mode: single node, Redis, NATS, with history when the Host has it; ~30 s)"
+bench/crossnode.sh --quick
 
 # Last, because publishing for a runtime identifier re-restores the projects (nothing after it relies on the build).
 echo "== Native AOT: publish the Host as one native executable (trim/AOT warnings fail it), then run it"

@@ -55,18 +55,18 @@ internal static class BroadcastScenario
         }
         var thread = new Thread(() =>
         {
-            EchoScenario.SleepUntil(start);
+            Timing.SleepUntil(start);
             loop.Run(measureUntil + freq / 2);
         }) { IsBackground = true, Name = "broadcast-loop" };
         thread.Start();
 
-        EchoScenario.SleepUntil(measureFrom);
+        Timing.SleepUntil(measureFrom);
         var cpu0 = server.CpuSeconds();
         var client0 = ProcStat.CpuSeconds(Environment.ProcessId);
         var delivered0 = tracker.Deliveries;
         var t0 = Stopwatch.GetTimestamp();
         var stats0 = server.Stats();
-        EchoScenario.SleepUntil(measureUntil);
+        Timing.SleepUntil(measureUntil);
         var cpu1 = server.CpuSeconds();
         var client1 = ProcStat.CpuSeconds(Environment.ProcessId);
         var delivered1 = tracker.Deliveries;

@@ -77,13 +77,13 @@ internal static class ChurnScenario
             }, 256 * 1024) { IsBackground = true, Name = "churn" };
             workers[t].Start();
         }
-        EchoScenario.SleepUntil(measureFrom);
+        Timing.SleepUntil(measureFrom);
         var cpu0 = server.CpuSeconds();
         var client0 = ProcStat.CpuSeconds(Environment.ProcessId);
         var c0 = Interlocked.Read(ref cycles);
         var t0 = Stopwatch.GetTimestamp();
         var stats0 = server.Stats();
-        EchoScenario.SleepUntil(measureUntil);
+        Timing.SleepUntil(measureUntil);
         var cpu1 = server.CpuSeconds();
         var client1 = ProcStat.CpuSeconds(Environment.ProcessId);
         var c1 = Interlocked.Read(ref cycles);

@@ -61,7 +61,7 @@ internal static class EchoScenario
             var loop = eventLoops[l];
             threads[l] = new Thread(() =>
             {
-                SleepUntil(start);
+                Timing.SleepUntil(start);
                 var now = Stopwatch.GetTimestamp();
                 foreach (var c in loop.Connections)
                 {
@@ -72,13 +72,13 @@ internal static class EchoScenario
             threads[l].Start();
         }
 
-        SleepUntil(measureFrom);
+        Timing.SleepUntil(measureFrom);
         var cpu0 = server.CpuSeconds();
         var client0 = ProcStat.CpuSeconds(Environment.ProcessId);
         var received0 = Sum(connections);
         var t0 = Stopwatch.GetTimestamp();
         var stats0 = server.Stats();
-        SleepUntil(measureUntil);
+        Timing.SleepUntil(measureUntil);
         var cpu1 = server.CpuSeconds();
         var client1 = ProcStat.CpuSeconds(Environment.ProcessId);
         var received1 = Sum(connections);
@@ -133,18 +133,5 @@ internal static class EchoScenario
             sum += c.Received;
         }
         return sum;
-    }
-
-    internal static void SleepUntil(long timestamp)
-    {
-        while (true)
-        {
-            var left = timestamp - Stopwatch.GetTimestamp();
-            if (left <= 0)
-            {
-                return;
-            }
-            Thread.Sleep(TimeSpan.FromSeconds(Math.Max(0.0005, (double)left / Stopwatch.Frequency - 0.001)));
-        }
     }
 }

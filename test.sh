@@ -26,7 +26,7 @@ command -v afl-fuzz >/dev/null || need_apt+=(afl++)
 command -v ip >/dev/null || need_apt+=(iproute2)
 # Backplane tests (tests/Backplane): real brokers from Debian (redis-tools' redis-cli comes with redis-server).
 command -v redis-server >/dev/null || need_apt+=(redis-server)
-# Cross-node benchmark smoke (bench/crossnode.sh): Redis and NATS brokers side by side.
+# Cross-node benchmark smoke (bench/crossnode.sh) and backplane tests: Redis and NATS brokers side by side.
 command -v nats-server >/dev/null || need_apt+=(nats-server)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
@@ -94,9 +94,9 @@ rm -rf "$fuzz_dir"
 echo "Fuzz tests: Passed: $fuzz_passed, Failed: $fuzz_failed" | tee -a "$log"
 ((fuzz_failed == 0))
 
-# Each test starts its own redis-server on a free loopback port and kills it at the end (one test stops
+# Each test starts its own redis-server or nats-server on a free loopback port and kills it at the end (one test stops
 # and restarts the broker, so the tests must own it); a missing binary fails the tests rather than skipping them.
-echo "== backplane: three Host processes sharing channels through a real Redis server"
+echo "== backplane: three Host processes sharing channels through a real Redis server and a real NATS server"
 run_tests tests/Backplane/Backplane.csproj -c Release --no-build -nologo
 
 echo "== conformance (Autobahn case catalogue; report in reports/conformance/)"
@@ -133,6 +133,8 @@ dotnet publish src/Host/Host.csproj -c Release -r linux-x64 -o "$aot_dir" -nolog
 echo "AOT publish took $((SECONDS - aot_start)) s; executable: $(stat -c %s "$aot_dir/Host") bytes"
 # Starts it on a free port: WebSocket echo, /healthz, /readyz, /metrics, then SIGTERM and a clean exit.
 HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~PublishedHostTests"
+# The broker clients (StackExchange.Redis, NATS.Net) trimmed and compiled ahead of time: the cross-node tests again.
+HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Backplane/Backplane.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~CrossNodeTests"
 
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

@@ -6,10 +6,11 @@ namespace Host;
 /// <summary>Builds the <see cref="IPubSubBackplane"/> named by <c>WS_BACKPLANE</c>, keeping history when <c>WS_HISTORY_*</c> asks.</summary>
 internal static class BackplaneFactory
 {
-    /// <summary><c>redis://host[:6379]</c>; the scheme was checked by <see cref="HostSettings"/>.</summary>
+    /// <summary><c>redis://host[:6379]</c> or <c>nats://[user:password@]host[:4222]</c>; the scheme was checked by <see cref="HostSettings"/>.</summary>
     public static IPubSubBackplane Create(Uri broker, HistorySettings? history) => broker.Scheme switch
     {
         "redis" => CreateRedis(broker, history),
+        "nats" => CreateNats(broker, history),
         _ => throw new ArgumentException($"unsupported backplane '{broker}'", nameof(broker)),
     };
 
@@ -19,5 +20,18 @@ internal static class BackplaneFactory
         return history is null
             ? new RedisBackplane(options)
             : new RedisHistoryBackplane(options, new RedisHistoryOptions { MaxMessages = history.MaxMessages, TimeToLive = history.TimeToLive });
+    }
+
+    private static IPubSubBackplane CreateNats(Uri broker, HistorySettings? history)
+    {
+        if (history is not null)
+        {
+            throw new ArgumentException("history over NATS is not built yet", nameof(history)); // HostSettings refuses it first
+        }
+        return new NatsBackplane(new NatsBackplaneOptions
+        {
+            // NATS takes its credentials from the URL; the path and query mean nothing to it.
+            Url = $"nats://{(broker.UserInfo.Length > 0 ? broker.UserInfo + "@" : "")}{broker.Host}:{(broker.IsDefaultPort ? 4222 : broker.Port)}",
+        });
     }
 }

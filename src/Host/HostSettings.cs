@@ -79,7 +79,7 @@ public sealed record HostSettings
         ("WS_FILES_DIR", "--files-dir", "", "directory request-file serves from; empty disables file transfer"),
         ("WS_TLS_CERT", "--tls-cert", "", "PEM certificate (chain) file; with WS_TLS_KEY the port serves wss:// and https:// only (TLS 1.2, 1.3)"),
         ("WS_TLS_KEY", "--tls-key", "", "PEM private key file for WS_TLS_CERT"),
-        ("WS_BACKPLANE", "--backplane", "", "redis://host:port: channels span every Host on that broker; empty runs a single node (NATS is not built yet)"),
+        ("WS_BACKPLANE", "--backplane", "", "redis://host:port or nats://host:port: channels span every Host on that broker; empty runs a single node"),
         ("WS_HISTORY_SIZE", "--history-size", "0", "with WS_BACKPLANE: keep each channel's last N messages in the broker; messages carry offsets and clients resume after a reconnect (0 = no count limit)"),
         ("WS_HISTORY_TTL", "--history-ttl", "0", "with WS_BACKPLANE: keep each channel's messages this many ms (0 = no age limit); history is on when either is set"),
         ("WS_LOG_FORMAT", "--log-format", "plain", "console logs: plain (one line each), json (one JSON object per line) or systemd (journald priority prefixes)"),
@@ -215,9 +215,9 @@ public sealed record HostSettings
         Uri? backplane = null;
         if (Optional("WS_BACKPLANE") is { } broker)
         {
-            backplane = Uri.TryCreate(broker, UriKind.Absolute, out Uri? uri) && uri.Scheme == "redis" && uri.Host.Length > 0
+            backplane = Uri.TryCreate(broker, UriKind.Absolute, out Uri? uri) && uri.Scheme is "redis" or "nats" && uri.Host.Length > 0
                 ? uri
-                : throw new FormatException($"WS_BACKPLANE must be redis://host:port (NATS is not built yet), got '{broker}'");
+                : throw new FormatException($"WS_BACKPLANE must be redis://host:port or nats://host:port, got '{broker}'");
         }
         HistorySettings? history = null;
         // Number() refuses signs, so both are >= 0 here.
@@ -232,6 +232,10 @@ public sealed record HostSettings
             history = backplane is not null
                 ? new HistorySettings((int)historySize, TimeSpan.FromMilliseconds(historyTtl))
                 : throw new FormatException("WS_HISTORY_SIZE and WS_HISTORY_TTL need WS_BACKPLANE: the history is kept in the broker");
+            if (backplane!.Scheme == "nats")
+            {
+                throw new FormatException("WS_HISTORY_SIZE and WS_HISTORY_TTL need a redis:// backplane: history over NATS is not built yet");
+            }
         }
         return new HostSettings
         {

@@ -15,6 +15,7 @@ public sealed class CrossNodeTests
 
     [Theory]
     [InlineData("redis")]
+    [InlineData("nats")]
     public async Task A_publish_reaches_every_other_node_once_and_in_order(string kind)
     {
         await using Broker broker = await Broker.StartAsync(kind);
@@ -67,6 +68,7 @@ public sealed class CrossNodeTests
 
     [Theory]
     [InlineData("redis")]
+    [InlineData("nats")]
     public async Task Binary_and_text_payloads_cross_nodes_byte_for_byte(string kind)
     {
         await using Broker broker = await Broker.StartAsync(kind);
@@ -97,6 +99,7 @@ public sealed class CrossNodeTests
 
     [Theory]
     [InlineData("redis")]
+    [InlineData("nats")]
     public async Task Broker_down_keeps_local_delivery_and_counts_then_restart_restores_delivery(string kind)
     {
         await using Broker broker = await Broker.StartAsync(kind);
@@ -129,6 +132,32 @@ public sealed class CrossNodeTests
         await ExpectContentAsync(onA, "3");
         await ExpectContentAsync(onB, "3");
         await onB.ExpectNothingAsync(Quiet);
+    }
+
+    [Fact]
+    public async Task A_message_over_the_NATS_max_payload_stays_local_and_is_counted_and_the_connection_stays_up()
+    {
+        await using Broker broker = await Broker.StartAsync("nats");
+        await using HostNode a = await HostNode.StartAsync(broker.Url);
+        await using HostNode b = await HostNode.StartAsync(broker.Url);
+        await using NodeClient publisher = await a.ConnectAsync();
+        await using NodeClient onA = await a.ConnectAsync();
+        await using NodeClient onB = await b.ConnectAsync();
+        await onA.SubscribeAsync("big");
+        await onB.SubscribeAsync("big");
+        await broker.WaitForSubscribersAsync("big", 2);
+
+        // nats-server refuses payloads over 1 MiB (max_payload) and would drop a client that sent one; the NATS client
+        // refuses it first, so the node keeps its connection and the message is counted as not crossing.
+        string large = "\"" + new string('x', 1_100_000) + "\"";
+        await publisher.PublishAsync("big", large);
+        await ExpectContentAsync(onA, large);
+        await WaitForAsync(async () => await a.StatAsync("backplaneUndelivered") == 1, "the oversized message is counted");
+        await publisher.PublishAsync("big", "2");
+        await ExpectContentAsync(onA, "2");
+        await ExpectContentAsync(onB, "2");
+        await onB.ExpectNothingAsync(Quiet);
+        Assert.Equal("ok", await a.HealthAsync());
     }
 
     private static async Task ExpectSequenceAsync(NodeClient client, string channel, int first, int count)

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 
 namespace Engine.Tests.Backplane;
 
-/// <summary>One Host process (the real server, src/Host) on a free loopback port, joined to a broker.</summary>
+/// <summary>One Host process (the real server, src/Host; the published executable named by <c>HOST_EXECUTABLE</c> if set) on a free loopback port, joined to a broker.</summary>
 public sealed partial class HostNode : IAsyncDisposable
 {
     private readonly Process _process;
@@ -22,8 +22,16 @@ public sealed partial class HostNode : IAsyncDisposable
 
     public static async Task<HostNode> StartAsync(string backplane, IDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(HostDll());
+        // HOST_EXECUTABLE: the Native AOT Host test.sh publishes (the broker clients must work trimmed, too).
+        string? executable = Environment.GetEnvironmentVariable("HOST_EXECUTABLE");
+        var start = new ProcessStartInfo(string.IsNullOrEmpty(executable) ? "dotnet" : executable)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        if (string.IsNullOrEmpty(executable))
+        {
+            start.ArgumentList.Add(HostDll());
+        }
         start.Environment["WS_PORT"] = "0";
         start.Environment["WS_ADDRESS"] = "127.0.0.1";
         start.Environment["WS_BACKPLANE"] = backplane;

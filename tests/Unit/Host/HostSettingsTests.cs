@@ -112,8 +112,7 @@ public sealed class HostSettingsTests
         Assert.Null(Parse([]).Backplane);
         Assert.Equal(new Uri("redis://10.0.0.5:6380"), Parse([], new() { ["WS_BACKPLANE"] = "redis://10.0.0.5:6380" }).Backplane);
         Assert.Equal(new Uri("redis://cache.internal"), Parse(["--backplane", "redis://cache.internal"]).Backplane);
-        // NATS is not built yet: refused at start-up rather than failing later.
-        Assert.Throws<FormatException>(() => Parse(["--backplane", "nats://nats.internal:4222"]));
+        Assert.Equal(new Uri("nats://nats.internal:4222"), Parse(["--backplane", "nats://nats.internal:4222"]).Backplane);
         Assert.Throws<FormatException>(() => Parse([], new() { ["WS_BACKPLANE"] = "kafka://k:9092" }));
         Assert.Throws<FormatException>(() => Parse([], new() { ["WS_BACKPLANE"] = "localhost:6379" }));
     }
@@ -123,6 +122,7 @@ public sealed class HostSettingsTests
     {
         Assert.Null(Parse([], new() { ["WS_BACKPLANE"] = "redis://r" }).History);
         Assert.Equal(new HistorySettings(100, TimeSpan.Zero), Parse(["--backplane", "redis://r", "--history-size", "100"]).History);
+        Assert.Throws<FormatException>(() => Parse(["--backplane", "nats://n", "--history-size", "100"])); // not built yet
         Assert.Equal(new HistorySettings(0, TimeSpan.FromSeconds(30)),
             Parse([], new() { ["WS_BACKPLANE"] = "redis://r", ["WS_HISTORY_TTL"] = "30000" }).History);
         // The history is kept in the broker: without one it is refused at start-up, not silently dropped.

@@ -222,6 +222,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         {
             await StopAsync().ConfigureAwait(false);
         }
+        _settings.Compression?.Pool.Dispose(); // pooled zlib streams hold native memory: freed now, not by finalizers
         Metrics.Dispose();
     }
 

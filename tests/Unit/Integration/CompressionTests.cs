@@ -302,6 +302,9 @@ public sealed class CompressionTests
             client.Dispose();
         }
         await server.AssertDrainedAsync();
+        Assert.True(pool.LiveDeflaters + pool.LiveInflaters > 0); // pooled for the next messages while the server runs
+        await server.Server.DisposeAsync();
+        Assert.Equal((0L, 0L), (pool.LiveDeflaters, pool.LiveInflaters)); // zlib memory freed at stop, not by finalizers
     }
 
     private static async Task<RawClient> UpgradedRawAsync(TestServer server, string offer)

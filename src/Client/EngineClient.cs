@@ -9,6 +9,9 @@ namespace Engine.Client;
 /// (token as the first message) and re-subscribes on every reconnect, closes with 4000 when a ping gets no pong in time,
 /// and queues sends made while not ready in a bounded queue flushed on (re)connect (full: the send throws
 /// <see cref="EngineClientException"/> <see cref="EngineClientErrorKind.QueueFull"/> and <see cref="Error"/> is raised).
+/// On a server that keeps channel history, it tracks each channel's position (the last offset seen and the epoch) and
+/// re-subscribes after a reconnect from there, so the server sends what was missed; <see cref="Subscribed"/> tells
+/// whether that recovery was complete.
 /// Methods are thread-safe. Events run on the client's receive task: do not block in them.
 /// </summary>
 public sealed partial class EngineClient : IAsyncDisposable
@@ -17,6 +20,7 @@ public sealed partial class EngineClient : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1); // orders sends, the queue, and the switch to ready
     private readonly Queue<(Opcode Type, byte[] Payload)> _queue = new();
     private readonly HashSet<string> _channels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HistoryPosition> _positions = new(StringComparer.Ordinal); // under lock (_channels)
     private readonly Lock _pongLock = new();
     private readonly List<TaskCompletionSource> _pongWaiters = [];
     private readonly CancellationTokenSource _stop = new();
@@ -54,8 +58,15 @@ public sealed partial class EngineClient : IAsyncDisposable
     /// <summary>A JSON <c>message</c> from a channel.</summary>
     public event Action<ChannelMessage>? MessageReceived;
 
-    /// <summary>A binary channel message (envelope kind 0x02).</summary>
+    /// <summary>A binary channel message (envelope kind 0x02, or 0x04 with its history offset).</summary>
     public event Action<ChannelBinary>? BinaryReceived;
+
+    /// <summary>
+    /// A <c>subscribed</c> answer: the first one of a channel, and one after every reconnect. After a reconnect on a server
+    /// with history, <see cref="ChannelSubscribed.Recovered"/> says whether every missed message was delivered (they
+    /// arrive before this event, as ordinary <see cref="MessageReceived"/>/<see cref="BinaryReceived"/> with offsets).
+    /// </summary>
+    public event Action<ChannelSubscribed>? Subscribed;
 
     /// <summary>Every JSON message from the server (valid only during the call).</summary>
     public event Action<JsonElement>? ServerMessage;
@@ -81,6 +92,18 @@ public sealed partial class EngineClient : IAsyncDisposable
             {
                 return [.. _channels];
             }
+        }
+    }
+
+    /// <summary>
+    /// Where <paramref name="channel"/> resumes after a reconnect: the last offset seen and the history's epoch; null
+    /// when the server keeps no history (or the channel is not joined).
+    /// </summary>
+    public HistoryPosition? GetPosition(string channel)
+    {
+        lock (_channels)
+        {
+            return _positions.TryGetValue(channel, out HistoryPosition position) ? position : null;
         }
     }
 
@@ -121,7 +144,7 @@ public sealed partial class EngineClient : IAsyncDisposable
             _channels.Add(channel);
         }
         // Not queued when offline: BecomeReadyAsync subscribes every channel in the set.
-        await SendIfReadyAsync(HostProtocol.Message("subscribe", "channel", channel)).ConfigureAwait(false);
+        await SendIfReadyAsync(HostProtocol.Subscribe(channel)).ConfigureAwait(false);
     }
 
     /// <summary>Leaves a channel.</summary>
@@ -131,6 +154,7 @@ public sealed partial class EngineClient : IAsyncDisposable
         lock (_channels)
         {
             removed = _channels.Remove(channel);
+            _positions.Remove(channel); // joined again later: from now, not from where it was left
         }
         if (removed)
         {
@@ -374,7 +398,13 @@ public sealed partial class EngineClient : IAsyncDisposable
                     CompletePongs();
                     break;
                 case "message":
-                    MessageReceived?.Invoke(new ChannelMessage(root.GetProperty("channel").GetString()!, root.GetProperty("from").GetString()!, root.GetProperty("content").Clone()));
+                    var channelMessage = new ChannelMessage(root.GetProperty("channel").GetString()!, root.GetProperty("from").GetString()!,
+                        root.GetProperty("content").Clone(), root.TryGetProperty("offset", out JsonElement offset) ? offset.GetInt64() : null);
+                    Advance(channelMessage.Channel, channelMessage.Offset);
+                    MessageReceived?.Invoke(channelMessage);
+                    break;
+                case "subscribed":
+                    OnSubscribed(root);
                     break;
                 case "file-meta":
                     OnFileMeta(root.GetProperty("name").GetString()!, root.GetProperty("size").GetInt64());
@@ -401,7 +431,8 @@ public sealed partial class EngineClient : IAsyncDisposable
             }
             foreach (string channel in channels)
             {
-                await connection.SendAsync(Opcode.Text, HostProtocol.Message("subscribe", "channel", channel)).ConfigureAwait(false);
+                // With a position (the server keeps history), the server first sends what was missed since.
+                await connection.SendAsync(Opcode.Text, HostProtocol.Subscribe(channel, GetPosition(channel))).ConfigureAwait(false);
             }
             while (true)
             {
@@ -503,12 +534,53 @@ public sealed partial class EngineClient : IAsyncDisposable
     {
         if (HostProtocol.TryDecodeChannelEnvelope(payload, out ChannelBinary? message))
         {
-            BinaryReceived?.Invoke(message!);
+            Advance(message!.Channel, message.Offset);
+            BinaryReceived?.Invoke(message);
         }
         else if (payload.Length >= 1 && payload[0] == 0x03)
         {
             OnFileData(payload.AsSpan(1));
         }
+    }
+
+    // A channel's position moves to the latest offset seen, from messages and from `subscribed`. Messages without an
+    // offset (history off, or delivered while the server's broker was down) leave it where it is.
+    private void Advance(string channel, long? offset)
+    {
+        if (offset is not { } seen)
+        {
+            return;
+        }
+        lock (_channels)
+        {
+            if (_positions.TryGetValue(channel, out HistoryPosition position) && seen > position.Offset)
+            {
+                _positions[channel] = position with { Offset = seen };
+            }
+        }
+    }
+
+    private void OnSubscribed(JsonElement root)
+    {
+        string channel = root.GetProperty("channel").GetString()!;
+        HistoryPosition? position = root.TryGetProperty("offset", out JsonElement offset) && root.TryGetProperty("epoch", out JsonElement epoch)
+            ? new HistoryPosition(offset.GetInt64(), epoch.GetString()!)
+            : null;
+        bool? recovered = root.TryGetProperty("recovered", out JsonElement flag) ? flag.GetBoolean() : null;
+        if (position is { } told)
+        {
+            lock (_channels)
+            {
+                // Another epoch is another history: its offsets replace ours. Without a position in the answer (no
+                // history, or the broker was down) the one we have is kept for the next resume.
+                if (_channels.Contains(channel)
+                    && (!_positions.TryGetValue(channel, out HistoryPosition known) || known.Epoch != told.Epoch || told.Offset > known.Offset))
+                {
+                    _positions[channel] = told;
+                }
+            }
+        }
+        Subscribed?.Invoke(new ChannelSubscribed(channel, position, recovered));
     }
 
 }

@@ -69,10 +69,12 @@ internal static class Program
         {
             results.Info[Broker.Binary(kind)] = Broker.Find(kind) is { } path ? Broker.Version(path) : "not installed";
         }
-        var historyUnsupported = HostHasHistory(hostDll) ? null : "this Host has no WS_HISTORY_SIZE setting (channel history is not on main yet)";
+        var historyUnsupported = HostHasHistory(hostDll) ? null : "this Host has no WS_HISTORY_SIZE setting (built without channel history)";
         results.Info["history"] = historyUnsupported is null ? $"WS_HISTORY_SIZE={historySize}" : "not available: " + historyUnsupported;
         results.Info["durations"] = $"warm-up {options.Warmup.TotalSeconds:0.#} s, latency window {options.LatencyMeasure.TotalSeconds:0.#} s, throughput window {options.ThroughputMeasure.TotalSeconds:0.#} s";
 
+        // How busy the shared box was: other agents' builds and tests compete for both cores.
+        var loadAtStart = LoadAverage();
         var watch = Stopwatch.StartNew();
         Progress($"cross-node benchmark ({results.Info["mode"]}): {reps} repetition(s); {results.Info["pinning"]}");
         Progress("starting brokers and Host nodes");
@@ -109,6 +111,7 @@ internal static class Program
             }
         }
         results.Info["duration"] = $"{watch.Elapsed.TotalMinutes:0.0} min";
+        results.Info["load average (1/5/15 min)"] = $"{loadAtStart} at the start, {LoadAverage()} at the end (2 CPUs)";
 
         Directory.CreateDirectory(output);
         var report = new CrossNodeReport(results, deployments.Select(d => (d.Spec, d.SkipReason)).ToList(), options);
@@ -134,6 +137,8 @@ internal static class Program
         }
         return help.Result.Contains("WS_HISTORY_SIZE", StringComparison.Ordinal);
     }
+
+    private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     public static void Progress(string line) => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
 }

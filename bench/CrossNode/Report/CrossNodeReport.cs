@@ -51,7 +51,7 @@ internal sealed class CrossNodeReport(ResultSet results, IReadOnlyList<(SetupSpe
             "timestamp; the receiver reads them back. Latency: open loop at a fixed rate, each delivery timed from when its message " +
             "was *due* (coordinated omission corrected), in HdrHistogram. Throughput: closed loop keeping a window of messages " +
             "not yet received by every subscriber. CPU: each process's utime+stime over the window (cores); \"deliveries per server " +
-            "CPU-s\" counts the nodes and the broker together. In the two-node setups CPU 0 carries both nodes and the broker, so their " +
+            "CPU-s\" counts the nodes and the broker together (single node: \"node A\" is its one Host). In the two-node setups CPU 0 carries both nodes and the broker, so their " +
             "throughput is what one core sustains for the whole path, not what two machines would.");
         sb.AppendLine();
 
@@ -231,8 +231,10 @@ internal sealed class CrossNodeReport(ResultSet results, IReadOnlyList<(SetupSpe
         {
             return "–";
         }
-        var median = Format.Number(row.Median(setup));
-        return list.Count(v => !double.IsNaN(v)) > 1 ? $"{median} ({Format.Number(row.Min(setup))}–{Format.Number(row.Max(setup))})" : median;
+        // Counts (missed deliveries) read as whole numbers, not "0.00".
+        Func<double, string> number = row.Unit == "msgs" ? v => v.ToString("N0", CultureInfo.InvariantCulture) : Format.Number;
+        var median = number(row.Median(setup));
+        return list.Count(v => !double.IsNaN(v)) > 1 ? $"{median} ({number(row.Min(setup))}–{number(row.Max(setup))})" : median;
     }
 
     private static string Median(ResultRow? row, string setup) => row is null ? "–" : Format.Number(row.Median(setup));

@@ -30,9 +30,13 @@ internal static class Broker
         {
             var info = new ProcessStartInfo(path, ["--version"]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             using var p = Process.Start(info)!;
-            var text = p.StandardOutput.ReadToEnd().Trim();
-            p.WaitForExit(5000);
-            return text.Split('\n')[0];
+            var text = p.StandardOutput.ReadToEndAsync();
+            if (!p.WaitForExit(5000))
+            {
+                p.Kill();
+                return "";
+            }
+            return text.Result.Trim().Split('\n')[0];
         }
         catch (System.ComponentModel.Win32Exception)
         {

@@ -163,6 +163,10 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
         return new HistoryPage(top, entries);
     }
 
+    /// <inheritdoc/>
+    public Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken) =>
+        _link.WaitForSubscriptionAsync(channel, cancellationToken);
+
     /// <summary>Unsubscribes and closes the connection.</summary>
     public ValueTask DisposeAsync() => _link.DisposeAsync();
 

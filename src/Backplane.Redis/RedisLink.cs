@@ -19,6 +19,7 @@ internal sealed class RedisLink : IAsyncDisposable
     private readonly Action? _restored;
     private readonly Channel<string> _interest = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, ChannelMessageQueue> _queues = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private PubSub? _pubSub;
     private ConnectionMultiplexer? _redis;
@@ -64,6 +65,18 @@ internal sealed class RedisLink : IAsyncDisposable
     }
 
     public void InterestChanged(string channel) => _interest.Writer.TryWrite(channel);
+
+    /// <summary>Completes once the channel's Redis subscription is active (at once if it is).</summary>
+    public Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken)
+    {
+        if (_queues.ContainsKey(channel))
+        {
+            return Task.CompletedTask;
+        }
+        TaskCompletionSource waiting = _waiting.GetOrAdd(channel, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        // Subscribed between the first check and the registration: the reconcile may have missed the waiter.
+        return _queues.ContainsKey(channel) ? Task.CompletedTask : waiting.Task.WaitAsync(cancellationToken);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -135,9 +148,18 @@ internal sealed class RedisLink : IAsyncDisposable
                 queue = await Subscriber!.SubscribeAsync(_redisChannel(channel)).ConfigureAwait(false);
                 _queues[channel] = queue;
                 _subscribed(channel, queue);
+                if (_waiting.TryRemove(channel, out TaskCompletionSource? waiting))
+                {
+                    waiting.TrySetResult();
+                }
             }
-            else if (!wanted && subscribed)
+            else if (!wanted)
             {
+                _waiting.TryRemove(channel, out _); // a waiter that left before the subscription: nothing to wait for
+                if (!subscribed)
+                {
+                    return;
+                }
                 _queues.TryRemove(channel, out _);
                 await queue!.UnsubscribeAsync().ConfigureAwait(false);
             }

@@ -53,6 +53,12 @@ if (backplane is not null)
     BackplaneMetrics.CreateInstruments(meters, backplane);
     // The app protocol carries history offsets in its messages; the other modes relay payloads as they are.
     server.PubSub.UseBackplane(backplane, app is null ? null : OffsetStamping.Stamp);
+    // Give the broker a moment before taking clients, so the first subscribers already get history positions; a broker
+    // that is down does not hold the node back (it runs degraded and connects when the broker is up).
+    for (int waited = 0; waited < 3000 && !backplane.IsConnected; waited += 50)
+    {
+        await Task.Delay(50);
+    }
 }
 try
 {

@@ -140,6 +140,48 @@ public sealed class HistoryTests
         }
     }
 
+    [Fact]
+    public async Task A_broker_restart_without_its_data_begins_a_new_epoch_and_delivery_resumes()
+    {
+        await using Broker broker = await Broker.StartAsync("redis");
+        var history = new Dictionary<string, string> { ["WS_HISTORY_SIZE"] = "100" };
+        await using HostNode a = await HostNode.StartAsync(broker.Url, history);
+        await using HostNode b = await HostNode.StartAsync(broker.Url, history);
+        await using NodeClient publisher = await a.ConnectAsync();
+        await using NodeClient onA = await a.ConnectAsync();
+        await using NodeClient onB = await b.ConnectAsync();
+        (_, string epoch) = await SubscribeAsync(onA, "ops");
+        await SubscribeAsync(onB, "ops");
+        await broker.WaitForSubscribersAsync("h:ops", 2); // history messages travel on ws:h:{channel}
+        await publisher.PublishAsync("ops", """{"n":0}""");
+        await ExpectMessagesAsync(onA, first: 0, count: 1, firstOffset: 1);
+        await ExpectMessagesAsync(onB, first: 0, count: 1, firstOffset: 1);
+
+        await broker.StopAsync();
+        await a.WaitForHealthAsync("degraded", TimeSpan.FromSeconds(15));
+        await publisher.PublishAsync("ops", """{"n":1}""");
+        using (JsonDocument local = await onA.ReceiveJsonAsync())
+        {
+            // Local delivery goes on, without an offset: the message is in no history.
+            Assert.Equal(1, local.RootElement.GetProperty("content").GetProperty("n").GetInt32());
+            Assert.False(local.RootElement.TryGetProperty("offset", out _));
+        }
+        await onB.ExpectNothingAsync(Quiet);
+
+        await broker.StartAsync(); // no persistence: the history is gone
+        await a.WaitForHealthAsync("ok", TimeSpan.FromSeconds(30));
+        await b.WaitForHealthAsync("ok", TimeSpan.FromSeconds(30));
+        await broker.WaitForSubscribersAsync("h:ops", 2);
+        await publisher.PublishAsync("ops", """{"n":2}""");
+        await ExpectMessagesAsync(onA, first: 2, count: 1, firstOffset: 1); // a new history numbers from 1 again
+        await ExpectMessagesAsync(onB, first: 2, count: 1, firstOffset: 1);
+
+        // A client holding a position in the lost history is told it cannot be resumed.
+        await using NodeClient back = await b.ConnectAsync();
+        await back.SendJsonAsync($$"""{"type":"subscribe","channel":"ops","offset":1,"epoch":"{{epoch}}"}""");
+        await ExpectSubscribedAsync(back, recovered: false, offset: 1);
+    }
+
     private static async Task<(long Offset, string Epoch)> SubscribeAsync(NodeClient client, string channel)
     {
         await client.SendJsonAsync($$"""{"type":"subscribe","channel":"{{channel}}"}""");

@@ -21,4 +21,13 @@ public interface IHistoryBackplane : IPubSubBackplane
     /// so a subscriber always learns a position it can come back with. Throws when the broker cannot be reached.
     /// </summary>
     ValueTask<HistoryPage> ReadHistoryAsync(string channel, long after, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Completes when this node's broker subscription to <paramref name="channel"/> is active, so every message
+    /// published from then on reaches <see cref="PubSub.DeliverSequencedAsync"/>. <see cref="PubSub.SubscribeAsync"/>
+    /// awaits it (bounded by a timeout) for a channel's first local subscriber before it reads the channel's position:
+    /// otherwise messages published in between would reach the new subscriber only from the history, and not at all
+    /// once more of them than the history keeps had been published.
+    /// </summary>
+    Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken);
 }

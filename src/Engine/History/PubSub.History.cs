@@ -14,6 +14,9 @@ public sealed partial class PubSub
     /// <summary>Bytes an <see cref="OffsetStamp"/> may add to a message.</summary>
     public const int OffsetStampReserve = 32;
 
+    /// <summary>How long a first subscriber waits for the broker subscription before reading the position anyway.</summary>
+    private static readonly TimeSpan SubscriptionWait = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<string, HistoryCursor> _cursors = new(StringComparer.Ordinal);
 
     /// <summary>
@@ -44,8 +47,19 @@ public sealed partial class PubSub
             HistoryPage? page = null;
             if (first || cursor.Epoch is null)
             {
-                // No one here was subscribed: this node's view of the channel starts at the broker's newest offset (a
-                // later Resync catches up what is published before the broker subscription is active).
+                // No one here was subscribed: this node's view of the channel starts at the broker's newest offset, read
+                // once the broker subscription is live, so every later message reaches us live. Should that take too
+                // long (broker trouble), the Resync that follows the subscription catches up from the history instead.
+                using (var wait = new CancellationTokenSource(SubscriptionWait))
+                {
+                    try
+                    {
+                        await history.WaitForSubscriptionAsync(channel, wait.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (wait.IsCancellationRequested)
+                    {
+                    }
+                }
                 page = await history.ReadHistoryAsync(channel, since?.Offset ?? long.MaxValue).ConfigureAwait(false);
                 cursor.Position = page.Top.Offset;
                 cursor.Epoch = page.Top.Epoch;

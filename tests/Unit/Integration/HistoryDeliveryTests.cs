@@ -93,6 +93,8 @@ public sealed class HistoryDeliveryTests
 
         public bool Publish(string channel, ReadOnlySpan<byte> payload, MessageType type, long senderId) => true;
 
+        public Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken) => Task.CompletedTask;
+
         public ValueTask<HistoryPage> ReadHistoryAsync(string channel, long after, CancellationToken cancellationToken = default)
         {
             var entries = new List<HistoryEntry>();

@@ -5,7 +5,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 // ---- client to server -------------------------------------------------------------------------------------------
 export interface AuthMessage { type: 'auth'; token: string }
-export interface SubscribeMessage { type: 'subscribe'; channel: string }
+/** With `offset` and `epoch` (both or neither): resume after that position; the client does this after a reconnect. */
+export interface SubscribeMessage { type: 'subscribe'; channel: string; offset?: number; epoch?: string }
 export interface UnsubscribeMessage { type: 'unsubscribe'; channel: string }
 export interface PublishMessage { type: 'message'; channel: string; content: Json }
 export interface PingMessage { type: 'ping' }
@@ -15,9 +16,16 @@ export type ClientMessage = AuthMessage | SubscribeMessage | UnsubscribeMessage 
 // ---- server to client -------------------------------------------------------------------------------------------
 export interface ConnectedMessage { type: 'connected'; id: string }
 export interface AuthenticatedMessage { type: 'authenticated'; user: string }
-export interface SubscribedMessage { type: 'subscribed'; channel: string }
+/**
+ * On a Host with channel history: `offset` and `epoch` are the position the live messages continue after (absent
+ * without history, or while the server's broker is down). `recovered` answers a subscribe that resumed from a
+ * position: true when every missed message was sent (they arrive before this, as `message`s with offsets), false when
+ * some are lost (the history no longer reaches back, or it is another epoch): reload the channel's state.
+ */
+export interface SubscribedMessage { type: 'subscribed'; channel: string; offset?: number; epoch?: string; recovered?: boolean }
 export interface UnsubscribedMessage { type: 'unsubscribed'; channel: string }
-export interface ChannelMessage { type: 'message'; channel: string; content: Json; from: string }
+/** `offset`: the message's place in the channel's history, on a Host that keeps one (absent while its broker is down). */
+export interface ChannelMessage { type: 'message'; channel: string; content: Json; from: string; offset?: number }
 export interface PongMessage { type: 'pong' }
 export interface ServerErrorMessage { type: 'error'; message: string }
 export interface FileMetaMessage { type: 'file-meta'; name: string; size: number }
@@ -25,9 +33,12 @@ export type ServerMessage = ConnectedMessage | AuthenticatedMessage | Subscribed
   | ChannelMessage | PongMessage | ServerErrorMessage | FileMetaMessage;
 
 // ---- binary envelope --------------------------------------------------------------------------------------------
-export declare const EnvelopeKind: { readonly PUBLISH: 0x01; readonly CHANNEL_MESSAGE: 0x02; readonly FILE_DATA: 0x03 };
-/** A channel message in a binary frame (kind 0x02). `payload` is a view into the received ArrayBuffer. */
-export interface ChannelEnvelope { kind: 0x02; channel: string; from: string; payload: Uint8Array }
+export declare const EnvelopeKind: { readonly PUBLISH: 0x01; readonly CHANNEL_MESSAGE: 0x02; readonly FILE_DATA: 0x03; readonly CHANNEL_MESSAGE_WITH_OFFSET: 0x04 };
+/**
+ * A channel message in a binary frame: kind 0x02, or 0x04 with its history `offset` (a Host with channel history).
+ * `payload` is a view into the received ArrayBuffer.
+ */
+export interface ChannelEnvelope { kind: 0x02 | 0x04; channel: string; from: string; offset?: number; payload: Uint8Array }
 /** A chunk of file data (kind 0x03). */
 export interface FileDataEnvelope { kind: 0x03; payload: Uint8Array }
 export type ServerEnvelope = ChannelEnvelope | FileDataEnvelope;
@@ -83,6 +94,8 @@ export interface CloseInfo { code: number; reason: string; wasClean: boolean; wa
 export interface ReconnectingInfo { attempt: number; delay: number; code: number; reason: string }
 export interface FileProgress { name: string; received: number; size: number }
 export interface FileResult { name: string; size: number; data: ArrayBuffer; blob: Blob }
+/** A place in a channel's history: the last offset seen and the epoch naming that history. */
+export interface ChannelPosition { offset: number; epoch: string }
 
 export interface ClientEvents {
   /** Ready: open and (with a token) authenticated; channels re-subscribed and the queue flushed. */
@@ -93,11 +106,12 @@ export interface ClientEvents {
   state: ClientState;
   /** Every binary frame, as received. */
   binary: ArrayBuffer;
-  /** Binary frames that are channel envelopes (kind 0x02), decoded. */
+  /** Binary frames that are channel envelopes (kind 0x02 or 0x04), decoded. */
   'channel-binary': ChannelEnvelope;
   'file-progress': FileProgress;
   connected: ConnectedMessage;
   authenticated: AuthenticatedMessage;
+  /** Every `subscribed`, including the one after each reconnect: check `recovered` there. */
   subscribed: SubscribedMessage;
   unsubscribed: UnsubscribedMessage;
   message: ChannelMessage;
@@ -114,6 +128,8 @@ export declare class EngineClient {
   readonly queued: number;
   readonly connectionId: string | null;
   readonly user: string | null;
+  /** Where `channel` resumes after a reconnect; null without channel history or when not joined. */
+  position(channel: string): ChannelPosition | null;
   on<K extends keyof ClientEvents>(type: K, listener: (event: ClientEvents[K]) => void): () => void;
   off<K extends keyof ClientEvents>(type: K, listener: (event: ClientEvents[K]) => void): void;
   connect(): void;

@@ -5,6 +5,9 @@
 // - reconnects after unexpected closes (never after close() or 4001 Unauthorized), exponential backoff
 //   (base 1 s, cap 30 s) with jitter and a maximum retry count, reset after every successful open;
 // - re-authenticates (the token is the first message, never in the URL) and re-subscribes every channel on reconnect;
+// - on a Host that keeps channel history, tracks each channel's position (the last offset seen and the history's
+//   epoch) and re-subscribes from there, so the server first sends what was missed; `subscribed` then carries
+//   `recovered` (true: nothing lost; false: reload the channel's state);
 // - application heartbeat: {"type":"ping"} every interval; no pong within the timeout closes with 4000 and reconnects;
 // - queues what is sent while not ready in a bounded queue flushed on (re)connect. When the queue is full, send()
 //   throws a ClientError (kind "queue-full") and the same error is emitted as an "error" event: nothing is dropped
@@ -17,7 +20,7 @@ export const ReadyState = Object.freeze({ CONNECTING: 0, OPEN: 1, CLOSING: 2, CL
 export const CloseCodes = Object.freeze({ NORMAL: 1000, GOING_AWAY: 1001, HEARTBEAT_TIMEOUT: 4000, UNAUTHORIZED: 4001 });
 
 /** Binary envelope kinds (docs/protocol.md, Binary messages). */
-export const EnvelopeKind = Object.freeze({ PUBLISH: 0x01, CHANNEL_MESSAGE: 0x02, FILE_DATA: 0x03 });
+export const EnvelopeKind = Object.freeze({ PUBLISH: 0x01, CHANNEL_MESSAGE: 0x02, FILE_DATA: 0x03, CHANNEL_MESSAGE_WITH_OFFSET: 0x04 });
 
 const CHANNEL_NAME = /^[A-Za-z0-9_.:\-]{1,128}$/;
 const FILE_ERRORS = new Set([
@@ -67,23 +70,33 @@ export function encodeChannelEnvelope(channel, payload) {
 
 /**
  * Decodes a binary frame from the server. Returns {kind: 2, channel, from, payload} for a channel message,
- * {kind: 3, payload} for file data, or null when the frame is not a valid envelope.
+ * {kind: 4, channel, from, offset, payload} for one with its history offset, {kind: 3, payload} for file data, or null
+ * when the frame is not a valid envelope.
  */
 export function decodeEnvelope(data) {
   const bytes = toBytes(data);
   if (bytes.length < 1) return null;
-  if (bytes[0] === EnvelopeKind.FILE_DATA) return { kind: EnvelopeKind.FILE_DATA, payload: bytes.subarray(1) };
-  if (bytes[0] !== EnvelopeKind.CHANNEL_MESSAGE || bytes.length < 2) return null;
+  const kind = bytes[0];
+  if (kind === EnvelopeKind.FILE_DATA) return { kind, payload: bytes.subarray(1) };
+  if ((kind !== EnvelopeKind.CHANNEL_MESSAGE && kind !== EnvelopeKind.CHANNEL_MESSAGE_WITH_OFFSET) || bytes.length < 2) return null;
   const n = bytes[1];
   if (n < 1 || 2 + n + 1 > bytes.length) return null;
   const m = bytes[2 + n];
-  if (m < 1 || 3 + n + m > bytes.length) return null;
-  return {
-    kind: EnvelopeKind.CHANNEL_MESSAGE,
+  let at = 3 + n + m;
+  if (m < 1 || at > bytes.length) return null;
+  const envelope = {
+    kind,
     channel: decoder.decode(bytes.subarray(2, 2 + n)),
-    from: decoder.decode(bytes.subarray(3 + n, 3 + n + m)),
-    payload: bytes.subarray(3 + n + m),
+    from: decoder.decode(bytes.subarray(3 + n, at)),
   };
+  if (kind === EnvelopeKind.CHANNEL_MESSAGE_WITH_OFFSET) {
+    if (at + 8 > bytes.length) return null;
+    // 8 bytes, big-endian; offsets count one channel's messages, far below 2^53.
+    envelope.offset = Number(new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigUint64(0));
+    at += 8;
+  }
+  envelope.payload = bytes.subarray(at);
+  return envelope;
 }
 
 /** Backoff before retry `attempt` (0-based): min(cap, base * 2^attempt), scaled by a random factor in [0.5, 1). */
@@ -115,6 +128,7 @@ export class EngineClient {
   #state = 'idle';
   #listeners = new Map();
   #channels = new Set();
+  #positions = new Map(); // channel -> {offset, epoch}, on a Host with channel history
   #queue = [];
   #attempt = 0;
   #retryTimer = null;
@@ -148,6 +162,15 @@ export class EngineClient {
 
   /** Channels this client is in (joined now, or re-joined on the next connect). */
   get channels() { return [...this.#channels]; }
+
+  /**
+   * Where `channel` resumes after a reconnect: {offset, epoch} (the last offset seen, the history's epoch), or null
+   * when the server keeps no history or the channel is not joined.
+   */
+  position(channel) {
+    const position = this.#positions.get(channel);
+    return position ? { ...position } : null;
+  }
 
   /** Messages waiting for the connection. */
   get queued() { return this.#queue.length; }
@@ -223,8 +246,9 @@ export class EngineClient {
     if (this.#ready) this.#ws.send(JSON.stringify({ type: 'subscribe', channel }));
   }
 
-  /** Leaves a channel. */
+  /** Leaves a channel (and forgets its position: joining again later starts from then). */
   unsubscribe(channel) {
+    this.#positions.delete(channel);
     if (this.#channels.delete(channel) && this.#ready) this.#ws.send(JSON.stringify({ type: 'unsubscribe', channel }));
   }
 
@@ -322,7 +346,11 @@ export class EngineClient {
     this.#ready = true;
     this.#attempt = 0; // a successful open resets the retry count
     this.#setState('open');
-    for (const channel of this.#channels) ws.send(JSON.stringify({ type: 'subscribe', channel }));
+    for (const channel of this.#channels) {
+      // With a position (the server keeps history) the server first sends what was missed since, then `subscribed`.
+      const position = this.#positions.get(channel);
+      ws.send(JSON.stringify(position ? { type: 'subscribe', channel, offset: position.offset, epoch: position.epoch } : { type: 'subscribe', channel }));
+    }
     const queue = this.#queue.splice(0);
     for (const data of queue) ws.send(data);
     this.#startHeartbeat(ws);
@@ -351,6 +379,12 @@ export class EngineClient {
         this.#user = message.user;
         this.#onReady(ws);
         break;
+      case 'message':
+        this.#advance(message.channel, message.offset);
+        break;
+      case 'subscribed':
+        this.#onSubscribed(message);
+        break;
       case 'pong':
         clearTimeout(this.#pongTimer);
         this.#pongTimer = null;
@@ -371,7 +405,8 @@ export class EngineClient {
   #onBinary(buffer) {
     this.#emit('binary', buffer);
     const envelope = decodeEnvelope(buffer);
-    if (envelope?.kind === EnvelopeKind.CHANNEL_MESSAGE) {
+    if (envelope?.kind === EnvelopeKind.CHANNEL_MESSAGE || envelope?.kind === EnvelopeKind.CHANNEL_MESSAGE_WITH_OFFSET) {
+      this.#advance(envelope.channel, envelope.offset);
       this.#emit('channel-binary', envelope);
     } else if (envelope?.kind === EnvelopeKind.FILE_DATA && this.#activeFile) {
       const file = this.#activeFile;
@@ -381,6 +416,22 @@ export class EngineClient {
       this.#emit('file-progress', { name: file.name, received: file.received, size: file.size });
       if (file.received >= file.size) this.#completeFile();
     }
+  }
+
+  // A channel's position moves to the latest offset seen. Messages without one (no history, or delivered while the
+  // server's broker was down: not in the history) leave it where it is.
+  #advance(channel, offset) {
+    const position = this.#positions.get(channel);
+    if (position && typeof offset === 'number' && offset > position.offset) position.offset = offset;
+  }
+
+  #onSubscribed(message) {
+    const { channel, offset, epoch } = message;
+    if (typeof offset !== 'number' || typeof epoch !== 'string' || !this.#channels.has(channel)) return;
+    // Another epoch is another history: its offsets replace ours. An answer without a position (the broker was down)
+    // keeps the one we have for the next resume.
+    const known = this.#positions.get(channel);
+    if (!known || known.epoch !== epoch || offset > known.offset) this.#positions.set(channel, { offset, epoch });
   }
 
   #onFileMeta(meta) {

@@ -1,11 +1,13 @@
 // End-to-end tests of clients/browser in real headless Chromium (Debian's chromium, driven by playwright-core)
 // against the Host's Release build, started and restarted by these tests. Run: `node --test` in this folder
 // (test.sh does it after building). Screenshots of the demo page go to artifacts/ (git-ignored).
+// The channel-history test also starts a redis-server (Debian's; test.sh installs it) and a second Host on it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac, createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,9 +45,9 @@ function mintToken(sub, key = secret) {
 }
 
 /** Starts the Host and resolves once it prints its listening line (bounded). */
-function startHost() {
-  const child = spawn('dotnet', [hostDll, '--port', String(port), '--address', '127.0.0.1'], {
-    env: { ...process.env, WS_AUTH_SECRET: secret, WS_FILES_DIR: filesDir, DOTNET_NOLOGO: '1' },
+function startHost(hostPort = port, env = { WS_FILES_DIR: filesDir }) {
+  const child = spawn('dotnet', [hostDll, '--port', String(hostPort), '--address', '127.0.0.1'], {
+    env: { ...process.env, WS_AUTH_SECRET: secret, DOTNET_NOLOGO: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -74,6 +76,67 @@ function stopHost(child) {
     child.kill('SIGCONT');
     child.kill('SIGTERM');
   });
+}
+
+/** A free loopback port (the OS picks it; closed again for the caller to use). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().on('error', reject).listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address();
+      server.close(() => resolve(free));
+    });
+  });
+}
+
+/** A real redis-server on `redisPort`, no persistence; resolves once it accepts connections. */
+function startRedis(redisPort) {
+  const child = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`redis-server did not start in 15 s:\n${output}`)); }, 15000);
+    child.on('error', (error) => { clearTimeout(timer); reject(new Error(`redis-server: ${error.message} (test.sh installs it)`)); });
+    child.stdout.on('data', (data) => {
+      output += data;
+      if (output.includes('Ready to accept connections')) { clearTimeout(timer); resolve(child); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${code}:\n${output}`)); });
+  });
+}
+
+/**
+ * A TCP relay to `target` that the test controls, like a load balancer or a network path: cut() resets every relayed
+ * connection and refuses new ones until open() routes them again.
+ */
+function startProxy(target) {
+  const sockets = new Set();
+  let to = target;
+  const track = (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (!to) { client.resetAndDestroy(); return; }
+    const upstream = createConnection(to, '127.0.0.1');
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    port: server.address().port,
+    cut() {
+      to = 0;
+      for (const socket of sockets) socket.resetAndDestroy();
+    },
+    open(port) { to = port; },
+    close() {
+      this.cut();
+      return new Promise((done) => server.close(done));
+    },
+  })));
 }
 
 async function openDemo(user) {
@@ -293,4 +356,89 @@ test('close() is final: no reconnection, state closed', async () => {
   await new Promise((resolve) => setTimeout(resolve, 1500));
   assert.equal(await eventCount(bob, 'reconnecting'), reconnecting);
   assert.equal(await bob.evaluate(() => window.demo.client.readyState), 3);
+});
+
+test('on a Host with channel history, a dropped client resumes with exactly the missed messages, recovered', async () => {
+  // A second Host, on Redis with history, reached by the resuming client through a relay the test cuts.
+  const redisPort = await freePort();
+  const historyPort = await freePort();
+  const redis = await startRedis(redisPort);
+  let historyHost = null;
+  let proxy = null;
+  const page = await browser.newPage();
+  try {
+    historyHost = await startHost(historyPort, { WS_BACKPLANE: `redis://127.0.0.1:${redisPort}`, WS_HISTORY_SIZE: '100' });
+    // Connected to Redis (the Host listens before that): only then do subscribers get a position.
+    for (const deadline = Date.now() + 15000; ;) {
+      const health = await (await fetch(`http://127.0.0.1:${historyPort}/healthz`)).json();
+      if (health.status === 'ok') break;
+      assert.ok(Date.now() < deadline, `the history Host stayed ${health.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    proxy = await startProxy(historyPort);
+    page.on('pageerror', (error) => console.error(`[history] page error: ${error.message}`));
+    await page.goto(demoUrl);
+    await page.evaluate(async ({ resumeUrl, directUrl, tokens }) => {
+      const { EngineClient } = await import('/client.js');
+      const options = { heartbeatInterval: 0 };
+      // Everything the resuming client's application sees, in order.
+      const seen = window.seen = [];
+      const reader = window.reader = new EngineClient(resumeUrl, { ...options, token: tokens.reader, baseDelay: 100, maxDelay: 400, maxRetries: 1000 });
+      reader.on('message', (m) => seen.push(`text ${m.content.n} @${m.offset}`));
+      reader.on('channel-binary', (e) => seen.push(`binary ${e.payload[0]} @${e.offset}`));
+      reader.on('subscribed', (s) => seen.push(`subscribed ${s.offset} recovered=${s.recovered}`));
+      reader.subscribe('news');
+      // On the Host directly: the publisher, and a watcher whose offsets show a message is in the history.
+      window.publisher = new EngineClient(directUrl, { ...options, token: tokens.publisher });
+      const watched = window.watched = [];
+      const watcher = new EngineClient(directUrl, { ...options, token: tokens.watcher });
+      watcher.on('message', (m) => watched.push(m.offset));
+      watcher.on('channel-binary', (e) => watched.push(e.offset));
+      watcher.subscribe('news');
+      await new Promise((resolve) => watcher.on('subscribed', resolve));
+    }, {
+      resumeUrl: `ws://127.0.0.1:${proxy.port}/`,
+      directUrl: `ws://127.0.0.1:${historyPort}/`,
+      tokens: { reader: mintToken('reader'), publisher: mintToken('publisher'), watcher: mintToken('watcher') },
+    });
+    const publish = (from, to) => page.evaluate(([first, last]) => {
+      for (let n = first; n < last; n++) {
+        if (n % 3 === 1) window.publisher.publishBinary('news', new Uint8Array([n]));
+        else window.publisher.publish('news', { n });
+      }
+    }, [from, to]);
+    const expectSeen = async (expected) => {
+      await page.waitForFunction((count) => window.seen.length >= count, expected.length, WAIT).catch(() => {});
+      assert.deepEqual(await page.evaluate(() => window.seen.splice(0)), expected);
+    };
+    const expectWatched = (count) => page.waitForFunction((n) => window.watched.length >= n, count, WAIT);
+
+    await expectSeen(['subscribed 0 recovered=undefined']);
+    const { epoch } = await page.evaluate(() => window.reader.position('news'));
+    await publish(0, 3);
+    await expectSeen(['text 0 @1', 'binary 1 @2', 'text 2 @3']);
+    await expectWatched(3);
+
+    // The connection drops; the client keeps retrying (refused) while messages are published.
+    proxy.cut();
+    await page.waitForFunction(() => ['reconnecting', 'connecting'].includes(window.reader.state), null, WAIT);
+    await publish(3, 9);
+    await expectWatched(9);
+    assert.deepEqual(await page.evaluate(() => window.watched), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    proxy.open(historyPort);
+
+    // Back: the six missed ones first, in order and once, then `subscribed` saying nothing was lost.
+    await expectSeen(['text 3 @4', 'binary 4 @5', 'text 5 @6', 'text 6 @7', 'binary 7 @8', 'text 8 @9', 'subscribed 9 recovered=true']);
+    assert.deepEqual(await page.evaluate(() => window.reader.position('news')), { offset: 9, epoch });
+    await publish(9, 10);
+    await expectSeen(['text 9 @10']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(await page.evaluate(() => window.seen), []);
+    assert.deepEqual(await page.evaluate(() => window.reader.position('news')), { offset: 10, epoch });
+  } finally {
+    await page.close();
+    await proxy?.close();
+    await stopHost(historyHost);
+    redis.kill('SIGKILL');
+  }
 });

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 
@@ -12,10 +13,14 @@ internal sealed unsafe class EpollConnection : TransportConnection
 {
     private const int MaxVectors = 64;
 
+    /// <summary>Leftover bytes up to this size are kept in a shared-pool array rather than a pooled block.</summary>
+    private const int SmallSpill = 2048;
+
     private readonly EpollLoop _loop;
     private ITransportHandler _handler = null!;
     private byte[]? _spill;
     private int _spillLength;
+    private bool _spillIsBlock;
     private int _interest = Native.EPOLLIN | Native.EPOLLRDHUP;
     private bool _sending;
     private bool _halfClosed;
@@ -186,9 +191,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
         {
             _spill.AsSpan(0, _spillLength).CopyTo(buffer);
             have = _spillLength;
-            _loop.Pool.Return(_spill);
-            _spill = null;
-            _spillLength = 0;
+            ReturnSpill();
         }
         nint received;
         fixed (byte* at = &buffer[have])
@@ -247,9 +250,27 @@ internal sealed unsafe class EpollConnection : TransportConnection
         {
             return;
         }
-        _spill = _loop.Pool.Rent();
+        // What is kept is usually small (a frame header, a slowloris peer's first bytes of a request head): a small
+        // array from the shared pool, not a 16 KiB block per waiting connection. The spill is copied into the loop's
+        // receive buffer before the next read, so it need not be pinned.
+        _spillIsBlock = rest.Length > SmallSpill;
+        _spill = _spillIsBlock ? _loop.Pool.Rent() : ArrayPool<byte>.Shared.Rent(rest.Length);
         rest.CopyTo(_spill);
         _spillLength = rest.Length;
+    }
+
+    private void ReturnSpill()
+    {
+        if (_spillIsBlock)
+        {
+            _loop.Pool.Return(_spill!);
+        }
+        else
+        {
+            ArrayPool<byte>.Shared.Return(_spill!);
+        }
+        _spill = null;
+        _spillLength = 0;
     }
 
     private void HalfClose()
@@ -281,8 +302,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
         Native.close(Fd);
         if (_spill is not null)
         {
-            _loop.Pool.Return(_spill);
-            _spill = null;
+            ReturnSpill();
         }
         _handler.Output.Dispose();
         _handler.OnTransportClosed(error);

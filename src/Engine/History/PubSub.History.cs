@@ -131,7 +131,9 @@ public sealed partial class PubSub
             }
             if (position.Offset > cursor.Position + 1)
             {
-                await CatchUpAsync(channel, cursor, position.Offset - 1).ConfigureAwait(false);
+                // The broker hands one channel's messages over in order, so the missing ones will not come live: what
+                // the history no longer has is lost, and the rest goes out before this one.
+                await CatchUpAsync(channel, cursor, position.Offset - 1, acrossGaps: true).ConfigureAwait(false);
             }
             DeliverEntry(channel, position.Offset, envelope.Span);
             cursor.Position = position.Offset;
@@ -157,7 +159,9 @@ public sealed partial class PubSub
         HistoryCursor cursor = await EnterAsync(channel).ConfigureAwait(false);
         try
         {
-            await CatchUpAsync(channel, cursor, long.MaxValue).ConfigureAwait(false);
+            // Only what follows on without a gap: a message the history has already dropped may still be on its way
+            // live (behind this resync), and jumping past it here would make us skip it when it arrives.
+            await CatchUpAsync(channel, cursor, long.MaxValue, acrossGaps: false).ConfigureAwait(false);
         }
         finally
         {
@@ -165,7 +169,7 @@ public sealed partial class PubSub
         }
     }
 
-    private async Task CatchUpAsync(string channel, HistoryCursor cursor, long upTo)
+    private async Task CatchUpAsync(string channel, HistoryCursor cursor, long upTo, bool acrossGaps)
     {
         HistoryPage page;
         try
@@ -177,20 +181,40 @@ public sealed partial class PubSub
             ServerLog.HistoryUnavailable(_server.Logger, channel, exception.Message);
             return; // a gap stays a gap: the live message still goes out
         }
-        if (cursor.Epoch is null || page.Top.Epoch != cursor.Epoch)
+        if (cursor.Epoch is null)
         {
-            // Nothing delivered here yet, or the history was begun again: offsets before now mean nothing to our subscribers.
+            // Nothing delivered here yet: our subscribers start from now.
             cursor.Epoch = page.Top.Epoch;
             cursor.Position = Math.Min(page.Top.Offset, upTo);
             return;
         }
+        if (page.Top.Epoch != cursor.Epoch)
+        {
+            // The history was begun again (the broker lost its data): deliver the new one from its start.
+            cursor.Epoch = page.Top.Epoch;
+            cursor.Position = 0;
+            try
+            {
+                page = await _history!.ReadHistoryAsync(channel, 0).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                ServerLog.HistoryUnavailable(_server.Logger, channel, exception.Message);
+                return;
+            }
+        }
         foreach (HistoryEntry entry in page.Entries)
         {
-            if (entry.Offset > cursor.Position && entry.Offset <= upTo)
+            if (entry.Offset <= cursor.Position || entry.Offset > upTo)
             {
-                DeliverEntry(channel, entry.Offset, entry.Envelope.Span);
-                cursor.Position = entry.Offset;
+                continue;
             }
+            if (!acrossGaps && entry.Offset != cursor.Position + 1)
+            {
+                return;
+            }
+            DeliverEntry(channel, entry.Offset, entry.Envelope.Span);
+            cursor.Position = entry.Offset;
         }
     }
 

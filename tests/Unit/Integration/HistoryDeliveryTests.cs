@@ -49,6 +49,36 @@ public sealed class HistoryDeliveryTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReceiveAsync(new byte[64], quiet.Token));
     }
 
+    [Fact]
+    public async Task A_resync_stops_at_a_gap_the_history_dropped_so_the_live_messages_behind_it_are_not_skipped()
+    {
+        var history = new MemoryHistory("e1");
+        var handler = new HistoryHandler();
+        await using var server = await TestServer.StartAsync(handler);
+        server.Server.PubSub.UseBackplane(history);
+        using var client = new ClientWebSocket();
+        await client.ConnectAsync(server.Uri, CancellationToken.None);
+        Assert.Equal(new ChannelPosition(0, "e1"), (await handler.Joined.Task.WaitAsync(TimeSpan.FromSeconds(10))).Position);
+
+        // Six published at once into a history that keeps three: 1-3 are gone from it but still on their way live.
+        for (int i = 1; i <= 6; i++)
+        {
+            history.Append($"m{i}");
+        }
+        history.Keep = 3;
+        PubSub pubSub = server.Server.PubSub;
+        await pubSub.ResyncAsync("h"); // the subscription became active: the history starts at 4, past a gap
+        for (long offset = 1; offset <= 6; offset++)
+        {
+            await pubSub.DeliverSequencedAsync("h", new ChannelPosition(offset, "e1"), history.Entry(offset));
+        }
+        for (int i = 1; i <= 6; i++)
+        {
+            (_, byte[] payload) = await EchoTests.ReceiveMessageAsync(client);
+            Assert.Equal($"m{i}", Encoding.ASCII.GetString(payload));
+        }
+    }
+
     /// <summary>Subscribes every connection to "h" through the history path.</summary>
     private sealed class HistoryHandler : IWebSocketHandler
     {
@@ -66,6 +96,9 @@ public sealed class HistoryDeliveryTests
     private sealed class MemoryHistory(string epoch) : IHistoryBackplane
     {
         private readonly List<byte[]> _entries = [];
+
+        /// <summary>Reads return at most this many newest entries, like a broker trimming to a size.</summary>
+        public int Keep { get; set; } = int.MaxValue;
 
         public Guid NodeId { get; } = Guid.NewGuid();
 
@@ -98,7 +131,8 @@ public sealed class HistoryDeliveryTests
         public ValueTask<HistoryPage> ReadHistoryAsync(string channel, long after, CancellationToken cancellationToken = default)
         {
             var entries = new List<HistoryEntry>();
-            for (long offset = Math.Max(after, 0) + 1; after < _entries.Count && offset <= _entries.Count; offset++)
+            long oldest = Math.Max(1, _entries.Count - Keep + 1);
+            for (long offset = Math.Max(Math.Max(after, 0) + 1, oldest); after < _entries.Count && offset <= _entries.Count; offset++)
             {
                 entries.Add(new HistoryEntry(offset, _entries[(int)offset - 1]));
             }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using NATS.Client.Core;
 
@@ -22,12 +21,8 @@ namespace Engine.Backplane;
 public sealed class NatsBackplane : IPubSubBackplane
 {
     private readonly NatsBackplaneOptions _options;
-    private readonly Channel<string> _interest = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<string, Subscription> _subscribed = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly NatsLink _link;
     private PubSub? _pubSub;
-    private NatsConnection? _nats;
-    private Task? _loop;
     private long _undelivered;
     private long _received;
 
@@ -37,13 +32,15 @@ public sealed class NatsBackplane : IPubSubBackplane
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(options.Url);
         _options = options;
+        // Echo off: NATS never sends a node its own publishes (delivered locally already).
+        _link = new NatsLink(options, NodeId, echo: false, ListenAsync);
     }
 
     /// <inheritdoc/>
     public Guid NodeId { get; } = Guid.NewGuid();
 
     /// <inheritdoc/>
-    public bool IsConnected => _nats is { ConnectionState: NatsConnectionState.Open };
+    public bool IsConnected => _link.IsConnected;
 
     /// <inheritdoc/>
     public long UndeliveredMessages => Interlocked.Read(ref _undelivered);
@@ -52,35 +49,24 @@ public sealed class NatsBackplane : IPubSubBackplane
     public long ReceivedMessages => Interlocked.Read(ref _received);
 
     /// <summary>Subjects this node is subscribed to now.</summary>
-    public int SubscribedChannels => _subscribed.Count;
+    public int SubscribedChannels => _link.Listeners.Count;
 
     /// <inheritdoc/>
     public void Attach(PubSub pubSub)
     {
         ArgumentNullException.ThrowIfNull(pubSub);
-        if (Interlocked.CompareExchange(ref _pubSub, pubSub, null) is not null)
-        {
-            throw new InvalidOperationException("This backplane is already attached.");
-        }
-        _nats = new NatsConnection(NatsConnectionOptions.Create(_options, NodeId, echo: false));
-        // A subscription that failed while NATS was down is retried when it is back (the client re-sends the others).
-        _nats.ConnectionOpened += (_, _) =>
-        {
-            RecheckAll();
-            return ValueTask.CompletedTask;
-        };
-        _loop = Task.Run(RunAsync);
+        _pubSub = pubSub;
+        _link.Start(pubSub);
     }
 
     /// <inheritdoc/>
-    public void ChannelInterestChanged(string channel) => _interest.Writer.TryWrite(channel);
+    public void ChannelInterestChanged(string channel) => _link.InterestChanged(channel);
 
     /// <inheritdoc/>
     public bool Publish(string channel, ReadOnlySpan<byte> payload, MessageType type, long senderId)
     {
-        NatsConnection? nats = _nats;
         // Checked first: while disconnected the client would hold the publish and send it after the reconnect.
-        if (nats is not { ConnectionState: NatsConnectionState.Open })
+        if (!_link.IsConnected)
         {
             Interlocked.Increment(ref _undelivered);
             return false;
@@ -88,7 +74,7 @@ public sealed class NatsBackplane : IPubSubBackplane
         byte[] envelope = BackplaneEnvelope.Create(NodeId, senderId, payload, type);
         try
         {
-            ValueTask sent = nats.PublishAsync(_options.Prefix + channel, envelope, serializer: NatsRawSerializer<byte[]>.Default);
+            ValueTask sent = _link.Connection.PublishAsync(_options.Prefix + channel, envelope, serializer: NatsRawSerializer<byte[]>.Default);
             if (sent.IsCompletedSuccessfully)
             {
                 return false;
@@ -100,30 +86,13 @@ public sealed class NatsBackplane : IPubSubBackplane
         }
         catch (NatsException)
         {
-            Interlocked.Increment(ref _undelivered);
+            Interlocked.Increment(ref _undelivered); // for example over the server's max_payload (refused before sending)
         }
         return false;
     }
 
     /// <summary>Unsubscribes and closes the connection.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        _interest.Writer.TryComplete();
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        if (_nats is not null)
-        {
-            await _nats.DisposeAsync().ConfigureAwait(false); // completes every subscription's message channel
-        }
-        foreach (Subscription subscription in _subscribed.Values)
-        {
-            await subscription.Reader.ConfigureAwait(false);
-        }
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _link.DisposeAsync();
 
     private void CountFailure(Task task)
     {
@@ -131,58 +100,11 @@ public sealed class NatsBackplane : IPubSubBackplane
         Interlocked.Increment(ref _undelivered);
     }
 
-    private async Task RunAsync()
+    private async Task<IAsyncDisposable> ListenAsync(string channel, CancellationToken cancellationToken)
     {
-        try
-        {
-            // RetryOnInitialConnect: a broker that is down at start-up is retried with the reconnect backoff.
-            await _nats!.ConnectAsync().ConfigureAwait(false);
-            await foreach (string channel in _interest.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
-            {
-                await ReconcileAsync(channel).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (ObjectDisposedException) when (_stop.IsCancellationRequested)
-        {
-        }
-    }
-
-    private void RecheckAll()
-    {
-        foreach (string channel in _pubSub!.Channels())
-        {
-            _interest.Writer.TryWrite(channel);
-        }
-    }
-
-    // Single reader: the broker subscription of a channel follows its local subscriber count, however fast it flips.
-    private async Task ReconcileAsync(string channel)
-    {
-        bool wanted = _pubSub!.SubscriberCount(channel) > 0;
-        bool subscribed = _subscribed.TryGetValue(channel, out Subscription? subscription);
-        try
-        {
-            if (wanted && !subscribed)
-            {
-                INatsSub<NatsMemoryOwner<byte>> sub = await _nats!.SubscribeCoreAsync(_options.Prefix + channel,
-                    serializer: NatsRawSerializer<NatsMemoryOwner<byte>>.Default, cancellationToken: _stop.Token).ConfigureAwait(false);
-                _subscribed[channel] = new Subscription(sub, Task.Run(() => ReadAsync(channel, sub)));
-            }
-            else if (!wanted && subscribed)
-            {
-                _subscribed.TryRemove(channel, out _);
-                await subscription!.Sub.DisposeAsync().ConfigureAwait(false);
-                // Drained before a later subscribe of the same channel starts a second reader.
-                await subscription.Reader.ConfigureAwait(false);
-            }
-        }
-        catch (NatsException)
-        {
-            // NATS is down: ConnectionOpened re-checks every channel.
-        }
+        INatsSub<NatsMemoryOwner<byte>> sub = await _link.Connection.SubscribeCoreAsync(_options.Prefix + channel,
+            serializer: NatsRawSerializer<NatsMemoryOwner<byte>>.Default, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return new Subscription(sub, Task.Run(() => ReadAsync(channel, sub), CancellationToken.None));
     }
 
     private async Task ReadAsync(string channel, INatsSub<NatsMemoryOwner<byte>> sub)
@@ -207,8 +129,7 @@ public sealed class NatsBackplane : IPubSubBackplane
 
     private void Receive(string channel, ReadOnlySpan<byte> envelope)
     {
-        // The connection is opened with echo off, so NATS does not send our own publishes back; the origin check
-        // stays for a node that shares a connection or runs an older server.
+        // Echo is off, so NATS does not send our own publishes back; the origin check stays for safety.
         if (!BackplaneEnvelope.TryRead(envelope, out Guid origin, out _, out MessageType type, out ReadOnlySpan<byte> payload)
             || origin == NodeId)
         {
@@ -219,5 +140,13 @@ public sealed class NatsBackplane : IPubSubBackplane
         _pubSub!.DeliverLocal(channel, payload, type);
     }
 
-    private sealed record Subscription(INatsSub<NatsMemoryOwner<byte>> Sub, Task Reader);
+    /// <summary>One subject's subscription and the task that reads it in order.</summary>
+    private sealed class Subscription(INatsSub<NatsMemoryOwner<byte>> sub, Task reader) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await sub.DisposeAsync().ConfigureAwait(false); // unsubscribes and completes the message channel
+            await reader.ConfigureAwait(false);
+        }
+    }
 }

@@ -24,14 +24,13 @@ internal static class BackplaneFactory
 
     private static IPubSubBackplane CreateNats(Uri broker, HistorySettings? history)
     {
-        if (history is not null)
-        {
-            throw new ArgumentException("history over NATS is not built yet", nameof(history)); // HostSettings refuses it first
-        }
-        return new NatsBackplane(new NatsBackplaneOptions
+        var options = new NatsBackplaneOptions
         {
             // NATS takes its credentials from the URL; the path and query mean nothing to it.
             Url = $"nats://{(broker.UserInfo.Length > 0 ? broker.UserInfo + "@" : "")}{broker.Host}:{(broker.IsDefaultPort ? 4222 : broker.Port)}",
-        });
+        };
+        return history is null
+            ? new NatsBackplane(options)
+            : new NatsHistoryBackplane(options, new NatsHistoryOptions { MaxMessages = history.MaxMessages, TimeToLive = history.TimeToLive });
     }
 }

@@ -232,10 +232,6 @@ public sealed record HostSettings
             history = backplane is not null
                 ? new HistorySettings((int)historySize, TimeSpan.FromMilliseconds(historyTtl))
                 : throw new FormatException("WS_HISTORY_SIZE and WS_HISTORY_TTL need WS_BACKPLANE: the history is kept in the broker");
-            if (backplane!.Scheme == "nats")
-            {
-                throw new FormatException("WS_HISTORY_SIZE and WS_HISTORY_TTL need a redis:// backplane: history over NATS is not built yet");
-            }
         }
         return new HostSettings
         {

@@ -60,7 +60,11 @@ public sealed partial class HostNode : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         int port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        return new HostNode(process, port);
+        var node = new HostNode(process, port);
+        // The Host listens before its broker connection is up (it connects in the background); a test starts from a
+        // joined node, or a subscribe in history mode would get no position (as while the broker is down).
+        await node.WaitForHealthAsync("ok", TimeSpan.FromSeconds(15));
+        return node;
     }
 
     /// <summary>GET /stats as JSON.</summary>

@@ -3,17 +3,25 @@
 #   bench/run.sh            full run (~15 min), results in bench/results/load.{md,json,svg}
 #   bench/run.sh --quick    every scenario for a second or two at reduced sizes (CI smoke test, ~3 min),
 #                           results in bench/results/tmp/quick/ so a real run's files are never overwritten
+#   bench/run.sh --out DIR  results in DIR instead
 # Any other arguments go to the Load program (e.g. --reps 5, --scenarios echo,latency, --no-ours, --ours-dll PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
 ours_dll=0
-for a in "$@"; do
-  if [[ "$a" == "--quick" ]]; then quick=1; fi
-  if [[ "$a" == "--ours-dll" ]]; then ours_dll=1; fi
+out=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [[ "${args[i]}" == "--quick" ]]; then quick=1; fi
+  if [[ "${args[i]}" == "--ours-dll" ]]; then ours_dll=1; fi
+  # --out DIR writes the results elsewhere (the program takes the first --out it is given, so it is not passed twice).
+  if [[ "${args[i]}" == "--out" ]]; then out="${args[i+1]:-}"; unset 'args[i]' 'args[i+1]'; i=$((i + 1)); fi
 done
-if [[ $quick == 1 ]]; then out=bench/results/tmp/quick; else out=bench/results; fi
+set -- "${args[@]}"
+if [[ -z "$out" ]]; then
+  if [[ $quick == 1 ]]; then out=bench/results/tmp/quick; else out=bench/results; fi
+fi
 
 command -v taskset >/dev/null || { echo "run.sh: taskset (util-linux) is needed to pin the servers and the generator" >&2; exit 2; }
 

@@ -146,12 +146,7 @@ internal sealed class CrossNodeReport(ResultSet results, IReadOnlyList<(SetupSpe
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
-            w.WriteStartObject("info");
-            foreach (var (k, v) in results.Info)
-            {
-                w.WriteString(k, v);
-            }
-            w.WriteEndObject();
+            ResultJson.WriteInfo(w, results);
             w.WriteStartArray("setups");
             foreach (var (spec, skip) in setups)
             {
@@ -167,65 +162,22 @@ internal sealed class CrossNodeReport(ResultSet results, IReadOnlyList<(SetupSpe
             foreach (var row in results.Rows)
             {
                 w.WriteStartObject();
-                w.WriteString("scenario", row.Scenario);
-                w.WriteString("case", row.Cell);
-                w.WriteString("metric", row.Metric);
-                w.WriteString("unit", row.Unit);
-                w.WriteBoolean("higherIsBetter", row.HigherIsBetter);
-                w.WriteStartObject("setups");
-                foreach (var (setup, samples) in row.Samples)
-                {
-                    w.WriteStartObject(setup);
-                    Number(w, "median", row.Median(setup));
-                    Number(w, "min", row.Min(setup));
-                    Number(w, "max", row.Max(setup));
-                    w.WriteStartArray("samples");
-                    foreach (var s in samples)
-                    {
-                        if (double.IsFinite(s))
-                        {
-                            w.WriteNumberValue(Math.Round(s, 3));
-                        }
-                        else
-                        {
-                            w.WriteNullValue();
-                        }
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
-                w.WriteEndObject();
+                ResultJson.WriteRowMeasurements(w, row, "setups", 3);
                 w.WriteStartObject("ratioToSingleNode");
                 foreach (var setup in row.Samples.Keys)
                 {
-                    Number(w, setup, row.RatioOf(setup, SetupSpec.SingleNode));
+                    ResultJson.Number(w, setup, row.RatioOf(setup, SetupSpec.SingleNode));
                 }
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartArray("notes");
-            foreach (var n in results.Notes)
-            {
-                w.WriteStringValue(n);
-            }
-            w.WriteEndArray();
+            ResultJson.WriteNotes(w, results);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void Number(Utf8JsonWriter w, string name, double value)
-    {
-        if (double.IsFinite(value))
-        {
-            w.WriteNumber(name, Math.Round(value, 3));
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
 
     private static string Cell(ResultRow row, string setup)
     {

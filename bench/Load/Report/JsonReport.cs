@@ -12,54 +12,17 @@ internal static class JsonReport
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
-            w.WriteStartObject("info");
-            foreach (var (k, v) in results.Info)
-            {
-                w.WriteString(k, v);
-            }
-            w.WriteEndObject();
+            ResultJson.WriteInfo(w, results);
             w.WriteStartArray("rows");
             foreach (var row in results.Rows)
             {
                 w.WriteStartObject();
-                w.WriteString("scenario", row.Scenario);
-                w.WriteString("case", row.Cell);
-                w.WriteString("metric", row.Metric);
-                w.WriteString("unit", row.Unit);
-                w.WriteBoolean("higherIsBetter", row.HigherIsBetter);
-                w.WriteStartObject("servers");
-                foreach (var (server, samples) in row.Samples)
-                {
-                    w.WriteStartObject(server);
-                    Number(w, "median", row.Median(server));
-                    Number(w, "min", row.Min(server));
-                    Number(w, "max", row.Max(server));
-                    w.WriteStartArray("samples");
-                    foreach (var s in samples)
-                    {
-                        if (double.IsFinite(s))
-                        {
-                            w.WriteNumberValue(s);
-                        }
-                        else
-                        {
-                            w.WriteNullValue();
-                        }
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
-                w.WriteEndObject();
-                Number(w, "oursOverKestrel", row.RatioOf("ours", "kestrel"));
+                ResultJson.WriteRowMeasurements(w, row, "servers", null);
+                ResultJson.Number(w, "oursOverKestrel", row.RatioOf("ours", "kestrel"));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartArray("notes");
-            foreach (var n in results.Notes)
-            {
-                w.WriteStringValue(n);
-            }
-            w.WriteEndArray();
+            ResultJson.WriteNotes(w, results);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
@@ -94,15 +57,4 @@ internal static class JsonReport
         return results;
     }
 
-    private static void Number(Utf8JsonWriter w, string name, double value)
-    {
-        if (double.IsFinite(value))
-        {
-            w.WriteNumber(name, Math.Round(value, 3));
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
 }

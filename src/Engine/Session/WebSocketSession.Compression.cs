@@ -80,11 +80,6 @@ internal sealed partial class WebSocketSession
             Span<byte> output = InflateSpace();
             OperationStatus status = inflater.Inflate(input, output, out int consumed, out int written);
             input = input.Slice(consumed);
-            if (status == OperationStatus.InvalidData)
-            {
-                Fail(ProtocolError.InvalidCompressedData, nowMs);
-                return false;
-            }
             if (written > 0)
             {
                 Span<byte> produced = output.Slice(0, written);
@@ -103,6 +98,14 @@ internal sealed partial class WebSocketSession
                 {
                     _host.OnMessage(produced, _messageType, endOfMessage: false);
                 }
+            }
+            // Checked after the output it came with: zlib may hand back inflated bytes together with the error, and those
+            // bytes count against the size limit as they would have had the corrupt input arrived in a later read (so the
+            // close code does not depend on the reads; found by afl-fuzz: fuzz/corpus/session/regression-close-code-split-*).
+            if (status == OperationStatus.InvalidData)
+            {
+                Fail(ProtocolError.InvalidCompressedData, nowMs);
+                return false;
             }
             // Output filled up: zlib may hold more back even with all input consumed, so go round again.
             if (status == OperationStatus.DestinationTooSmall || !input.IsEmpty || (messageDone && !tailFed))

@@ -59,15 +59,19 @@ rm -rf "$pack_dir"
 echo "Pack tests: Passed: $pack_passed, Failed: $pack_failed" | tee -a "$log"
 ((pack_failed == 0))
 
-echo "== unit and integration tests (integration on the default transport: epoll on Linux x86-64)"
+echo "== unit and integration tests (integration on the default transport: io_uring where the kernel allows it, else epoll)"
 run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo
+
+echo "== integration tests again on the epoll transport (the fallback where io_uring is not allowed)"
+ENGINE_TEST_TRANSPORT=epoll run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
 
 echo "== integration tests again on the portable .NET sockets transport"
 ENGINE_TEST_TRANSPORT=sockets run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
 
 echo "== resilience: slowloris (5,000 connections), SIGTERM without loss, half-open peer in a network namespace, Host restart"
 run_tests tests/Resilience/Resilience.csproj -c Release --no-build -nologo
-echo "== resilience again on the portable .NET sockets transport (the tests with an in-process server)"
+echo "== resilience again on the epoll and the portable .NET sockets transports (the tests with an in-process server)"
+ENGINE_TEST_TRANSPORT=epoll run_tests tests/Resilience/Resilience.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Slowloris|FullyQualifiedName~HalfOpen"
 ENGINE_TEST_TRANSPORT=sockets run_tests tests/Resilience/Resilience.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Slowloris|FullyQualifiedName~HalfOpen"
 
 echo "== soak: 60 s of connect/close churn, echo and broadcast against the Host (bench/Soak; results in reports/soak/)"

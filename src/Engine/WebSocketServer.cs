@@ -23,7 +23,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Socket? _listener;
-    private Transport.Epoll.EpollTransport? _epoll;
+    private Transport.Linux.LoopTransport? _loops;
     private Task[] _acceptLoops = [];
     private Thread? _timerThread;
     private long _nextId;
@@ -62,11 +62,11 @@ public sealed class WebSocketServer : IAsyncDisposable
     public PubSub PubSub { get; }
 
     /// <summary>The bound address once started (with the actual port when <see cref="WebSocketServerOptions.Port"/> was 0).</summary>
-    public IPEndPoint LocalEndPoint => _epoll?.LocalEndPoint
+    public IPEndPoint LocalEndPoint => _loops?.LocalEndPoint
         ?? (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("The server is not started."));
 
     /// <summary>The transport in use once started.</summary>
-    public TransportKind ActiveTransport => _epoll is not null ? TransportKind.Epoll : TransportKind.Sockets;
+    public TransportKind ActiveTransport => _loops?.Kind ?? TransportKind.Sockets;
 
     /// <summary>Connections currently held (in the handshake or open).</summary>
     public int ConnectionCount => _connections.Count;
@@ -78,6 +78,9 @@ public sealed class WebSocketServer : IAsyncDisposable
     public long OutstandingBuffers => Pool.Outstanding;
 
     internal BlockPool Pool { get; }
+
+    /// <summary>The io_uring or epoll loops, when the server runs on one of them.</summary>
+    internal Transport.Linux.LoopTransport? Loops => _loops;
 
     internal ObjectPool<OutboundSegment[]> SegmentLists { get; }
 
@@ -105,14 +108,22 @@ public sealed class WebSocketServer : IAsyncDisposable
         {
             throw new InvalidOperationException("The server was already started.");
         }
-        // TLS needs a Stream (SslStream), so TLS servers accept on the portable path (Validate rejects Epoll with TLS).
-        if (Options.Tls is null
-            && (Options.Transport == TransportKind.Epoll || (Options.Transport == TransportKind.Auto && Transport.Epoll.Native.IsSupported)))
+        // TLS needs a Stream (SslStream), so TLS servers accept on the portable path (Validate rejects the loops with TLS).
+        TransportKind kind = Options.Tls is not null ? TransportKind.Sockets : Options.Transport switch
         {
-            _epoll = Transport.Epoll.EpollTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
-                Options.EventLoops, Pool, Options.MaxBufferedBytes, StartConnection);
+            TransportKind.Auto when Transport.IoUring.UringLoop.IsSupported => TransportKind.IoUring,
+            TransportKind.Auto when Transport.Linux.Native.IsSupported => TransportKind.Epoll,
+            TransportKind.Auto => TransportKind.Sockets,
+            _ => Options.Transport,
+        };
+        if (kind != TransportKind.Sockets)
+        {
+            _loops = Transport.Linux.LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
+                Options.EventLoops, kind, (index, listener) => kind == TransportKind.IoUring
+                    ? new Transport.IoUring.UringLoop(index, listener, Pool, Options.MaxBufferedBytes, Options.UringReceiveBuffers, StartConnection)
+                    : new Transport.Epoll.EpollLoop(index, listener, Pool, Options.MaxBufferedBytes, StartConnection));
             StartTimer();
-            ServerLog.ServerStarted(Logger, _epoll.LocalEndPoint, TransportKind.Epoll);
+            ServerLog.ServerStarted(Logger, _loops.LocalEndPoint, kind);
             return Task.CompletedTask;
         }
         var listener = new Socket(Options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -176,7 +187,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         }
         _stopping.Cancel();
         _listener?.Dispose();
-        _epoll?.StopListening();
+        _loops?.StopListening();
         try
         {
             await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
@@ -211,7 +222,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         }
         Volatile.Write(ref _state, 3);
         _timerThread?.Join();
-        _epoll?.Stop();
+        _loops?.Stop();
         ServerLog.ServerStopped(Logger, aborted);
     }
 

@@ -71,8 +71,14 @@ public sealed record WebSocketServerOptions
     /// <summary>The transport. Default <see cref="TransportKind.Auto"/>.</summary>
     public TransportKind Transport { get; init; } = TransportKind.Auto;
 
-    /// <summary>Event loops of the epoll transport. Default: one per core.</summary>
+    /// <summary>Event loops of the io_uring and epoll transports. Default: one per core.</summary>
     public int EventLoops { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Receive buffers (16 KiB each) each io_uring loop shares among its connections; a power of two. When all are
+    /// taken, receives wait for the end of the loop iteration. Tests shrink it to reach that path.
+    /// </summary>
+    internal int UringReceiveBuffers { get; init; } = 128;
 
     /// <summary>Shards of the pub/sub channel registry. Default: one per core.</summary>
     public int PubSubShards { get; init; } = Environment.ProcessorCount;
@@ -87,7 +93,7 @@ public sealed record WebSocketServerOptions
     /// change it after start; for certificate rotation set a
     /// <see cref="SslServerAuthenticationOptions.ServerCertificateSelectionCallback"/>. TLS runs on the portable stream
     /// path (<see cref="SslStream"/> over .NET sockets): <see cref="TransportKind.Auto"/> picks it, and
-    /// <see cref="TransportKind.Epoll"/> is rejected because that transport reads raw descriptors. Null (the default): plain ws://.
+    /// <see cref="TransportKind.Epoll"/> and <see cref="TransportKind.IoUring"/> are rejected because those transports move raw descriptors' bytes. Null (the default): plain ws://.
     /// </summary>
     public SslServerAuthenticationOptions? Tls { get; init; }
 
@@ -123,8 +129,10 @@ public sealed record WebSocketServerOptions
         Require(BlockSize is >= 1024 and <= 1024 * 1024, nameof(BlockSize), "must be 1 KiB to 1 MiB");
         Require(PubSubShards is > 0 and <= 1024, nameof(PubSubShards), "must be 1-1024");
         Require(EventLoops is > 0 and <= 256, nameof(EventLoops), "must be 1-256");
-        Require(Transport != TransportKind.Epoll || Engine.Transport.Epoll.Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
-        Require(Tls is null || Transport != TransportKind.Epoll, nameof(Tls), "needs TransportKind.Auto or Sockets (the epoll transport reads raw descriptors, SslStream needs a stream)");
+        Require(UringReceiveBuffers is > 0 and <= 32768 && (UringReceiveBuffers & (UringReceiveBuffers - 1)) == 0, nameof(UringReceiveBuffers), "must be a power of two up to 32768");
+        Require(Transport != TransportKind.Epoll || Engine.Transport.Linux.Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
+        Require(Transport != TransportKind.IoUring || Engine.Transport.IoUring.UringLoop.IsSupported, nameof(Transport), "IoUring needs Linux on x86-64 with io_uring allowed (kernel 6.1+)");
+        Require(Tls is null || Transport is not (TransportKind.Epoll or TransportKind.IoUring), nameof(Tls), "needs TransportKind.Auto or Sockets (the epoll and io_uring transports move raw descriptors' bytes, SslStream needs a stream)");
         Require(Tls is null || Tls.ServerCertificate is not null || Tls.ServerCertificateContext is not null || Tls.ServerCertificateSelectionCallback is not null,
             nameof(Tls), "needs a server certificate, certificate context or selection callback");
         Require(TimerResolution >= TimeSpan.FromMilliseconds(1), nameof(TimerResolution), "must be at least 1 ms");

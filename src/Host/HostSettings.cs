@@ -67,6 +67,7 @@ public sealed record HostSettings
         ("WS_MAX_CONNECTIONS", "--max-connections", "0", "open WebSocket connections allowed; beyond it upgrades get 503; 0 = no limit"),
         ("WS_MAX_FRAGMENTS", "--max-fragments", "131072", "frames one message may arrive in (1009 beyond)"),
         ("WS_SLOW_CONSUMER", "--slow-consumer", "fail-send", "fail-send | close-1008 | close-1013"),
+        ("WS_TRANSPORT", "--transport", "auto", "auto | io_uring | epoll | sockets (auto: io_uring where the kernel allows it, else epoll on Linux x86-64, else .NET sockets; TLS always runs on sockets)"),
         ("WS_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "10000", "ms to wait for close replies on SIGTERM"),
         ("WS_MODE", "--mode", "app", "app: the messaging protocol (docs/protocol.md); echo: echo every message; broadcast: send each message to all other clients (shortcuts: --app, --echo, --broadcast)"),
         ("WS_AUTH_SECRET", "(env only)", "", "HS256 key for JWT auth (>= 32 bytes); unset runs open, without auth. No flag: command lines are visible to every user (ps)"),
@@ -146,6 +147,14 @@ public sealed record HostSettings
                 "close-1008" => SlowConsumerPolicy.ClosePolicyViolation,
                 "close-1013" => SlowConsumerPolicy.CloseTryAgainLater,
                 string other => throw new FormatException($"WS_SLOW_CONSUMER must be fail-send, close-1008 or close-1013, got '{other}'"),
+            },
+            Transport = Get("WS_TRANSPORT") switch
+            {
+                "auto" => TransportKind.Auto,
+                "io_uring" => TransportKind.IoUring,
+                "epoll" => TransportKind.Epoll,
+                "sockets" => TransportKind.Sockets,
+                string other => throw new FormatException($"WS_TRANSPORT must be auto, io_uring, epoll or sockets, got '{other}'"),
             },
             Compression = new CompressionOptions
             {

@@ -11,11 +11,12 @@ internal sealed class TestServer : IAsyncDisposable
         Server = server;
     }
 
-    /// <summary>ENGINE_TEST_TRANSPORT=sockets|epoll runs the integration tests on one transport (test.sh runs both).</summary>
+    /// <summary>ENGINE_TEST_TRANSPORT=sockets|epoll|io_uring runs the integration tests on one transport (test.sh runs the default, io_uring here, then epoll and sockets).</summary>
     public static TransportKind Transport { get; } = Environment.GetEnvironmentVariable("ENGINE_TEST_TRANSPORT") switch
     {
         "sockets" => TransportKind.Sockets,
         "epoll" => TransportKind.Epoll,
+        "io_uring" => TransportKind.IoUring,
         _ => TransportKind.Auto,
     };
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using Engine.Transport.Linux;
 
 namespace Engine.Transport.Epoll;
 
@@ -13,14 +14,9 @@ internal sealed unsafe class EpollConnection : TransportConnection
 {
     private const int MaxVectors = 64;
 
-    /// <summary>Leftover bytes up to this size are kept in a shared-pool array rather than a pooled block.</summary>
-    private const int SmallSpill = 2048;
-
     private readonly EpollLoop _loop;
     private ITransportHandler _handler = null!;
-    private byte[]? _spill;
-    private int _spillLength;
-    private bool _spillIsBlock;
+    private ReceiveSpill _spill;
     private int _interest = Native.EPOLLIN | Native.EPOLLRDHUP;
     private bool _sending;
     private bool _halfClosed;
@@ -187,11 +183,11 @@ internal sealed unsafe class EpollConnection : TransportConnection
     {
         byte[] buffer = _loop.ReceiveBuffer;
         int have = 0;
-        if (_spill is not null)
+        if (!_spill.IsEmpty)
         {
-            _spill.AsSpan(0, _spillLength).CopyTo(buffer);
-            have = _spillLength;
-            ReturnSpill();
+            _spill.Bytes.CopyTo(buffer);
+            have = _spill.Bytes.Length;
+            _spill.Release(_loop.Pool);
         }
         nint received;
         fixed (byte* at = &buffer[have])
@@ -203,7 +199,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
             int error = received < 0 ? Native.LastError : 0;
             if (received < 0 && (error == Native.EAGAIN || error == Native.EINTR))
             {
-                Keep(buffer.AsSpan(0, have));
+                _spill.Keep(buffer.AsSpan(0, have), _loop.Pool);
                 return;
             }
             Close(received == 0 ? null : new SocketException(error)); // 0: the peer closed (FIN)
@@ -236,41 +232,12 @@ internal sealed unsafe class EpollConnection : TransportConnection
             _loop.MarkDirty(this); // the flush half-closes once the close frame is out
             return;
         }
-        Keep(buffer.AsSpan(consumed, have - consumed));
+        _spill.Keep(buffer.AsSpan(consumed, have - consumed), _loop.Pool);
         if (output.BufferedBytes > _loop.MaxBuffered)
         {
             // Read-side backpressure: stop reading until the flush drains the replies (TCP slows the peer).
             SetInterest(_interest & ~Native.EPOLLIN);
         }
-    }
-
-    private void Keep(ReadOnlySpan<byte> rest)
-    {
-        if (rest.IsEmpty)
-        {
-            return;
-        }
-        // What is kept is usually small (a frame header, a slowloris peer's first bytes of a request head): a small
-        // array from the shared pool, not a 16 KiB block per waiting connection. The spill is copied into the loop's
-        // receive buffer before the next read, so it need not be pinned.
-        _spillIsBlock = rest.Length > SmallSpill;
-        _spill = _spillIsBlock ? _loop.Pool.Rent() : ArrayPool<byte>.Shared.Rent(rest.Length);
-        rest.CopyTo(_spill);
-        _spillLength = rest.Length;
-    }
-
-    private void ReturnSpill()
-    {
-        if (_spillIsBlock)
-        {
-            _loop.Pool.Return(_spill!);
-        }
-        else
-        {
-            ArrayPool<byte>.Shared.Return(_spill!);
-        }
-        _spill = null;
-        _spillLength = 0;
     }
 
     private void HalfClose()
@@ -300,10 +267,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
         _closed = true;
         _loop.Unregister(this);
         Native.close(Fd);
-        if (_spill is not null)
-        {
-            ReturnSpill();
-        }
+        _spill.Release(_loop.Pool);
         _handler.Output.Dispose();
         _handler.OnTransportClosed(error);
     }

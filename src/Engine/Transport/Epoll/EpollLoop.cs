@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Engine.Runtime;
+using Engine.Transport.Linux;
 
 namespace Engine.Transport.Epoll;
 
@@ -13,7 +14,7 @@ namespace Engine.Transport.Epoll;
 /// uWebSockets "cork"): many frames, many connections, one writev each, no thread-pool hop, no Task per operation.
 /// Other threads reach a connection only through <see cref="Post"/> (an eventfd wakes the loop).
 /// </summary>
-internal sealed unsafe class EpollLoop
+internal sealed unsafe class EpollLoop : IEventLoop
 {
     private const ulong ListenerToken = ulong.MaxValue;
     private const ulong WakeToken = ulong.MaxValue - 1;
@@ -27,9 +28,7 @@ internal sealed unsafe class EpollLoop
     private readonly ConcurrentQueue<EpollConnection> _posted = new();
     private readonly List<EpollConnection> _dirty = new();
     private readonly Thread _thread;
-    private EpollConnection?[] _slots = new EpollConnection?[1024];
-    private readonly Stack<int> _freeSlots = new();
-    private int _nextSlot;
+    private readonly SlotTable<EpollConnection> _slots = new();
     private int _wakePending;
     private volatile bool _stopping;
     private volatile bool _stopListening;
@@ -102,8 +101,7 @@ internal sealed unsafe class EpollLoop
     public void Unregister(EpollConnection connection)
     {
         Control(Native.EPOLL_CTL_DEL, connection.Fd, 0, 0);
-        _slots[connection.Slot] = null;
-        _freeSlots.Push(connection.Slot);
+        _slots.Release(connection.Slot);
     }
 
     private void Wake()
@@ -187,26 +185,17 @@ internal sealed unsafe class EpollLoop
 
     private void AcceptAll()
     {
-        byte* address = stackalloc byte[128];
         // Bounded per wake-up so one loop's accept burst does not starve its connections.
         for (int i = 0; i < 256; i++)
         {
-            int length = 128;
-            int fd = Native.accept4(_listenerFd, address, &length, Native.O_NONBLOCK | Native.O_CLOEXEC);
+            int fd = Native.Accept(_listenerFd, nonBlocking: true, out PeerAddress peer);
             if (fd < 0)
             {
-                return; // EAGAIN, or a connection reset before we took it; fd exhaustion retries on the next event
+                return;
             }
-            int one = 1;
-            // Frames are written whole and batched; Nagle would only add latency.
-            Native.setsockopt(fd, Native.IPPROTO_TCP, Native.TCP_NODELAY, &one, sizeof(int));
-            int slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _nextSlot++;
-            if (slot == _slots.Length)
-            {
-                Array.Resize(ref _slots, _slots.Length * 2);
-            }
-            var connection = new EpollConnection(this, fd, slot, PeerAddress.Parse(new ReadOnlySpan<byte>(address, length)));
-            _slots[slot] = connection;
+            int slot = _slots.Reserve();
+            var connection = new EpollConnection(this, fd, slot, peer);
+            _slots.Set(slot, connection);
             Control(Native.EPOLL_CTL_ADD, fd, Native.EPOLLIN | Native.EPOLLRDHUP, (ulong)slot);
             _onAccepted(connection);
         }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 
-namespace Engine.Transport.Epoll;
+namespace Engine.Transport.Linux;
 
 /// <summary>A peer's address from accept4's sockaddr, kept as plain values until someone asks for an <see cref="IPEndPoint"/>.</summary>
 internal readonly struct PeerAddress

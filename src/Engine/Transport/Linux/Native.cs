@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 
-namespace Engine.Transport.Epoll;
+namespace Engine.Transport.Linux;
 
-/// <summary>The Linux system calls the epoll transport needs (libc, source-generated marshalling, AOT-safe).</summary>
+/// <summary>The Linux system calls the epoll and io_uring transports need (libc, source-generated marshalling, AOT-safe).</summary>
 internal static unsafe partial class Native
 {
     public const int EPOLLIN = 0x001;
@@ -70,6 +70,28 @@ internal static unsafe partial class Native
     public static partial int setsockopt(int fd, int level, int name, int* value, int length);
 
     public static int LastError => Marshal.GetLastPInvokeError();
+
+    /// <summary>
+    /// Takes one waiting connection with Nagle off; -1 when none is waiting. <paramref name="nonBlocking"/>: for our own
+    /// read/writev calls (epoll). io_uring gets blocking sockets: it never blocks on them, while with O_NONBLOCK some
+    /// kernels hand EAGAIN back instead of waiting for data.
+    /// </summary>
+    public static int Accept(int listenerFd, bool nonBlocking, out PeerAddress peer)
+    {
+        byte* address = stackalloc byte[128];
+        int length = 128;
+        int fd = accept4(listenerFd, address, &length, nonBlocking ? O_NONBLOCK | O_CLOEXEC : O_CLOEXEC);
+        if (fd < 0)
+        {
+            peer = default;
+            return -1; // EAGAIN, or a connection reset before we took it; fd exhaustion retries on the next event
+        }
+        int one = 1;
+        // Frames are written whole and batched; Nagle would only add latency.
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(int));
+        peer = PeerAddress.Parse(new ReadOnlySpan<byte>(address, length));
+        return fd;
+    }
 
     /// <summary>Whether this process can use the epoll transport (Linux on x86-64, where the event layout above holds).</summary>
     public static bool IsSupported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;

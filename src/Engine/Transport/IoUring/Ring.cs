@@ -1,0 +1,217 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Engine.Transport.Linux;
+using static Engine.Transport.IoUring.UringNative;
+
+namespace Engine.Transport.IoUring;
+
+/// <summary>
+/// One io_uring instance used by one thread: the mapped submission and completion rings, and a ring of provided
+/// receive buffers the kernel picks from when data arrives (so an idle connection holds no receive buffer).
+/// Set up with SINGLE_ISSUER and DEFER_TASKRUN: completions are produced only inside <see cref="SubmitAndWait"/>,
+/// on the owning thread, so the rings need no locks and one system call both submits a whole loop iteration's
+/// sends and receives and collects what finished.
+/// </summary>
+internal sealed unsafe class Ring : IDisposable
+{
+    public const ushort BufferGroup = 0;
+
+    private readonly int _fd;
+    private readonly byte* _rings;
+    private readonly nuint _ringsSize;
+    private readonly Sqe* _sqes;
+    private readonly nuint _sqesSize;
+    private readonly uint* _sqHead;
+    private readonly uint* _sqTail;
+    private readonly uint _sqMask;
+    private readonly uint _sqEntries;
+    private readonly uint* _cqHead;
+    private readonly uint* _cqTail;
+    private readonly uint _cqMask;
+    private readonly Cqe* _cqes;
+    private uint _sqLocalTail;
+    private uint _sqSubmitted;
+
+    private readonly Buf* _bufRing;
+    private readonly ushort _bufMask;
+    private ushort _bufTail;
+    private readonly byte* _buffers;
+
+    /// <summary>Sets up a ring with <paramref name="entries"/> submission slots and <paramref name="bufferCount"/> receive buffers of <paramref name="bufferSize"/> bytes.</summary>
+    public Ring(uint entries, int bufferCount, int bufferSize)
+    {
+        Params p = default;
+        p.Flags = SetupCqSize | SetupSubmitAll | SetupSingleIssuer | SetupDeferTaskrun | SetupRDisabled;
+        p.CqEntries = entries * 4;
+        _fd = Setup(entries, &p);
+        if (_fd < 0)
+        {
+            throw new SocketException(Native.LastError, "io_uring_setup");
+        }
+        try
+        {
+            const uint needed = FeatSingleMmap | FeatNoDrop | FeatFastPoll;
+            if ((p.Features & needed) != needed)
+            {
+                throw new PlatformNotSupportedException("io_uring without single mmap, no-drop or fast poll");
+            }
+            nuint sqSize = p.SqOff.Array + p.SqEntries * sizeof(uint);
+            nuint cqSize = p.CqOff.Cqes + p.CqEntries * (uint)sizeof(Cqe);
+            _ringsSize = Math.Max(sqSize, cqSize);
+            _rings = Map(_ringsSize, OffSqRing);
+            _sqesSize = p.SqEntries * (uint)sizeof(Sqe);
+            _sqes = (Sqe*)Map(_sqesSize, OffSqes);
+
+            _sqHead = (uint*)(_rings + p.SqOff.Head);
+            _sqTail = (uint*)(_rings + p.SqOff.Tail);
+            _sqMask = *(uint*)(_rings + p.SqOff.RingMask);
+            _sqEntries = p.SqEntries;
+            uint* array = (uint*)(_rings + p.SqOff.Array);
+            for (uint i = 0; i < p.SqEntries; i++)
+            {
+                array[i] = i; // entry i always sits in slot i: the indirection array never changes
+            }
+            _sqLocalTail = _sqSubmitted = *_sqTail;
+            _cqHead = (uint*)(_rings + p.CqOff.Head);
+            _cqTail = (uint*)(_rings + p.CqOff.Tail);
+            _cqMask = *(uint*)(_rings + p.CqOff.RingMask);
+            _cqes = (Cqe*)(_rings + p.CqOff.Cqes);
+
+            // Provided buffers: the ring of descriptors must be page-aligned; the buffers themselves are one block.
+            _bufRing = (Buf*)NativeMemory.AlignedAlloc((nuint)(bufferCount * sizeof(Buf)), 4096);
+            _bufMask = (ushort)(bufferCount - 1);
+            BufferSize = bufferSize;
+            _buffers = (byte*)NativeMemory.AlignedAlloc((nuint)bufferCount * (nuint)bufferSize, 4096);
+            BufReg reg = default;
+            reg.RingAddr = (ulong)_bufRing;
+            reg.RingEntries = (uint)bufferCount;
+            reg.Bgid = BufferGroup;
+            if (Register(_fd, RegisterPbufRing, &reg, 1) < 0)
+            {
+                throw new SocketException(Native.LastError, "io_uring_register(PBUF_RING)");
+            }
+            for (int i = 0; i < bufferCount; i++)
+            {
+                AddBuffer((ushort)i);
+            }
+            PublishBuffers();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public int BufferSize { get; }
+
+    /// <summary>Makes the calling thread the ring's only submitter (the ring starts disabled so another thread can create it).</summary>
+    public void Enable()
+    {
+        if (Register(_fd, RegisterEnableRings, null, 0) < 0)
+        {
+            throw new SocketException(Native.LastError, "io_uring_register(ENABLE_RINGS)");
+        }
+    }
+
+    /// <summary>The next free submission entry, zeroed; submitted with the next <see cref="SubmitAndWait"/>.</summary>
+    public Sqe* NextSqe()
+    {
+        if (_sqLocalTail - Volatile.Read(ref *_sqHead) >= _sqEntries)
+        {
+            SubmitAndWait(0); // full: hand the kernel what we have (SUBMIT_ALL consumes every entry)
+        }
+        Sqe* sqe = &_sqes[_sqLocalTail & _sqMask];
+        *sqe = default;
+        _sqLocalTail++;
+        return sqe;
+    }
+
+    /// <summary>Submits the prepared entries and, with <paramref name="minComplete"/> &gt; 0, sleeps until that many completions are ready.</summary>
+    public void SubmitAndWait(uint minComplete)
+    {
+        Volatile.Write(ref *_sqTail, _sqLocalTail);
+        while (true)
+        {
+            uint toSubmit = _sqLocalTail - _sqSubmitted;
+            int result = Enter(_fd, toSubmit, minComplete, EnterGetEvents);
+            if (result >= 0)
+            {
+                _sqSubmitted += (uint)result;
+                if (_sqSubmitted == _sqLocalTail)
+                {
+                    return;
+                }
+                continue;
+            }
+            int error = Native.LastError;
+            if (error == Native.EINTR)
+            {
+                continue;
+            }
+            if (error == Native.EAGAIN || error == 16 /* EBUSY: completions must be reaped first */)
+            {
+                return;
+            }
+            throw new SocketException(error, "io_uring_enter");
+        }
+    }
+
+    /// <summary>Whether a completion is ready; <paramref name="cqe"/> stays valid until <see cref="Consume"/>.</summary>
+    public bool TryPeek(out Cqe* cqe)
+    {
+        uint head = *_cqHead;
+        if (head == Volatile.Read(ref *_cqTail))
+        {
+            cqe = null;
+            return false;
+        }
+        cqe = &_cqes[head & _cqMask];
+        return true;
+    }
+
+    public void Consume() => Volatile.Write(ref *_cqHead, *_cqHead + 1);
+
+    /// <summary>The bytes of provided buffer <paramref name="id"/>.</summary>
+    public byte* Buffer(ushort id) => _buffers + (nint)id * BufferSize;
+
+    /// <summary>Gives buffer <paramref name="id"/> back to the kernel (visible after <see cref="PublishBuffers"/>).</summary>
+    public void AddBuffer(ushort id)
+    {
+        Buf* entry = &_bufRing[_bufTail & _bufMask];
+        entry->Addr = (ulong)Buffer(id);
+        entry->Len = (uint)BufferSize;
+        entry->Bid = id;
+        _bufTail++;
+    }
+
+    public void PublishBuffers() => Volatile.Write(ref *(ushort*)((byte*)_bufRing + 14), _bufTail);
+
+    public void Dispose()
+    {
+        if (_sqes is not null)
+        {
+            munmap(_sqes, _sqesSize);
+        }
+        if (_rings is not null)
+        {
+            munmap(_rings, _ringsSize);
+        }
+        if (_fd >= 0)
+        {
+            Native.close(_fd);
+        }
+        NativeMemory.AlignedFree(_bufRing);
+        NativeMemory.AlignedFree(_buffers);
+    }
+
+    private byte* Map(nuint size, long offset)
+    {
+        void* at = mmap(null, size, ProtRead | ProtWrite, MapShared | MapPopulate, _fd, offset);
+        if (at == (void*)-1)
+        {
+            throw new SocketException(Native.LastError, "mmap(io_uring)");
+        }
+        return (byte*)at;
+    }
+}

@@ -1,0 +1,371 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Engine.Transport.Linux;
+using static Engine.Transport.IoUring.UringNative;
+
+namespace Engine.Transport.IoUring;
+
+/// <summary>
+/// A connection owned by one <see cref="UringLoop"/>, on the loop thread only. It keeps one receive in the kernel
+/// (which takes a shared buffer only when data arrives, so an idle connection holds none) and at most one send (the
+/// queue's in-flight segments, gathered). A single-shot receive, re-armed after each completion, rather than a
+/// multishot one: backpressure is then simply not re-arming, where a multishot receive keeps delivering until a
+/// cancel lands (the ping-flood test saw 1.5 MiB of pongs queue up that way), and on the benchmark it was no faster. Between receives it holds no buffer, except the few bytes of a partial frame
+/// header or request head. Closing cancels what is still in the kernel; the queue's buffers go back to the pool only
+/// once the kernel has let go of them.
+/// </summary>
+internal sealed unsafe class UringConnection : TransportConnection
+{
+    private readonly UringLoop _loop;
+    private readonly PeerAddress _peer;
+    private ITransportHandler _handler = null!;
+    private ReceiveSpill _spill;
+    private EndPoint? _remoteEndPoint;
+    private MsgHdr* _sendBlock;
+    private GCHandle _pinned;
+    private Exception? _closeError;
+    private bool _receiving;
+    private bool _sendInKernel;
+    private bool _sending;
+    private bool _readPaused;
+    private bool _halfClosed;
+    private bool _closed;
+    private bool _ended;
+    private int _posted;
+    private int _abortRequested;
+
+    public UringConnection(UringLoop loop, int fd, int slot, PeerAddress peer)
+    {
+        _loop = loop;
+        Fd = fd;
+        Slot = slot;
+        _peer = peer;
+    }
+
+    public int Fd { get; }
+
+    public int Slot { get; }
+
+    /// <summary>Made on first use: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
+    public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _peer.ToEndPoint();
+
+    public override void Start(ITransportHandler handler) => _handler = handler;
+
+    public override void RequestFlush()
+    {
+        if (_loop.OnLoopThread)
+        {
+            _loop.MarkDirty(this);
+        }
+        else if (Interlocked.Exchange(ref _posted, 1) == 0)
+        {
+            _loop.Post(this);
+        }
+    }
+
+    public override void Abort()
+    {
+        if (Interlocked.Exchange(ref _abortRequested, 1) == 0)
+        {
+            if (_loop.OnLoopThread)
+            {
+                Close(null);
+            }
+            else
+            {
+                Interlocked.Exchange(ref _posted, 1);
+                _loop.Post(this);
+            }
+        }
+    }
+
+    /// <summary>Loop thread: a posted flush or abort.</summary>
+    public void OnPosted()
+    {
+        Volatile.Write(ref _posted, 0);
+        if (Volatile.Read(ref _abortRequested) != 0)
+        {
+            Close(null);
+        }
+        else
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Loop thread: puts a receive into the kernel unless one is there, the connection is closing, or backpressure paused reading.</summary>
+    public void ArmReceive()
+    {
+        if (_receiving || _closed || _readPaused)
+        {
+            return;
+        }
+        Sqe* sqe = _loop.Ring.NextSqe();
+        sqe->Opcode = OpRecv;
+        sqe->Fd = Fd;
+        sqe->Flags = SqeBufferSelect;
+        sqe->BufGroup = Ring.BufferGroup;
+        sqe->UserData = UringLoop.Token(Slot, UringLoop.Recv);
+        _receiving = true;
+    }
+
+    /// <summary>Loop thread: the receive completed with <paramref name="result"/> bytes (or -errno, or 0 for the peer's FIN).</summary>
+    public void OnReceiveCompleted(int result, uint flags)
+    {
+        _receiving = false;
+        bool hasBuffer = (flags & CqeFBuffer) != 0;
+        ushort bufferId = (ushort)(flags >> CqeBufferShift);
+        if (_closed || result <= 0)
+        {
+            if (hasBuffer)
+            {
+                _loop.Ring.AddBuffer(bufferId);
+            }
+            if (_closed)
+            {
+                TryEnd();
+            }
+            else if (result == -ENOBUFS)
+            {
+                _loop.MarkStarved(this);
+            }
+            else
+            {
+                Close(result == 0 ? null : new SocketException(-result)); // 0: the peer closed (FIN)
+            }
+            return;
+        }
+        try
+        {
+            OnReceived(new Span<byte>(_loop.Ring.Buffer(bufferId), result));
+        }
+        finally
+        {
+            _loop.Ring.AddBuffer(bufferId);
+        }
+    }
+
+    /// <summary>Loop thread: sends what the queue holds unless a send is already in the kernel (its completion goes on).</summary>
+    public void Flush()
+    {
+        if (_closed || _sendInKernel)
+        {
+            return;
+        }
+        OutboundQueue output = _handler.Output;
+        if (!_sending)
+        {
+            if (!output.TryBeginSend())
+            {
+                if (_handler.IsFinished && output.IsCompleted)
+                {
+                    HalfClose();
+                }
+                return;
+            }
+            _sending = true;
+        }
+        SubmitSend(output.GetInFlight());
+    }
+
+    /// <summary>Loop thread: the send completed with <paramref name="result"/> bytes written (or -errno).</summary>
+    public void OnSendCompleted(int result)
+    {
+        _sendInKernel = false;
+        ReleaseSendMemory();
+        if (_closed)
+        {
+            TryEnd();
+            return;
+        }
+        OutboundQueue output = _handler.Output;
+        if (result < 0)
+        {
+            if (-result is Native.EINTR or Native.EAGAIN)
+            {
+                SubmitSend(output.GetInFlight());
+                return;
+            }
+            Close(new SocketException(-result));
+            return;
+        }
+        if (!output.OnSent(result) || output.TryContinueSend())
+        {
+            SubmitSend(output.GetInFlight());
+            return;
+        }
+        _sending = false;
+        if (_readPaused)
+        {
+            // Drained: resume reading that backpressure paused.
+            _readPaused = false;
+            ArmReceive();
+        }
+        if (_handler.IsFinished && output.IsCompleted)
+        {
+            HalfClose();
+        }
+    }
+
+    private void OnReceived(Span<byte> data)
+    {
+        if (!_spill.IsEmpty)
+        {
+            // Kept bytes go in front of the new ones. What is kept is at most a request head (bounded by the block
+            // size) or a frame header, so both fit the scratch buffer.
+            byte[] scratch = _loop.Scratch;
+            ReadOnlySpan<byte> kept = _spill.Bytes;
+            kept.CopyTo(scratch);
+            data.CopyTo(scratch.AsSpan(kept.Length));
+            data = scratch.AsSpan(0, kept.Length + data.Length);
+            _spill.Release(_loop.Pool);
+        }
+        if (_handler.IsFinished)
+        {
+            ArmReceive(); // after the close handshake: discard until the peer closes
+            return;
+        }
+        OutboundQueue output = _handler.Output;
+        output.Cork();
+        int consumed;
+        try
+        {
+            consumed = _handler.OnReceived(data);
+        }
+        catch (Exception exception)
+        {
+            output.Uncork();
+            Close(exception);
+            return;
+        }
+        if (output.Uncork())
+        {
+            _loop.MarkDirty(this);
+        }
+        if (_closed)
+        {
+            return; // the handler aborted the connection
+        }
+        if (_handler.IsFinished)
+        {
+            _loop.MarkDirty(this); // the flush half-closes once the close frame is out
+            ArmReceive();
+            return;
+        }
+        _spill.Keep(data.Slice(consumed), _loop.Pool);
+        if (output.BufferedBytes > _loop.MaxBuffered)
+        {
+            // Read-side backpressure: no receive until the sends drain the replies (TCP slows the peer).
+            _readPaused = true;
+            return;
+        }
+        ArmReceive();
+    }
+
+    private void SubmitSend(ReadOnlySpan<OutboundSegment> segments)
+    {
+        Sqe* sqe = _loop.Ring.NextSqe();
+        sqe->Fd = Fd;
+        sqe->OpFlags = MsgNoSignal;
+        sqe->UserData = UringLoop.Token(Slot, UringLoop.Send);
+        if (!segments[0].IsPinned)
+        {
+            // A large frame in a pooled array off the pinned heap: pinned until the kernel is done with it, sent alone.
+            _pinned = GCHandle.Alloc(segments[0].Array, GCHandleType.Pinned);
+            sqe->Opcode = OpSend;
+            sqe->Addr = (ulong)((byte*)_pinned.AddrOfPinnedObject() + segments[0].Offset);
+            sqe->Len = (uint)segments[0].Count;
+        }
+        else if (segments.Length == 1 || !segments[1].IsPinned)
+        {
+            sqe->Opcode = OpSend;
+            sqe->Addr = (ulong)AddressOf(segments[0]);
+            sqe->Len = (uint)segments[0].Count;
+        }
+        else
+        {
+            // Pool blocks (owned or shared) live on the pinned object heap: their addresses are stable as they are.
+            MsgHdr* message = _sendBlock = _loop.RentSendBlock();
+            Native.IoVector* vectors = (Native.IoVector*)(message + 1);
+            int count = 0;
+            while (count < segments.Length && count < UringLoop.VectorLimit && segments[count].IsPinned)
+            {
+                vectors[count].Base = AddressOf(segments[count]);
+                vectors[count].Length = (nuint)segments[count].Count;
+                count++;
+            }
+            *message = default;
+            message->Iov = vectors;
+            message->IovLength = (nuint)count;
+            sqe->Opcode = OpSendMsg;
+            sqe->Addr = (ulong)message;
+            sqe->Len = 1;
+        }
+        _sendInKernel = true;
+    }
+
+    private static byte* AddressOf(in OutboundSegment segment)
+    {
+        ref byte data = ref MemoryMarshal.GetArrayDataReference(segment.Array);
+        return (byte*)Unsafe.AsPointer(ref data) + segment.Offset;
+    }
+
+    private void ReleaseSendMemory()
+    {
+        if (_pinned.IsAllocated)
+        {
+            _pinned.Free();
+        }
+        if (_sendBlock is not null)
+        {
+            _loop.ReturnSendBlock(_sendBlock);
+            _sendBlock = null;
+        }
+    }
+
+    private void HalfClose()
+    {
+        if (!_halfClosed && _handler.Output.BufferedBytes == 0)
+        {
+            _halfClosed = true;
+            Native.shutdown(Fd, Native.SHUT_WR);
+        }
+    }
+
+    private void Close(Exception? error)
+    {
+        if (_closed)
+        {
+            return;
+        }
+        _closed = true;
+        _closeError = error;
+        if (_receiving)
+        {
+            _loop.Cancel(UringLoop.Token(Slot, UringLoop.Recv));
+        }
+        if (_sendInKernel)
+        {
+            _loop.Cancel(UringLoop.Token(Slot, UringLoop.Send));
+        }
+        // The descriptor goes now; the socket itself once the cancelled operations let go of it.
+        Native.close(Fd);
+        TryEnd();
+    }
+
+    /// <summary>Once nothing is left in the kernel: the slot, the kept bytes and the queue's buffers go back.</summary>
+    private void TryEnd()
+    {
+        if (_ended || _receiving || _sendInKernel)
+        {
+            return;
+        }
+        _ended = true;
+        _loop.Release(this);
+        _spill.Release(_loop.Pool);
+        _handler.Output.Dispose();
+        _handler.OnTransportClosed(_closeError);
+    }
+}

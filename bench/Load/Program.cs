@@ -88,6 +88,7 @@ internal static class Program
         results.Info["servers"] = string.Join(", ", servers.Select(s => s.Label));
         results.Info["machine"] = $"CPUs {File.ReadAllText("/sys/devices/system/cpu/online").Trim()} online, {Environment.OSVersion.VersionString}, .NET {Environment.Version}";
         results.Info["pinning"] = $"servers on CPU {ServerCpu}, generator on CPU {CpuPinning.AllowedCpus()}";
+        results.Info["generator I/O"] = Bench.Client.EventLoop.Io + " (the raw TCP echo uses the same)";
         results.Info["commit"] = Repository.Commit(root);
         results.Info["ours"] = servers.Any(s => s.Name == "ours") ? oursDll : "not measured";
 

@@ -3,21 +3,27 @@ using System.Net.Sockets;
 namespace Bench.Client;
 
 /// <summary>
-/// One non-blocking socket owned by one <see cref="EventLoop"/>; only that loop's thread touches it.
-/// Outgoing bytes are appended to <see cref="Out"/> (the cork) and flushed with one send per batch.
+/// One socket owned by one <see cref="EventLoop"/>; only that loop's thread touches it.
+/// Outgoing bytes are appended to <see cref="Out"/> (the cork) and flushed with one send per batch: a non-blocking
+/// send on epoll, or a send the io_uring loop submits with everything else at the end of its turn. The cork lives on
+/// the pinned heap so the kernel can read it after the call that queued the send has returned.
 /// </summary>
 internal abstract class LoopConnection(Socket socket, int outCapacity)
 {
     private int outStart;
     private int outEnd;
     private bool writable = true;
+    private EventLoop? uring;
+    private int slot;
+    private bool sendInKernel;
+    private byte[]? sendArray; // the array the kernel is reading, kept alive while the cork grows
 
     public Socket Socket { get; } = socket;
     public bool Closed { get; protected set; }
     public string? Error { get; protected set; }
 
     /// <summary>The cork: frames waiting to be sent, from <c>outStart</c> to <c>outEnd</c>.</summary>
-    protected byte[] Out { get; private set; } = new byte[outCapacity];
+    protected byte[] Out { get; private set; } = GC.AllocateUninitializedArray<byte>(outCapacity, pinned: true);
 
     protected int OutFree => Out.Length - outEnd;
 
@@ -27,13 +33,15 @@ internal abstract class LoopConnection(Socket socket, int outCapacity)
         if (Out.Length - outEnd < size)
         {
             var pending = outEnd - outStart;
-            if (outStart > 0 && Out.Length - pending >= size)
+            if (outStart > 0 && Out.Length - pending >= size && !sendInKernel)
             {
                 Out.AsSpan(outStart, pending).CopyTo(Out);
             }
             else
             {
-                var grown = new byte[Math.Max(Out.Length * 2, pending + size)];
+                // While the kernel reads the old array (an io_uring send in flight), the bytes move to a new one and
+                // the send's completion counts from the same start.
+                var grown = GC.AllocateUninitializedArray<byte>(Math.Max(Out.Length * 2, pending + size), pinned: true);
                 Out.AsSpan(outStart, pending).CopyTo(grown);
                 Out = grown;
             }
@@ -50,6 +58,16 @@ internal abstract class LoopConnection(Socket socket, int outCapacity)
     /// <summary>Sends what the cork holds until the kernel would block; the loop calls <see cref="OnWritable"/> when it can go on.</summary>
     public void Flush()
     {
+        if (uring is not null)
+        {
+            if (!sendInKernel && outEnd > outStart && !Closed)
+            {
+                sendInKernel = true;
+                sendArray = Out;
+                uring.SubmitSend(slot, sendArray, outStart, outEnd - outStart);
+            }
+            return;
+        }
         while (writable && outEnd > outStart && !Closed)
         {
             var n = Socket.Send(Out, outStart, outEnd - outStart, SocketFlags.None, out var error);
@@ -105,6 +123,41 @@ internal abstract class LoopConnection(Socket socket, int outCapacity)
         }
         Flush();
     }
+
+    /// <summary>The connection runs on an io_uring <see cref="EventLoop"/> under <paramref name="loopSlot"/>.</summary>
+    public void AttachUring(EventLoop loop, int loopSlot)
+    {
+        uring = loop;
+        slot = loopSlot;
+    }
+
+    /// <summary>io_uring: bytes arrived.</summary>
+    public void OnReceived(ReadOnlySpan<byte> data, long now)
+    {
+        OnData(data, now);
+        Flush();
+    }
+
+    /// <summary>io_uring: the send wrote <paramref name="result"/> bytes (or -errno).</summary>
+    public void OnSendCompleted(int result)
+    {
+        sendInKernel = false;
+        sendArray = null;
+        if (result < 0)
+        {
+            Fail("send: errno " + (-result));
+            return;
+        }
+        outStart += result;
+        if (outStart == outEnd)
+        {
+            outStart = outEnd = 0;
+        }
+        Flush();
+    }
+
+    /// <summary>io_uring: the receive failed or the server closed the connection.</summary>
+    public void OnReceiveFailed(int result) => Fail(result == 0 ? "server closed the connection" : "receive: errno " + (-result));
 
     /// <summary>Bytes arrived; valid only during the call.</summary>
     public abstract void OnData(ReadOnlySpan<byte> data, long now);

@@ -7,8 +7,9 @@ namespace Load.Servers;
 
 /// <summary>
 /// The ceiling check: echoes bytes back with no WebSocket work at all, started, pinned and measured like the peers
-/// (a process of its own on CPU 0). It is one thread over one epoll set with raw file descriptors, the cheapest echo
-/// this box can run, so what the generator reaches against it is the generator's own limit.
+/// (a process of its own on CPU 0). It is one thread over raw file descriptors, the cheapest echo this box can run,
+/// so what the generator reaches against it is the generator's own limit. It uses what the generator uses
+/// (<see cref="EventLoop.Io"/>): io_uring, one system call per turn, or one epoll set with a read and a write per chunk.
 /// </summary>
 internal static unsafe partial class TcpEchoServer
 {
@@ -43,6 +44,12 @@ internal static unsafe partial class TcpEchoServer
         listener.Listen(4096);
         listener.Blocking = false;
         var listenFd = (int)listener.SafeHandle.DangerousGetHandle();
+        if (EventLoop.Io == "io_uring")
+        {
+            Console.WriteLine($"tcp echo (io_uring) listening on {IPAddress.Loopback}:{port}");
+            UringEcho.Run(listenFd);
+            return;
+        }
         var epfd = Epoll.Create(0);
         Epoll.Add(epfd, listenFd, Epoll.In, ListenerTag);
         var pending = new Pending?[1 << 16];

@@ -37,11 +37,16 @@ internal sealed unsafe class Ring : IDisposable
     private ushort _bufTail;
     private readonly byte* _buffers;
 
-    /// <summary>Sets up a ring with <paramref name="entries"/> submission slots and <paramref name="bufferCount"/> receive buffers of <paramref name="bufferSize"/> bytes.</summary>
-    public Ring(uint entries, int bufferCount, int bufferSize)
+    /// <summary>
+    /// Sets up a ring with <paramref name="entries"/> submission slots and <paramref name="bufferCount"/> receive
+    /// buffers of <paramref name="bufferSize"/> bytes. <paramref name="singleIssuer"/>: one thread (the one that calls
+    /// <see cref="Enable"/>) submits and reaps, and completions are produced only when it asks; otherwise any one thread
+    /// at a time may drive the ring (the benchmark client moves its loop between threads), and it starts enabled.
+    /// </summary>
+    public Ring(uint entries, int bufferCount, int bufferSize, bool singleIssuer = true)
     {
         Params p = default;
-        p.Flags = SetupCqSize | SetupSubmitAll | SetupSingleIssuer | SetupDeferTaskrun | SetupRDisabled;
+        p.Flags = SetupCqSize | SetupSubmitAll | (singleIssuer ? SetupSingleIssuer | SetupDeferTaskrun | SetupRDisabled : SetupCoopTaskrun);
         p.CqEntries = entries * 4;
         _fd = Setup(entries, &p);
         if (_fd < 0)
@@ -127,14 +132,25 @@ internal sealed unsafe class Ring : IDisposable
         return sqe;
     }
 
-    /// <summary>Submits the prepared entries and, with <paramref name="minComplete"/> &gt; 0, sleeps until that many completions are ready.</summary>
-    public void SubmitAndWait(uint minComplete)
+    /// <summary>
+    /// Submits the prepared entries and, with <paramref name="minComplete"/> &gt; 0, sleeps until that many completions
+    /// are ready, or at most <paramref name="timeoutNanoseconds"/> when that is not negative.
+    /// </summary>
+    public void SubmitAndWait(uint minComplete, long timeoutNanoseconds = -1)
     {
         Volatile.Write(ref *_sqTail, _sqLocalTail);
+        long* timespec = stackalloc long[2];
+        timespec[0] = timeoutNanoseconds / 1_000_000_000;
+        timespec[1] = timeoutNanoseconds % 1_000_000_000;
+        GetEventsArg argument = default;
+        argument.Timespec = (ulong)timespec;
+        bool timed = timeoutNanoseconds >= 0 && minComplete > 0;
         while (true)
         {
             uint toSubmit = _sqLocalTail - _sqSubmitted;
-            int result = Enter(_fd, toSubmit, minComplete, EnterGetEvents);
+            int result = timed
+                ? Enter(_fd, toSubmit, minComplete, EnterGetEvents | EnterExtArg, &argument, sizeof(GetEventsArg))
+                : Enter(_fd, toSubmit, minComplete, EnterGetEvents);
             if (result >= 0)
             {
                 _sqSubmitted += (uint)result;
@@ -149,7 +165,7 @@ internal sealed unsafe class Ring : IDisposable
             {
                 continue;
             }
-            if (error == Native.EAGAIN || error == 16 /* EBUSY: completions must be reaped first */)
+            if (error == Native.EAGAIN || error == 16 /* EBUSY: completions must be reaped first */ || error == 62 /* ETIME: the wait timed out */)
             {
                 return;
             }

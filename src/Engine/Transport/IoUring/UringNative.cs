@@ -15,6 +15,7 @@ internal static unsafe partial class UringNative
     public const uint SetupCqSize = 1u << 3;
     public const uint SetupRDisabled = 1u << 6;
     public const uint SetupSubmitAll = 1u << 7;
+    public const uint SetupCoopTaskrun = 1u << 8;
     public const uint SetupSingleIssuer = 1u << 12;
     public const uint SetupDeferTaskrun = 1u << 13;
 
@@ -23,6 +24,7 @@ internal static unsafe partial class UringNative
     public const uint FeatFastPoll = 1u << 5;
 
     public const uint EnterGetEvents = 1u << 0;
+    public const uint EnterExtArg = 1u << 3;
 
     public const uint RegisterEnableRings = 12;
     public const uint RegisterPbufRing = 22;
@@ -122,6 +124,16 @@ internal static unsafe partial class UringNative
         public ulong Resv0, Resv1, Resv2;
     }
 
+    /// <summary><c>struct io_uring_getevents_arg</c>: a wait with a timeout (<see cref="EnterExtArg"/>).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct GetEventsArg
+    {
+        public ulong SigMask;
+        public uint SigMaskSize;
+        public uint MinWaitMicroseconds;
+        public ulong Timespec;
+    }
+
     /// <summary>x86-64 <c>struct msghdr</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct MsgHdr
@@ -146,7 +158,8 @@ internal static unsafe partial class UringNative
 
     public static int Setup(uint entries, Params* parameters) => (int)Syscall(SysSetup, entries, (long)parameters, 0, 0, 0, 0);
 
-    public static int Enter(int fd, uint toSubmit, uint minComplete, uint flags) => (int)Syscall(SysEnter, fd, toSubmit, minComplete, flags, 0, 0);
+    public static int Enter(int fd, uint toSubmit, uint minComplete, uint flags, void* argument = null, int argumentSize = 0) =>
+        (int)Syscall(SysEnter, fd, toSubmit, minComplete, flags, (long)argument, argumentSize);
 
     public static int Register(int fd, uint opcode, void* argument, uint count) => (int)Syscall(SysRegister, fd, opcode, (long)argument, count, 0, 0);
 }

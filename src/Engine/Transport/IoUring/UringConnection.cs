@@ -127,9 +127,9 @@ internal sealed unsafe class UringConnection : TransportConnection
             {
                 TryEnd();
             }
-            else if (result == -ENOBUFS)
+            else if (result is -ENOBUFS or -Native.EAGAIN or -Native.EINTR)
             {
-                _loop.MarkStarved(this);
+                _loop.MarkStarved(this); // no free buffer (or nothing after all): re-armed once this batch is done
             }
             else
             {

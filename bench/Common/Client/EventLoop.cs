@@ -129,26 +129,12 @@ internal sealed unsafe class EventLoop : IDisposable
     }
 
     /// <summary>io_uring: queues a send of <paramref name="count"/> bytes of the pinned <paramref name="array"/>; its completion goes to <see cref="LoopConnection.OnSendCompleted"/>.</summary>
-    public void SubmitSend(int slot, byte[] array, int offset, int count)
-    {
-        UringNative.Sqe* sqe = ring!.NextSqe();
-        sqe->Opcode = UringNative.OpSend;
-        sqe->Fd = (int)connections[slot].Socket.SafeHandle.DangerousGetHandle();
-        sqe->Addr = (ulong)Unsafe.AsPointer(ref array[offset]);
-        sqe->Len = (uint)count;
-        sqe->OpFlags = UringNative.MsgNoSignal;
-        sqe->UserData = ((ulong)slot << 8) | Send;
-    }
+    public void SubmitSend(int slot, byte[] array, int offset, int count) =>
+        ring!.PrepareSend(Fd(connections[slot]), (byte*)Unsafe.AsPointer(ref array[offset]), count, ((ulong)slot << 8) | Send);
 
-    private void ArmReceive(int slot, LoopConnection connection)
-    {
-        UringNative.Sqe* sqe = ring!.NextSqe();
-        sqe->Opcode = UringNative.OpRecv;
-        sqe->Fd = (int)connection.Socket.SafeHandle.DangerousGetHandle();
-        sqe->Flags = UringNative.SqeBufferSelect;
-        sqe->BufGroup = Ring.BufferGroup;
-        sqe->UserData = ((ulong)slot << 8) | Recv;
-    }
+    private void ArmReceive(int slot, LoopConnection connection) => ring!.PrepareReceive(Fd(connection), ((ulong)slot << 8) | Recv);
+
+    private static int Fd(LoopConnection connection) => (int)connection.Socket.SafeHandle.DangerousGetHandle();
 
     /// <summary>One io_uring turn: submit, wait up to <paramref name="timeoutMs"/> for a completion, handle them all.</summary>
     private void Turn(int timeoutMs)
@@ -164,12 +150,8 @@ internal sealed unsafe class EventLoop : IDisposable
             r.SubmitAndWait(1, timeoutMs * 1_000_000L);
         }
         var now = Stopwatch.GetTimestamp();
-        while (r.TryPeek(out UringNative.Cqe* cqe))
+        while (r.TryTake(out ulong token, out int result, out uint flags))
         {
-            ulong token = cqe->UserData;
-            int result = cqe->Res;
-            uint flags = cqe->Flags;
-            r.Consume();
             int slot = (int)(token >> 8);
             LoopConnection c = connections[slot];
             if ((token & 0xFF) == Send)

@@ -33,12 +33,8 @@ internal static unsafe partial class UringEcho
         {
             ring.PublishBuffers();
             ring.SubmitAndWait(1);
-            while (ring.TryPeek(out Cqe* cqe))
+            while (ring.TryTake(out ulong token, out int result, out uint flags))
             {
-                ulong token = cqe->UserData;
-                int result = cqe->Res;
-                uint flags = cqe->Flags;
-                ring.Consume();
                 int fd = (int)(token >> 8);
                 switch (token & 0xFF)
                 {
@@ -105,33 +101,9 @@ internal static unsafe partial class UringEcho
         }
     }
 
-    private static void ArmListen(Ring ring, int listenFd)
-    {
-        Sqe* sqe = ring.NextSqe();
-        sqe->Opcode = OpPollAdd;
-        sqe->Fd = listenFd;
-        sqe->OpFlags = PollIn;
-        sqe->UserData = Listen;
-    }
+    private static void ArmListen(Ring ring, int listenFd) => ring.PreparePollIn(listenFd, Listen);
 
-    private static void ArmReceive(Ring ring, int fd)
-    {
-        Sqe* sqe = ring.NextSqe();
-        sqe->Opcode = OpRecv;
-        sqe->Fd = fd;
-        sqe->Flags = SqeBufferSelect;
-        sqe->BufGroup = Ring.BufferGroup;
-        sqe->UserData = ((ulong)fd << 8) | Recv;
-    }
+    private static void ArmReceive(Ring ring, int fd) => ring.PrepareReceive(fd, ((ulong)fd << 8) | Recv);
 
-    private static void SubmitSend(Ring ring, int fd, byte* data, int length)
-    {
-        Sqe* sqe = ring.NextSqe();
-        sqe->Opcode = OpSend;
-        sqe->Fd = fd;
-        sqe->Addr = (ulong)data;
-        sqe->Len = (uint)length;
-        sqe->OpFlags = MsgNoSignal;
-        sqe->UserData = ((ulong)fd << 8) | Send;
-    }
+    private static void SubmitSend(Ring ring, int fd, byte* data, int length) => ring.PrepareSend(fd, data, length, ((ulong)fd << 8) | Send);
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Net;
 using System.Net.Sockets;
 using Engine.Transport.Linux;
 
@@ -10,81 +9,28 @@ namespace Engine.Transport.Epoll;
 /// thread only. Between reads it holds no buffer, except the few bytes of a partial frame header or request head
 /// (kept in a pooled block until the rest arrives).
 /// </summary>
-internal sealed unsafe class EpollConnection : TransportConnection
+internal sealed unsafe class EpollConnection : LinuxConnection
 {
     private const int MaxVectors = 64;
 
     private readonly EpollLoop _loop;
-    private ITransportHandler _handler = null!;
     private ReceiveSpill _spill;
     private int _interest = Native.EPOLLIN | Native.EPOLLRDHUP;
     private bool _sending;
     private bool _halfClosed;
     private bool _closed;
-    private int _posted;
-    private int _abortRequested;
-
-    private readonly PeerAddress _peer;
-    private EndPoint? _remoteEndPoint;
 
     public EpollConnection(EpollLoop loop, int fd, int slot, PeerAddress peer)
+        : base(fd, slot, peer)
     {
         _loop = loop;
-        Fd = fd;
-        Slot = slot;
-        _peer = peer;
     }
 
-    public int Fd { get; }
+    protected override bool OnLoopThread => _loop.OnLoopThread;
 
-    public int Slot { get; }
+    protected override void MarkDirty() => _loop.MarkDirty(this);
 
-    /// <summary>Made on first use: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
-    public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _peer.ToEndPoint();
-
-    public override void Start(ITransportHandler handler) => _handler = handler;
-
-    public override void RequestFlush()
-    {
-        if (_loop.OnLoopThread)
-        {
-            _loop.MarkDirty(this);
-        }
-        else if (Interlocked.Exchange(ref _posted, 1) == 0)
-        {
-            _loop.Post(this);
-        }
-    }
-
-    public override void Abort()
-    {
-        if (Interlocked.Exchange(ref _abortRequested, 1) == 0)
-        {
-            if (_loop.OnLoopThread)
-            {
-                Close(null);
-            }
-            else
-            {
-                Interlocked.Exchange(ref _posted, 1);
-                _loop.Post(this);
-            }
-        }
-    }
-
-    /// <summary>Loop thread: a posted flush or abort.</summary>
-    public void OnPosted()
-    {
-        Volatile.Write(ref _posted, 0);
-        if (Volatile.Read(ref _abortRequested) != 0)
-        {
-            Close(null);
-        }
-        else
-        {
-            Flush();
-        }
-    }
+    protected override void PostToLoop() => _loop.Post(this);
 
     /// <summary>Loop thread: epoll reported <paramref name="events"/>.</summary>
     public void OnEvents(uint events)
@@ -100,18 +46,18 @@ internal sealed unsafe class EpollConnection : TransportConnection
     }
 
     /// <summary>Loop thread: writes what the queue holds with writev until done or the socket is full.</summary>
-    public void Flush()
+    public override void Flush()
     {
         if (_closed)
         {
             return;
         }
-        OutboundQueue output = _handler.Output;
+        OutboundQueue output = Handler.Output;
         if (!_sending)
         {
             if (!output.TryBeginSend())
             {
-                if (_handler.IsFinished && output.IsCompleted)
+                if (Handler.IsFinished && output.IsCompleted)
                 {
                     HalfClose();
                 }
@@ -173,7 +119,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
             // Drained: stop watching for writability, and resume reading if backpressure paused it.
             SetInterest(Native.EPOLLIN | Native.EPOLLRDHUP);
         }
-        if (_handler.IsFinished && output.IsCompleted)
+        if (Handler.IsFinished && output.IsCompleted)
         {
             HalfClose();
         }
@@ -206,16 +152,16 @@ internal sealed unsafe class EpollConnection : TransportConnection
             return;
         }
         have += (int)received;
-        if (_handler.IsFinished)
+        if (Handler.IsFinished)
         {
             return; // after the close handshake: discard until the peer closes
         }
-        OutboundQueue output = _handler.Output;
+        OutboundQueue output = Handler.Output;
         output.Cork();
         int consumed;
         try
         {
-            consumed = _handler.OnReceived(buffer.AsSpan(0, have));
+            consumed = Handler.OnReceived(buffer.AsSpan(0, have));
         }
         catch (Exception exception)
         {
@@ -227,7 +173,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
         {
             _loop.MarkDirty(this);
         }
-        if (_handler.IsFinished)
+        if (Handler.IsFinished)
         {
             _loop.MarkDirty(this); // the flush half-closes once the close frame is out
             return;
@@ -242,7 +188,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
 
     private void HalfClose()
     {
-        if (!_halfClosed && _handler.Output.BufferedBytes == 0)
+        if (!_halfClosed && Handler.Output.BufferedBytes == 0)
         {
             _halfClosed = true;
             Native.shutdown(Fd, Native.SHUT_WR);
@@ -258,7 +204,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
         }
     }
 
-    private void Close(Exception? error)
+    protected override void Close(Exception? error)
     {
         if (_closed)
         {
@@ -268,7 +214,7 @@ internal sealed unsafe class EpollConnection : TransportConnection
         _loop.Unregister(this);
         Native.close(Fd);
         _spill.Release(_loop.Pool);
-        _handler.Output.Dispose();
-        _handler.OnTransportClosed(error);
+        Handler.Output.Dispose();
+        Handler.OnTransportClosed(error);
     }
 }

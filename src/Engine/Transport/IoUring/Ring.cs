@@ -132,6 +132,73 @@ internal sealed unsafe class Ring : IDisposable
         return sqe;
     }
 
+    /// <summary>A receive into one of the provided buffers, taken when data arrives.</summary>
+    public void PrepareReceive(int fd, ulong userData)
+    {
+        Sqe* sqe = NextSqe();
+        sqe->Opcode = OpRecv;
+        sqe->Fd = fd;
+        sqe->Flags = SqeBufferSelect;
+        sqe->BufGroup = BufferGroup;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>A send of <paramref name="length"/> bytes at <paramref name="data"/> (which must stay put until it completes).</summary>
+    public void PrepareSend(int fd, byte* data, int length, ulong userData)
+    {
+        Sqe* sqe = NextSqe();
+        sqe->Opcode = OpSend;
+        sqe->Fd = fd;
+        sqe->Addr = (ulong)data;
+        sqe->Len = (uint)length;
+        sqe->OpFlags = MsgNoSignal;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>A gathered send described by <paramref name="message"/> (kept until it completes).</summary>
+    public void PrepareSendMessage(int fd, MsgHdr* message, ulong userData)
+    {
+        Sqe* sqe = NextSqe();
+        sqe->Opcode = OpSendMsg;
+        sqe->Fd = fd;
+        sqe->Addr = (ulong)message;
+        sqe->Len = 1;
+        sqe->OpFlags = MsgNoSignal;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>A read of <paramref name="length"/> bytes into <paramref name="buffer"/> (an eventfd's counter).</summary>
+    public void PrepareRead(int fd, byte* buffer, int length, ulong userData)
+    {
+        Sqe* sqe = NextSqe();
+        sqe->Opcode = OpRead;
+        sqe->Fd = fd;
+        sqe->Addr = (ulong)buffer;
+        sqe->Len = (uint)length;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>A one-shot wait for <paramref name="fd"/> to become readable (a listener with connections waiting).</summary>
+    public void PreparePollIn(int fd, ulong userData)
+    {
+        Sqe* sqe = NextSqe();
+        sqe->Opcode = OpPollAdd;
+        sqe->Fd = fd;
+        sqe->OpFlags = PollIn;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>Cancels the operation whose user data is <paramref name="target"/>; only a failed cancel posts a completion (<paramref name="userData"/>).</summary>
+    public void PrepareCancel(ulong target, ulong userData)
+    {
+        Sqe* sqe = NextSqe();
+        sqe->Opcode = OpAsyncCancel;
+        sqe->Fd = -1;
+        sqe->Addr = target;
+        sqe->Flags = SqeCqeSkipSuccess;
+        sqe->UserData = userData;
+    }
+
     /// <summary>
     /// Submits the prepared entries and, with <paramref name="minComplete"/> &gt; 0, sleeps until that many completions
     /// are ready, or at most <paramref name="timeoutNanoseconds"/> when that is not negative.
@@ -173,20 +240,24 @@ internal sealed unsafe class Ring : IDisposable
         }
     }
 
-    /// <summary>Whether a completion is ready; <paramref name="cqe"/> stays valid until <see cref="Consume"/>.</summary>
-    public bool TryPeek(out Cqe* cqe)
+    /// <summary>Takes the next completion, if one is ready.</summary>
+    public bool TryTake(out ulong userData, out int result, out uint flags)
     {
         uint head = *_cqHead;
         if (head == Volatile.Read(ref *_cqTail))
         {
-            cqe = null;
+            userData = 0;
+            result = 0;
+            flags = 0;
             return false;
         }
-        cqe = &_cqes[head & _cqMask];
+        Cqe* cqe = &_cqes[head & _cqMask];
+        userData = cqe->UserData;
+        result = cqe->Res;
+        flags = cqe->Flags;
+        Volatile.Write(ref *_cqHead, head + 1);
         return true;
     }
-
-    public void Consume() => Volatile.Write(ref *_cqHead, *_cqHead + 1);
 
     /// <summary>The bytes of provided buffer <paramref name="id"/>.</summary>
     public byte* Buffer(ushort id) => _buffers + (nint)id * BufferSize;

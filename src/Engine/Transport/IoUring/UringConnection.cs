@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -16,13 +15,10 @@ namespace Engine.Transport.IoUring;
 /// header or request head. Closing cancels what is still in the kernel; the queue's buffers go back to the pool only
 /// once the kernel has let go of them.
 /// </summary>
-internal sealed unsafe class UringConnection : TransportConnection
+internal sealed unsafe class UringConnection : LinuxConnection
 {
     private readonly UringLoop _loop;
-    private readonly PeerAddress _peer;
-    private ITransportHandler _handler = null!;
     private ReceiveSpill _spill;
-    private EndPoint? _remoteEndPoint;
     private MsgHdr* _sendBlock;
     private GCHandle _pinned;
     private Exception? _closeError;
@@ -33,67 +29,18 @@ internal sealed unsafe class UringConnection : TransportConnection
     private bool _halfClosed;
     private bool _closed;
     private bool _ended;
-    private int _posted;
-    private int _abortRequested;
 
     public UringConnection(UringLoop loop, int fd, int slot, PeerAddress peer)
+        : base(fd, slot, peer)
     {
         _loop = loop;
-        Fd = fd;
-        Slot = slot;
-        _peer = peer;
     }
 
-    public int Fd { get; }
+    protected override bool OnLoopThread => _loop.OnLoopThread;
 
-    public int Slot { get; }
+    protected override void MarkDirty() => _loop.MarkDirty(this);
 
-    /// <summary>Made on first use: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
-    public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _peer.ToEndPoint();
-
-    public override void Start(ITransportHandler handler) => _handler = handler;
-
-    public override void RequestFlush()
-    {
-        if (_loop.OnLoopThread)
-        {
-            _loop.MarkDirty(this);
-        }
-        else if (Interlocked.Exchange(ref _posted, 1) == 0)
-        {
-            _loop.Post(this);
-        }
-    }
-
-    public override void Abort()
-    {
-        if (Interlocked.Exchange(ref _abortRequested, 1) == 0)
-        {
-            if (_loop.OnLoopThread)
-            {
-                Close(null);
-            }
-            else
-            {
-                Interlocked.Exchange(ref _posted, 1);
-                _loop.Post(this);
-            }
-        }
-    }
-
-    /// <summary>Loop thread: a posted flush or abort.</summary>
-    public void OnPosted()
-    {
-        Volatile.Write(ref _posted, 0);
-        if (Volatile.Read(ref _abortRequested) != 0)
-        {
-            Close(null);
-        }
-        else
-        {
-            Flush();
-        }
-    }
+    protected override void PostToLoop() => _loop.Post(this);
 
     /// <summary>Loop thread: puts a receive into the kernel unless one is there, the connection is closing, or backpressure paused reading.</summary>
     public void ArmReceive()
@@ -102,12 +49,7 @@ internal sealed unsafe class UringConnection : TransportConnection
         {
             return;
         }
-        Sqe* sqe = _loop.Ring.NextSqe();
-        sqe->Opcode = OpRecv;
-        sqe->Fd = Fd;
-        sqe->Flags = SqeBufferSelect;
-        sqe->BufGroup = Ring.BufferGroup;
-        sqe->UserData = UringLoop.Token(Slot, UringLoop.Recv);
+        _loop.Ring.PrepareReceive(Fd, UringLoop.Token(Slot, UringLoop.Recv));
         _receiving = true;
     }
 
@@ -148,18 +90,18 @@ internal sealed unsafe class UringConnection : TransportConnection
     }
 
     /// <summary>Loop thread: sends what the queue holds unless a send is already in the kernel (its completion goes on).</summary>
-    public void Flush()
+    public override void Flush()
     {
         if (_closed || _sendInKernel)
         {
             return;
         }
-        OutboundQueue output = _handler.Output;
+        OutboundQueue output = Handler.Output;
         if (!_sending)
         {
             if (!output.TryBeginSend())
             {
-                if (_handler.IsFinished && output.IsCompleted)
+                if (Handler.IsFinished && output.IsCompleted)
                 {
                     HalfClose();
                 }
@@ -180,7 +122,7 @@ internal sealed unsafe class UringConnection : TransportConnection
             TryEnd();
             return;
         }
-        OutboundQueue output = _handler.Output;
+        OutboundQueue output = Handler.Output;
         if (result < 0)
         {
             if (-result is Native.EINTR or Native.EAGAIN)
@@ -203,7 +145,7 @@ internal sealed unsafe class UringConnection : TransportConnection
             _readPaused = false;
             ArmReceive();
         }
-        if (_handler.IsFinished && output.IsCompleted)
+        if (Handler.IsFinished && output.IsCompleted)
         {
             HalfClose();
         }
@@ -222,17 +164,17 @@ internal sealed unsafe class UringConnection : TransportConnection
             data = scratch.AsSpan(0, kept.Length + data.Length);
             _spill.Release(_loop.Pool);
         }
-        if (_handler.IsFinished)
+        if (Handler.IsFinished)
         {
             ArmReceive(); // after the close handshake: discard until the peer closes
             return;
         }
-        OutboundQueue output = _handler.Output;
+        OutboundQueue output = Handler.Output;
         output.Cork();
         int consumed;
         try
         {
-            consumed = _handler.OnReceived(data);
+            consumed = Handler.OnReceived(data);
         }
         catch (Exception exception)
         {
@@ -248,7 +190,7 @@ internal sealed unsafe class UringConnection : TransportConnection
         {
             return; // the handler aborted the connection
         }
-        if (_handler.IsFinished)
+        if (Handler.IsFinished)
         {
             _loop.MarkDirty(this); // the flush half-closes once the close frame is out
             ArmReceive();
@@ -266,23 +208,16 @@ internal sealed unsafe class UringConnection : TransportConnection
 
     private void SubmitSend(ReadOnlySpan<OutboundSegment> segments)
     {
-        Sqe* sqe = _loop.Ring.NextSqe();
-        sqe->Fd = Fd;
-        sqe->OpFlags = MsgNoSignal;
-        sqe->UserData = UringLoop.Token(Slot, UringLoop.Send);
+        ulong token = UringLoop.Token(Slot, UringLoop.Send);
         if (!segments[0].IsPinned)
         {
             // A large frame in a pooled array off the pinned heap: pinned until the kernel is done with it, sent alone.
             _pinned = GCHandle.Alloc(segments[0].Array, GCHandleType.Pinned);
-            sqe->Opcode = OpSend;
-            sqe->Addr = (ulong)((byte*)_pinned.AddrOfPinnedObject() + segments[0].Offset);
-            sqe->Len = (uint)segments[0].Count;
+            _loop.Ring.PrepareSend(Fd, (byte*)_pinned.AddrOfPinnedObject() + segments[0].Offset, segments[0].Count, token);
         }
         else if (segments.Length == 1 || !segments[1].IsPinned)
         {
-            sqe->Opcode = OpSend;
-            sqe->Addr = (ulong)AddressOf(segments[0]);
-            sqe->Len = (uint)segments[0].Count;
+            _loop.Ring.PrepareSend(Fd, AddressOf(segments[0]), segments[0].Count, token);
         }
         else
         {
@@ -299,9 +234,7 @@ internal sealed unsafe class UringConnection : TransportConnection
             *message = default;
             message->Iov = vectors;
             message->IovLength = (nuint)count;
-            sqe->Opcode = OpSendMsg;
-            sqe->Addr = (ulong)message;
-            sqe->Len = 1;
+            _loop.Ring.PrepareSendMessage(Fd, message, token);
         }
         _sendInKernel = true;
     }
@@ -327,14 +260,14 @@ internal sealed unsafe class UringConnection : TransportConnection
 
     private void HalfClose()
     {
-        if (!_halfClosed && _handler.Output.BufferedBytes == 0)
+        if (!_halfClosed && Handler.Output.BufferedBytes == 0)
         {
             _halfClosed = true;
             Native.shutdown(Fd, Native.SHUT_WR);
         }
     }
 
-    private void Close(Exception? error)
+    protected override void Close(Exception? error)
     {
         if (_closed)
         {
@@ -365,7 +298,7 @@ internal sealed unsafe class UringConnection : TransportConnection
         _ended = true;
         _loop.Release(this);
         _spill.Release(_loop.Pool);
-        _handler.Output.Dispose();
-        _handler.OnTransportClosed(_closeError);
+        Handler.Output.Dispose();
+        Handler.OnTransportClosed(_closeError);
     }
 }

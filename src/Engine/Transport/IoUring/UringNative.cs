@@ -37,6 +37,7 @@ internal static unsafe partial class UringNative
     public const byte OpRecv = 27;
 
     public const byte SqeBufferSelect = 1 << 5;
+    public const byte SqeCqeSkipSuccess = 1 << 6;
 
     public const uint CqeFBuffer = 1u << 0;
     public const int CqeBufferShift = 16;

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Engine.Runtime;
+
+namespace Engine.Transport.Linux;
+
+/// <summary>
+/// What the io_uring and epoll loops share: the thread, the SO_REUSEPORT listener and its accept burst, the slot table,
+/// the connections to flush at the end of an iteration (the cork), and the mailbox through which other threads reach a
+/// connection (a queue plus an eventfd that wakes the loop; one write per wake-up however many posts).
+/// </summary>
+internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
+    where TConnection : LinuxConnection
+{
+    private readonly ConcurrentQueue<TConnection> _posted = new();
+    private readonly List<TConnection> _dirty = new();
+    private readonly Action<TConnection> _onAccepted;
+    private readonly Thread _thread;
+    private int _wakePending;
+    private volatile bool _stopping;
+    private volatile bool _stopListening;
+    private bool _listenerClosed;
+
+    /// <summary>
+    /// Takes the loop's listener. <paramref name="wakeFlags"/> are the eventfd's flags: the epoll loop reads it itself
+    /// (non-blocking), the io_uring loop keeps a read on it (blocking).
+    /// </summary>
+    protected LinuxEventLoop(string threadName, Socket listener, BlockPool pool, long maxBuffered, int wakeFlags, Action<TConnection> onAccepted)
+    {
+        Listener = listener;
+        ListenerFd = (int)listener.Handle;
+        Pool = pool;
+        MaxBuffered = maxBuffered;
+        _onAccepted = onAccepted;
+        WakeFd = Native.eventfd(0, wakeFlags);
+        if (WakeFd < 0)
+        {
+            throw new SocketException(Native.LastError, "eventfd");
+        }
+        _thread = new Thread(() =>
+        {
+            ThreadId = Environment.CurrentManagedThreadId;
+            Run();
+        })
+        { IsBackground = true, Name = threadName };
+    }
+
+    public BlockPool Pool { get; }
+
+    public long MaxBuffered { get; }
+
+    public int ThreadId { get; private set; }
+
+    public bool OnLoopThread => Environment.CurrentManagedThreadId == ThreadId;
+
+    protected Socket Listener { get; }
+
+    protected int ListenerFd { get; }
+
+    protected int WakeFd { get; }
+
+    protected SlotTable<TConnection> Slots { get; } = new();
+
+    protected bool Stopping => _stopping;
+
+    /// <summary>Whether <see cref="StopListening"/> has taken effect: the listener is closed.</summary>
+    protected bool ListenerClosed => _listenerClosed;
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Stops accepting on this loop's listener (connections keep running).</summary>
+    public void StopListening()
+    {
+        _stopListening = true;
+        WakeUp();
+    }
+
+    /// <summary>Ends the loop thread; call after every connection has ended.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        WakeUp();
+        _thread.Join();
+        Native.close(WakeFd);
+        ReleaseResources();
+    }
+
+    /// <summary>Has the loop run <see cref="LinuxConnection.OnPosted"/> for <paramref name="connection"/> soon. Any thread.</summary>
+    public void Post(TConnection connection)
+    {
+        _posted.Enqueue(connection);
+        WakeUp();
+    }
+
+    /// <summary>Queues a flush at the end of this loop iteration. Loop thread only.</summary>
+    public void MarkDirty(TConnection connection) => _dirty.Add(connection);
+
+    /// <summary>The loop thread's body: returns once <see cref="Stopping"/> is set.</summary>
+    protected abstract void Run();
+
+    /// <summary>Stop watching the listener before it is closed.</summary>
+    protected abstract void StopWatchingListener();
+
+    /// <summary>Makes the connection for an accepted descriptor, registered with the loop's kernel mechanism.</summary>
+    protected abstract TConnection Open(int fd, int slot, PeerAddress peer);
+
+    /// <summary>After the layers above have started the connection (they may already have closed it).</summary>
+    protected virtual void OnStarted(TConnection connection)
+    {
+    }
+
+    /// <summary>Frees what the loop holds besides the wake descriptor, after its thread has ended.</summary>
+    protected abstract void ReleaseResources();
+
+    /// <summary>Loop thread: the eventfd fired (its counter is already read): runs the posted work.</summary>
+    protected void OnWoken()
+    {
+        Volatile.Write(ref _wakePending, 0);
+        while (_posted.TryDequeue(out TConnection? connection))
+        {
+            connection.OnPosted();
+        }
+        if (_stopListening && !_listenerClosed)
+        {
+            _listenerClosed = true;
+            StopWatchingListener();
+            Listener.Dispose();
+        }
+    }
+
+    protected void FlushDirty()
+    {
+        // Index loop: a flush may fail a connection whose handler queues more work onto this list.
+        for (int i = 0; i < _dirty.Count; i++)
+        {
+            _dirty[i].Flush();
+        }
+        _dirty.Clear();
+    }
+
+    protected void AcceptAll(bool nonBlocking)
+    {
+        if (_listenerClosed)
+        {
+            return;
+        }
+        // Bounded per wake-up so one loop's accept burst does not starve its connections.
+        for (int i = 0; i < 256; i++)
+        {
+            int fd = Native.Accept(ListenerFd, nonBlocking, out PeerAddress peer);
+            if (fd < 0)
+            {
+                return;
+            }
+            int slot = Slots.Reserve();
+            TConnection connection = Open(fd, slot, peer);
+            Slots.Set(slot, connection);
+            _onAccepted(connection);
+            OnStarted(connection);
+        }
+    }
+
+    private void WakeUp()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            ulong one = 1;
+            Native.write(WakeFd, (byte*)&one, sizeof(ulong));
+        }
+    }
+}

@@ -86,7 +86,12 @@ internal sealed partial class WebSocketSession
                 _inflated += written;
                 if (_inflated > _settings.MaxMessageSize)
                 {
-                    Fail(ProtocolError.MessageTooBig, nowMs);
+                    // The bytes up to the limit are judged first, as they are when they come out in an earlier read:
+                    // text that breaks UTF-8 within the limit is 1007 however zlib's output was cut (found by afl-fuzz:
+                    // fuzz/corpus/session/regression-utf8-before-size-split).
+                    int withinLimit = written - (int)(_inflated - _settings.MaxMessageSize);
+                    bool invalidText = _messageType == MessageType.Text && !_utf8.Append(produced.Slice(0, withinLimit));
+                    Fail(invalidText ? ProtocolError.InvalidUtf8 : ProtocolError.MessageTooBig, nowMs);
                     return false;
                 }
                 if (_messageType == MessageType.Text && !_utf8.Append(produced))

@@ -55,4 +55,42 @@ public class FuzzRegressionTests
         }
         Assert.Subset(new HashSet<string> { "invalid UTF-8", "invalid compressed data" }, reasons);
     }
+
+    /// <summary>
+    /// afl-fuzz, session target with permessage-deflate and a 300-byte message limit (CI's fuzz smoke,
+    /// fuzz/corpus/session/regression-utf8-before-size-split): a compressed text frame that inflates past the limit and
+    /// whose inflated bytes break UTF-8 before the limit. In one read zlib handed back more than the limit at once and
+    /// the size check came first (1009); cut into 6-byte reads the earlier output broke UTF-8 first (1007). The bytes
+    /// within the limit are now judged first whatever the cut: 1007, sent and reported, nothing leaked.
+    /// </summary>
+    [Fact]
+    public void A_compressed_text_message_past_the_limit_that_breaks_UTF8_within_it_closes_with_1007_however_it_is_split()
+    {
+        byte[] frame = Convert.FromHexString("C19E37FB213DC5B2ECF4FE2D7061F9350CEA7DD70F737AAB09DA2D2D2D2D2D2D2D2D2DFA");
+        foreach (byte[][] reads in Bytes.SplitsInTwo(frame).Append(Bytes.OneBytePieces(frame)).Append([frame]))
+        {
+            using var pool = new CompressionPool(level: 6, memoryLevel: 8, maxConcurrentCompressions: 2, maxRetained: 2);
+            var settings = SessionHarness.DefaultSettings with
+            {
+                MaxMessageSize = 300,
+                Compression = new SessionCompression(new DeflateConfig(15, 15, ServerNoContextTakeover: true, ClientNoContextTakeover: false), 16, pool),
+            };
+            var harness = new SessionHarness(settings);
+            harness.Feed(Encoding.ASCII.GetBytes(DeflateRequest));
+            Assert.Equal(SessionState.Open, harness.State);
+            harness.FeedAll(reads);
+
+            Assert.Empty(harness.Host.Messages);
+            (CloseCode code, string reason) = Assert.Single(harness.Host.Closes);
+            Assert.Equal((CloseCode.InvalidPayloadData, "invalid UTF-8"), (code, reason));
+            ServerFrame close = Assert.Single(harness.Frames());
+            Assert.Equal((OpCode.Close, 1007), (close.OpCode, close.CloseCode));
+
+            harness.Session.TryReset();
+            harness.Output.Dispose();
+            Assert.Equal(0, harness.Pool.Outstanding);
+            pool.Dispose();
+            Assert.Equal((0L, 0L), (pool.LiveInflaters, pool.LiveDeflaters));
+        }
+    }
 }

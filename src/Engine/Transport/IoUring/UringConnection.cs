@@ -9,11 +9,12 @@ namespace Engine.Transport.IoUring;
 /// <summary>
 /// A connection owned by one <see cref="UringLoop"/>, on the loop thread only. It keeps one receive in the kernel
 /// (which takes a shared buffer only when data arrives, so an idle connection holds none) and at most one send (the
-/// queue's in-flight segments, gathered). A single-shot receive, re-armed after each completion, rather than a
-/// multishot one: backpressure is then simply not re-arming, where a multishot receive keeps delivering until a
-/// cancel lands (the ping-flood test saw 1.5 MiB of pongs queue up that way), and on the benchmark it was no faster. Between receives it holds no buffer, except the few bytes of a partial frame
+/// queue's in-flight segments, gathered). Between receives it holds no buffer, except the few bytes of a partial frame
 /// header or request head. Closing cancels what is still in the kernel; the queue's buffers go back to the pool only
 /// once the kernel has let go of them.
+/// The receive is single-shot, re-armed after each completion: backpressure is then simply not re-arming, where a
+/// multishot receive keeps delivering until a cancel lands (the ping-flood test saw 1.5 MiB of pongs queue up against
+/// a 64 KiB cap that way), and on the benchmark multishot was no faster.
 /// </summary>
 internal sealed unsafe class UringConnection : LinuxConnection
 {

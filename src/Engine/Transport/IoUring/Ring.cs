@@ -125,6 +125,13 @@ internal sealed unsafe class Ring : IDisposable
         if (_sqLocalTail - Volatile.Read(ref *_sqHead) >= _sqEntries)
         {
             SubmitAndWait(0); // full: hand the kernel what we have (SUBMIT_ALL consumes every entry)
+            if (_sqLocalTail - Volatile.Read(ref *_sqHead) >= _sqEntries)
+            {
+                // The kernel took nothing (EBUSY: completions it cannot post). Reusing a slot would silently drop an
+                // operation; failing the loop is louder. Not seen here: the completion queue is 4x the submission
+                // queue and the kernel keeps overflow (NODROP).
+                throw new InvalidOperationException("io_uring: the submission queue is full and the kernel takes no more");
+            }
         }
         Sqe* sqe = &_sqes[_sqLocalTail & _sqMask];
         *sqe = default;

@@ -284,8 +284,9 @@ internal sealed unsafe class UringConnection : LinuxConnection
         {
             _loop.Cancel(UringLoop.Token(Slot, UringLoop.Send));
         }
-        // The descriptor goes now; the socket itself once the cancelled operations let go of it.
-        Native.close(Fd);
+        // The descriptor stays open until nothing of ours refers to it: a receive or send prepared in this turn is
+        // submitted by descriptor number, and closing now would let the next accept reuse that number for another
+        // connection (a fault test caught a fresh connection closed that way).
         TryEnd();
     }
 
@@ -297,6 +298,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
             return;
         }
         _ended = true;
+        Native.close(Fd);
         _loop.Release(this);
         _spill.Release(_loop.Pool);
         Handler.Output.Dispose();

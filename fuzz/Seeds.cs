@@ -29,7 +29,7 @@ internal static class Seeds
     }
 
     /// <summary>A client frame: masked with <paramref name="key"/> unless <paramref name="masked"/> is false.</summary>
-    public static byte[] Frame(OpCode opCode, ReadOnlySpan<byte> payload, bool fin = true, uint key = 0x3D21FA37, byte rsv = 0, bool masked = true)
+    public static byte[] Frame(Opcode opCode, ReadOnlySpan<byte> payload, bool fin = true, uint key = 0x3D21FA37, byte rsv = 0, bool masked = true)
     {
         byte[] frame = new byte[FrameWriter.HeaderLength(payload.Length, masked) + payload.Length];
         int header = masked ? FrameWriter.WriteMaskedHeader(frame, opCode, fin, payload.Length, key, rsv) : FrameWriter.WriteHeader(frame, opCode, fin, payload.Length, rsv);
@@ -41,9 +41,9 @@ internal static class Seeds
         return frame;
     }
 
-    private static byte[] Text(string text, bool fin = true) => Frame(OpCode.Text, Encoding.UTF8.GetBytes(text), fin);
+    private static byte[] Text(string text, bool fin = true) => Frame(Opcode.Text, Encoding.UTF8.GetBytes(text), fin);
 
-    private static byte[] Close(int code, string reason = "") => Frame(OpCode.Close, [(byte)(code >> 8), (byte)code, .. Encoding.UTF8.GetBytes(reason)]);
+    private static byte[] Close(int code, string reason = "") => Frame(Opcode.Close, [(byte)(code >> 8), (byte)code, .. Encoding.UTF8.GetBytes(reason)]);
 
     private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 
@@ -65,34 +65,34 @@ internal static class Seeds
         byte[] binary300 = [.. Enumerable.Range(0, 300).Select(i => (byte)(i * 7))];
         var streams = new (string Name, byte[] Bytes)[]
         {
-            ("conversation", Concat(Text("Hello"), Frame(OpCode.Binary, binary300, key: 0x01020304), Text("Hel", fin: false),
-                Frame(OpCode.Ping, "ping!"u8, key: 0xDEADBEEF), Frame(OpCode.Continuation, "lo "u8, fin: false, key: 0),
-                Frame(OpCode.Pong, "unsolicited"u8), Frame(OpCode.Continuation, ""u8, fin: false),
-                Frame(OpCode.Continuation, "wörld"u8, key: 0xFFFFFFFF), Close(1000, "bye"))),
+            ("conversation", Concat(Text("Hello"), Frame(Opcode.Binary, binary300, key: 0x01020304), Text("Hel", fin: false),
+                Frame(Opcode.Ping, "ping!"u8, key: 0xDEADBEEF), Frame(Opcode.Continuation, "lo "u8, fin: false, key: 0),
+                Frame(Opcode.Pong, "unsolicited"u8), Frame(Opcode.Continuation, ""u8, fin: false),
+                Frame(Opcode.Continuation, "wörld"u8, key: 0xFFFFFFFF), Close(1000, "bye"))),
             ("rfc-hello", Hex("81 85 37 FA 21 3D 7F 9F 4D 51 58")),
-            ("lengths-125-126", Concat(Frame(OpCode.Binary, new byte[125]), Frame(OpCode.Binary, new byte[126]), Close(1000))),
+            ("lengths-125-126", Concat(Frame(Opcode.Binary, new byte[125]), Frame(Opcode.Binary, new byte[126]), Close(1000))),
             ("length-64bit-partial", Concat(Hex("82 FF 00 00 00 00 00 01 00 00 37 FA 21 3D"), new byte[40])),
-            ("multibyte-text", Concat(Text("κόσμε 😀 ü", fin: false), Frame(OpCode.Continuation, Hex("F0 9F")), Close(1001, "gone"))),
-            ("ping-pong-close-empty", Concat(Frame(OpCode.Ping, ""u8), Frame(OpCode.Pong, "x"u8), Frame(OpCode.Close, ""u8))),
+            ("multibyte-text", Concat(Text("κόσμε 😀 ü", fin: false), Frame(Opcode.Continuation, Hex("F0 9F")), Close(1001, "gone"))),
+            ("ping-pong-close-empty", Concat(Frame(Opcode.Ping, ""u8), Frame(Opcode.Pong, "x"u8), Frame(Opcode.Close, ""u8))),
             ("close-3000-reason", Close(3000, "application reason ü")),
-            ("rsv-set", Frame(OpCode.Text, "x"u8, rsv: 4)),
-            ("unknown-opcode", Frame((OpCode)3, "x"u8)),
-            ("unmasked", Frame(OpCode.Text, "x"u8, masked: false)),
-            ("fragmented-ping", Frame(OpCode.Ping, "x"u8, fin: false)),
-            ("long-ping", Frame(OpCode.Ping, new byte[126])),
-            ("lonely-continuation", Frame(OpCode.Continuation, "x"u8)),
+            ("rsv-set", Frame(Opcode.Text, "x"u8, rsv: 4)),
+            ("unknown-opcode", Frame((Opcode)3, "x"u8)),
+            ("unmasked", Frame(Opcode.Text, "x"u8, masked: false)),
+            ("fragmented-ping", Frame(Opcode.Ping, "x"u8, fin: false)),
+            ("long-ping", Frame(Opcode.Ping, new byte[126])),
+            ("lonely-continuation", Frame(Opcode.Continuation, "x"u8)),
             ("expected-continuation", Concat(Text("a", fin: false), Text("b"))),
             ("length-top-bit", Hex("82 FF 80 00 00 00 00 00 00 05 01 02 03 04")),
-            ("invalid-utf8", Frame(OpCode.Text, Hex("CE BA ED A0 80"))),
-            ("utf8-cut", Frame(OpCode.Text, Hex("41 E2 82"))),
-            ("utf8-across-fragments", Concat(Frame(OpCode.Text, Hex("E2"), fin: false), Frame(OpCode.Continuation, Hex("82 AC")))),
-            ("close-1-byte", Frame(OpCode.Close, [3])),
+            ("invalid-utf8", Frame(Opcode.Text, Hex("CE BA ED A0 80"))),
+            ("utf8-cut", Frame(Opcode.Text, Hex("41 E2 82"))),
+            ("utf8-across-fragments", Concat(Frame(Opcode.Text, Hex("E2"), fin: false), Frame(Opcode.Continuation, Hex("82 AC")))),
+            ("close-1-byte", Frame(Opcode.Close, [3])),
             ("close-1005", Close(1005)),
             ("close-999", Close(999)),
-            ("close-bad-reason", Frame(OpCode.Close, Hex("03 E8 ED A0 80"))),
-            ("too-big", Frame(OpCode.Binary, new byte[400])),
-            ("many-fragments", Concat(Text("a", fin: false), Frame(OpCode.Continuation, "b"u8, fin: false), Frame(OpCode.Continuation, "c"u8, fin: false),
-                Frame(OpCode.Continuation, "d"u8, fin: false), Frame(OpCode.Continuation, "e"u8, fin: false), Frame(OpCode.Continuation, "f"u8))),
+            ("close-bad-reason", Frame(Opcode.Close, Hex("03 E8 ED A0 80"))),
+            ("too-big", Frame(Opcode.Binary, new byte[400])),
+            ("many-fragments", Concat(Text("a", fin: false), Frame(Opcode.Continuation, "b"u8, fin: false), Frame(Opcode.Continuation, "c"u8, fin: false),
+                Frame(Opcode.Continuation, "d"u8, fin: false), Frame(Opcode.Continuation, "e"u8, fin: false), Frame(Opcode.Continuation, "f"u8))),
             ("after-close", Concat(Close(1000), Text("ignored"))),
         };
         // Option byte, longest read, seed: one read; small random reads; and other settings for some of the streams.
@@ -121,13 +121,13 @@ internal static class Seeds
         byte[] zeros = Deflate(new byte[100_000]);
         var deflated = new (string Name, byte[] Bytes)[]
         {
-            ("deflate-text", Frame(OpCode.Text, hello, rsv: 4)),
-            ("deflate-fragmented", Concat(Frame(OpCode.Binary, hello[..5], fin: false, rsv: 4), Frame(OpCode.Ping, "p"u8),
-                Frame(OpCode.Continuation, hello[5..]), Text("plain after compressed"), Close(1000))),
-            ("deflate-rsv1-on-continuation", Concat(Frame(OpCode.Text, hello[..3], fin: false, rsv: 4), Frame(OpCode.Continuation, hello[3..], rsv: 4))),
-            ("deflate-rsv1-on-ping", Frame(OpCode.Ping, hello, rsv: 4)),
-            ("deflate-garbage", Frame(OpCode.Binary, Hex("FF FF FF FF 00 12 34"), rsv: 4)),
-            ("deflate-bomb", Frame(OpCode.Binary, zeros, rsv: 4)),
+            ("deflate-text", Frame(Opcode.Text, hello, rsv: 4)),
+            ("deflate-fragmented", Concat(Frame(Opcode.Binary, hello[..5], fin: false, rsv: 4), Frame(Opcode.Ping, "p"u8),
+                Frame(Opcode.Continuation, hello[5..]), Text("plain after compressed"), Close(1000))),
+            ("deflate-rsv1-on-continuation", Concat(Frame(Opcode.Text, hello[..3], fin: false, rsv: 4), Frame(Opcode.Continuation, hello[3..], rsv: 4))),
+            ("deflate-rsv1-on-ping", Frame(Opcode.Ping, hello, rsv: 4)),
+            ("deflate-garbage", Frame(Opcode.Binary, Hex("FF FF FF FF 00 12 34"), rsv: 4)),
+            ("deflate-bomb", Frame(Opcode.Binary, zeros, rsv: 4)),
         };
         foreach ((string name, byte[] bytes) in deflated)
         {

@@ -79,11 +79,11 @@ internal sealed class ServerOutput
             FuzzInvariantException.Check(FrameReader.TryReadHeader(rest, out FrameHeader header, out int headerLength) == OperationStatus.Done,
                 "an incomplete or invalid frame header from the server");
             FuzzInvariantException.Check(!header.Masked, "a masked server frame (RFC 6455 §5.1)");
-            FuzzInvariantException.Check(header.Rsv == 0 || (deflate && header.Rsv == 4 && header.OpCode is OpCode.Text or OpCode.Binary),
-                $"RSV bits {header.Rsv} on a server {header.OpCode} frame (deflate agreed: {deflate})");
+            FuzzInvariantException.Check(header.Rsv == 0 || (deflate && header.Rsv == 4 && header.Opcode is Opcode.Text or Opcode.Binary),
+                $"RSV bits {header.Rsv} on a server {header.Opcode} frame (deflate agreed: {deflate})");
             FuzzInvariantException.Check(header.Fin, "a fragmented server frame");
-            FuzzInvariantException.Check(header.OpCode is OpCode.Text or OpCode.Binary or OpCode.Ping or OpCode.Pong or OpCode.Close,
-                $"server frame opcode {header.OpCode}");
+            FuzzInvariantException.Check(header.Opcode is Opcode.Text or Opcode.Binary or Opcode.Ping or Opcode.Pong or Opcode.Close,
+                $"server frame opcode {header.Opcode}");
             FuzzInvariantException.Check(header.PayloadLength <= rest.Length - headerLength, "a server frame cut short");
             ReadOnlySpan<byte> payload = rest.Slice(headerLength, (int)header.PayloadLength);
             rest = rest[(headerLength + payload.Length)..];
@@ -94,15 +94,15 @@ internal sealed class ServerOutput
             {
                 FuzzInvariantException.Check(payload.Length <= FrameRules.MaxControlPayload, "a control frame over 125 bytes");
             }
-            if (header.OpCode is OpCode.Text or OpCode.Binary)
+            if (header.Opcode is Opcode.Text or Opcode.Binary)
             {
                 if (header.Rsv == 4)
                 {
                     compressed.Add((DataFrames.Count, [.. payload, .. DeflateTail]));
                 }
-                DataFrames.Add(((MessageType)header.OpCode, payload.ToArray()));
+                DataFrames.Add(((MessageType)header.Opcode, payload.ToArray()));
             }
-            if (header.OpCode == OpCode.Close)
+            if (header.Opcode == Opcode.Close)
             {
                 CloseFrameOffset = frameOffset;
                 FuzzInvariantException.Check(payload.Length != 1, "a close frame with a 1-byte body");

@@ -3,7 +3,7 @@ using Engine.Compression;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
-using Engine.Transport;
+using Engine.Transports;
 
 namespace Engine.Fuzz;
 
@@ -238,13 +238,13 @@ internal sealed class SessionRun : ISessionHost
             lock (deflate)
             {
                 FuzzInvariantException.Check(deflate.TryCompress(payload, out byte[] compressed, out int length), "compression refused on an idle pool");
-                result = _output.TryEnqueueFrame((OpCode)type, compressed.AsSpan(0, length), Settings.MaxBufferedBytes, final: false, out _, rsv: 4);
+                result = _output.TryEnqueueFrame((Opcode)type, compressed.AsSpan(0, length), Settings.MaxBufferedBytes, final: false, out _, rsv: 4);
                 System.Buffers.ArrayPool<byte>.Shared.Return(compressed);
             }
         }
         else
         {
-            result = _output.TryEnqueueFrame((OpCode)type, payload, Settings.MaxBufferedBytes, final: false, out _);
+            result = _output.TryEnqueueFrame((Opcode)type, payload, Settings.MaxBufferedBytes, final: false, out _);
         }
         if (result == EnqueueResult.Queued)
         {

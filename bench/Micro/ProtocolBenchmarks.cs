@@ -4,7 +4,7 @@ using System.Text.Unicode;
 using BenchmarkDotNet.Attributes;
 using Engine.Protocol;
 using Engine.Runtime;
-using Engine.Transport;
+using Engine.Transports;
 
 namespace Engine.Benchmarks.Micro;
 
@@ -19,9 +19,9 @@ public class FrameReaderBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        FrameWriter.WriteMaskedHeader(_small, OpCode.Text, true, 16, 0x12345678);
-        FrameWriter.WriteMaskedHeader(_medium, OpCode.Binary, true, 1024, 0x12345678);
-        FrameWriter.WriteMaskedHeader(_large, OpCode.Binary, true, 1 << 20, 0x12345678);
+        FrameWriter.WriteMaskedHeader(_small, Opcode.Text, true, 16, 0x12345678);
+        FrameWriter.WriteMaskedHeader(_medium, Opcode.Binary, true, 1024, 0x12345678);
+        FrameWriter.WriteMaskedHeader(_large, Opcode.Binary, true, 1 << 20, 0x12345678);
     }
 
     [Benchmark]
@@ -159,7 +159,7 @@ public class FrameWriterBenchmarks
     public int IntoPooledBlock()
     {
         byte[] block = _pool.Rent();
-        int header = FrameWriter.WriteHeader(block, OpCode.Binary, fin: true, _payload.Length);
+        int header = FrameWriter.WriteHeader(block, Opcode.Binary, fin: true, _payload.Length);
         _payload.CopyTo(block.AsSpan(header));
         _pool.Return(block);
         return header;
@@ -168,7 +168,7 @@ public class FrameWriterBenchmarks
     [Benchmark]
     public int EnqueueAndDrain()
     {
-        _queue.TryEnqueueFrame(OpCode.Binary, _payload, long.MaxValue, final: false, out _);
+        _queue.TryEnqueueFrame(Opcode.Binary, _payload, long.MaxValue, final: false, out _);
         return SendQueue.Drain(_queue);
     }
 }

@@ -4,7 +4,7 @@ using BenchmarkDotNet.Attributes;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
-using Engine.Transport;
+using Engine.Transports;
 
 namespace Engine.Benchmarks.Micro;
 
@@ -35,7 +35,7 @@ public class SessionBenchmarks
     {
         byte[] payload = Encoding.ASCII.GetBytes(new string('x', Size));
         _frame = new byte[FrameWriter.HeaderLength(Size, masked: true) + Size];
-        int header = FrameWriter.WriteMaskedHeader(_frame, OpCode.Text, fin: true, Size, 0x37FA213D);
+        int header = FrameWriter.WriteMaskedHeader(_frame, Opcode.Text, fin: true, Size, 0x37FA213D);
         payload.CopyTo(_frame.AsSpan(header));
         Masking.Apply(_frame.AsSpan(header), 0x37FA213D, 0);
         _receive = new byte[_frame.Length];
@@ -107,7 +107,7 @@ public class SessionBenchmarks
         }
 
         public void OnMessage(ReadOnlySpan<byte> payload, MessageType type, bool endOfMessage) =>
-            Output.TryEnqueueFrame((OpCode)type, payload, long.MaxValue, final: false, out _);
+            Output.TryEnqueueFrame((Opcode)type, payload, long.MaxValue, final: false, out _);
 
         public void OnClosed(CloseCode code, ReadOnlySpan<byte> reason)
         {

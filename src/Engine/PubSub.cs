@@ -5,7 +5,7 @@ using Engine.Compression;
 using Engine.Protocol;
 using Engine.Session;
 using Engine.Runtime;
-using Engine.Transport;
+using Engine.Transports;
 
 namespace Engine;
 
@@ -231,7 +231,7 @@ public sealed partial class PubSub
                 PerMessageDeflate? deflate = subscriber.Deflate;
                 if (deflate is null || payload.Length < deflate.Threshold)
                 {
-                    status = subscriber.SendShared(frame ??= SharedFrame.Create((OpCode)type, payload, _server.Pool, _server.MessageBuffers));
+                    status = subscriber.SendShared(frame ??= SharedFrame.Create((Opcode)type, payload, _server.Pool, _server.MessageBuffers));
                 }
                 else if (deflate.Parameters.ServerNoContextTakeover && deflate.Parameters.ServerWindowBits == compression!.Config.ServerMaxWindowBits)
                 {
@@ -241,7 +241,7 @@ public sealed partial class PubSub
                         triedCompression = true;
                         compressed = CompressOnce(compression, payload, type);
                     }
-                    status = subscriber.SendShared(compressed ?? (frame ??= SharedFrame.Create((OpCode)type, payload, _server.Pool, _server.MessageBuffers)));
+                    status = subscriber.SendShared(compressed ?? (frame ??= SharedFrame.Create((Opcode)type, payload, _server.Pool, _server.MessageBuffers)));
                 }
                 else
                 {
@@ -289,7 +289,7 @@ public sealed partial class PubSub
             Deflater deflater = pool.RentDeflater(compression.Config.ServerMaxWindowBits);
             int length = deflater.Compress(payload, buffer, resetContext: true);
             pool.ReturnDeflater(deflater);
-            return SharedFrame.Create((OpCode)type, buffer.AsSpan(0, length), _server.Pool, _server.MessageBuffers, rsv: 4);
+            return SharedFrame.Create((Opcode)type, buffer.AsSpan(0, length), _server.Pool, _server.MessageBuffers, rsv: 4);
         }
         finally
         {

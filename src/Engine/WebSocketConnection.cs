@@ -4,7 +4,7 @@ using System.Text;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
-using Engine.Transport;
+using Engine.Transports;
 using Microsoft.Extensions.Logging;
 
 namespace Engine;
@@ -86,7 +86,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         {
             return SendCompressed(deflate, payload, type);
         }
-        EnqueueResult result = _output.TryEnqueueFrame((OpCode)type, payload, _server.Options.MaxBufferedBytes, final: false, out bool flush);
+        EnqueueResult result = _output.TryEnqueueFrame((Opcode)type, payload, _server.Options.MaxBufferedBytes, final: false, out bool flush);
         if (result == EnqueueResult.Queued)
         {
             _server.Metrics.Sent(1, payload.Length);
@@ -106,14 +106,14 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         {
             if (!deflate.TryCompress(payload, out byte[] compressed, out int length))
             {
-                result = _output.TryEnqueueFrame((OpCode)type, payload, _server.Options.MaxBufferedBytes, final: false, out flush);
+                result = _output.TryEnqueueFrame((Opcode)type, payload, _server.Options.MaxBufferedBytes, final: false, out flush);
             }
             else
             {
                 try
                 {
                     // RFC 7692 §6: RSV1 on the (only) frame of a compressed message.
-                    result = _output.TryEnqueueFrame((OpCode)type, compressed.AsSpan(0, length), _server.Options.MaxBufferedBytes, final: false, out flush, rsv: 4);
+                    result = _output.TryEnqueueFrame((Opcode)type, compressed.AsSpan(0, length), _server.Options.MaxBufferedBytes, final: false, out flush, rsv: 4);
                     if (result != EnqueueResult.Queued)
                     {
                         deflate.DiscardContext();

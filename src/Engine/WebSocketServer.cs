@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Engine.Runtime;
 using Engine.Session;
-using Engine.Transport;
+using Engine.Transports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
@@ -23,7 +23,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Socket? _listener;
-    private Transport.Linux.LoopTransport? _loops;
+    private Transports.Linux.LoopTransport? _loops;
     private Task[] _acceptLoops = [];
     private Thread? _timerThread;
     private long _nextId;
@@ -80,7 +80,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     internal BlockPool Pool { get; }
 
     /// <summary>The io_uring or epoll loops, when the server runs on one of them.</summary>
-    internal Transport.Linux.LoopTransport? Loops => _loops;
+    internal Transports.Linux.LoopTransport? Loops => _loops;
 
     internal ObjectPool<OutboundSegment[]> SegmentLists { get; }
 
@@ -111,17 +111,17 @@ public sealed class WebSocketServer : IAsyncDisposable
         // TLS needs a Stream (SslStream), so TLS servers accept on the portable path (Validate rejects the loops with TLS).
         TransportKind kind = Options.Tls is not null ? TransportKind.Sockets : Options.Transport switch
         {
-            TransportKind.Auto when Transport.IoUring.UringLoop.IsSupported => TransportKind.IoUring,
-            TransportKind.Auto when Transport.Linux.Native.IsSupported => TransportKind.Epoll,
+            TransportKind.Auto when Transports.IoUring.UringLoop.IsSupported => TransportKind.IoUring,
+            TransportKind.Auto when Transports.Linux.Native.IsSupported => TransportKind.Epoll,
             TransportKind.Auto => TransportKind.Sockets,
             _ => Options.Transport,
         };
         if (kind != TransportKind.Sockets)
         {
-            _loops = Transport.Linux.LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
+            _loops = Transports.Linux.LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
                 Options.EventLoops, kind, (index, listener) => kind == TransportKind.IoUring
-                    ? new Transport.IoUring.UringLoop(index, listener, Pool, Options.MaxBufferedBytes, Options.UringReceiveBuffers, StartConnection)
-                    : new Transport.Epoll.EpollLoop(index, listener, Pool, Options.MaxBufferedBytes, StartConnection));
+                    ? new Transports.IoUring.UringLoop(index, listener, Pool, Options.MaxBufferedBytes, Options.UringReceiveBuffers, StartConnection)
+                    : new Transports.Epoll.EpollLoop(index, listener, Pool, Options.MaxBufferedBytes, StartConnection));
             StartTimer();
             ServerLog.ServerStarted(Logger, _loops.LocalEndPoint, kind);
             return Task.CompletedTask;
@@ -302,7 +302,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         WebSocketSession session = _sessions.Get();
         var connection = new WebSocketConnection(this, id, transport, session);
         _connections.Add(connection);
-        session.Start(connection, ((Transport.ITransportHandler)connection).Output, Wheel, MessageBuffers, _settings, Clock());
+        session.Start(connection, ((Transports.ITransportHandler)connection).Output, Wheel, MessageBuffers, _settings, Clock());
         connection.Start();
         if (Volatile.Read(ref _state) >= 2)
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Engine.Transport.IoUring;
+using Engine.Transports.IoUring;
 
 namespace Bench.Client;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Engine.Transport.IoUring;
-using static Engine.Transport.IoUring.UringNative;
+using Engine.Transports.IoUring;
+using static Engine.Transports.IoUring.UringNative;
 
 namespace Load.Servers;
 

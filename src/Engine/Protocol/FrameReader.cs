@@ -55,7 +55,7 @@ internal static class FrameReader
 
         header.Fin = (b0 & 0x80) != 0;
         header.Rsv = (byte)((b0 >> 4) & 0x7);
-        header.OpCode = (OpCode)(b0 & 0x0F);
+        header.Opcode = (Opcode)(b0 & 0x0F);
         header.Masked = masked;
         header.PayloadLength = length;
         if (masked)

@@ -17,7 +17,7 @@ internal static class FrameRules
             return ProtocolError.ReservedBitsSet;
         }
         // §5.2: reserved opcodes 3-7 and B-F.
-        if (!header.OpCode.IsDefined())
+        if (!header.Opcode.IsDefined())
         {
             return ProtocolError.UnknownOpCode;
         }
@@ -40,7 +40,7 @@ internal static class FrameRules
             return ProtocolError.None;
         }
         // §5.4: a continuation only continues a started message; a new data frame may not interrupt one.
-        if (header.OpCode == OpCode.Continuation)
+        if (header.Opcode == Opcode.Continuation)
         {
             return inMessage ? ProtocolError.None : ProtocolError.UnexpectedContinuation;
         }

@@ -10,14 +10,14 @@ internal static class FrameWriter
         (payloadLength < 126 ? 2 : payloadLength <= ushort.MaxValue ? 4 : 10) + (masked ? 4 : 0);
 
     /// <summary>Writes a server (unmasked) header; returns its length. <paramref name="destination"/> must hold <see cref="HeaderLength"/> bytes.</summary>
-    public static int WriteHeader(Span<byte> destination, OpCode opCode, bool fin, long payloadLength, byte rsv = 0) =>
+    public static int WriteHeader(Span<byte> destination, Opcode opCode, bool fin, long payloadLength, byte rsv = 0) =>
         Write(destination, opCode, fin, payloadLength, rsv, masked: false, maskKey: 0);
 
     /// <summary>Writes a client (masked) header with the given key; returns its length.</summary>
-    public static int WriteMaskedHeader(Span<byte> destination, OpCode opCode, bool fin, long payloadLength, uint maskKey, byte rsv = 0) =>
+    public static int WriteMaskedHeader(Span<byte> destination, Opcode opCode, bool fin, long payloadLength, uint maskKey, byte rsv = 0) =>
         Write(destination, opCode, fin, payloadLength, rsv, masked: true, maskKey);
 
-    private static int Write(Span<byte> destination, OpCode opCode, bool fin, long payloadLength, byte rsv, bool masked, uint maskKey)
+    private static int Write(Span<byte> destination, Opcode opCode, bool fin, long payloadLength, byte rsv, bool masked, uint maskKey)
     {
         destination[0] = (byte)((fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | (byte)opCode);
         byte maskBit = masked ? (byte)0x80 : (byte)0;

@@ -34,7 +34,7 @@ internal sealed class SharedFrame
     /// Frames <paramref name="payload"/> as one unmasked server frame (<paramref name="rsv"/>: RSV1 for a payload already
     /// compressed with permessage-deflate); the caller holds the first reference.
     /// </summary>
-    public static SharedFrame Create(OpCode opCode, ReadOnlySpan<byte> payload, BlockPool blocks, ArrayPool<byte> large, byte rsv = 0)
+    public static SharedFrame Create(Opcode opCode, ReadOnlySpan<byte> payload, BlockPool blocks, ArrayPool<byte> large, byte rsv = 0)
     {
         int headerLength = FrameWriter.HeaderLength(payload.Length, masked: false);
         int length = headerLength + payload.Length;

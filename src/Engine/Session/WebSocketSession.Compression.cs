@@ -39,7 +39,7 @@ internal sealed partial class WebSocketSession
         ProtocolError error = FrameRules.Check(header, _inMessage, allowedRsv: 4);
         // RFC 7692 §6: RSV1 marks the first frame of a compressed message; control frames are never compressed and a
         // continuation never carries it.
-        if (error == ProtocolError.None && header.Rsv != 0 && (header.IsControl || header.OpCode == OpCode.Continuation))
+        if (error == ProtocolError.None && header.Rsv != 0 && (header.IsControl || header.Opcode == Opcode.Continuation))
         {
             error = ProtocolError.ReservedBitsSet;
         }

@@ -49,7 +49,7 @@ internal sealed partial class WebSocketSession
                     Span<byte> body = rest.Slice(headerLength, (int)header.PayloadLength);
                     Masking.Apply(body, header.MaskKey, 0);
                     position += frameLength;
-                    OnControlFrame(header.OpCode, body, nowMs);
+                    OnControlFrame(header.Opcode, body, nowMs);
                     continue;
                 }
                 position += headerLength;
@@ -60,21 +60,21 @@ internal sealed partial class WebSocketSession
                     Span<byte> payload = rest.Slice(0, (int)header.PayloadLength);
                     Masking.Apply(payload, header.MaskKey, 0);
                     position += payload.Length;
-                    if (header.OpCode == OpCode.Text && !Utf8.IsValid(payload))
+                    if (header.Opcode == Opcode.Text && !Utf8.IsValid(payload))
                     {
                         Fail(ProtocolError.InvalidUtf8, nowMs);
                         return input.Length;
                     }
                     if (state == SessionState.Open)
                     {
-                        _host.OnMessage(payload, (MessageType)header.OpCode, endOfMessage: true);
+                        _host.OnMessage(payload, (MessageType)header.Opcode, endOfMessage: true);
                     }
                     continue;
                 }
                 if (!_inMessage)
                 {
                     _inMessage = true;
-                    _messageType = (MessageType)header.OpCode;
+                    _messageType = (MessageType)header.Opcode;
                     _messageLength = 0;
                     _messageFrames = 0;
                     _utf8.Reset();
@@ -150,22 +150,22 @@ internal sealed partial class WebSocketSession
         }
     }
 
-    private void OnControlFrame(OpCode opCode, ReadOnlySpan<byte> body, long nowMs)
+    private void OnControlFrame(Opcode opCode, ReadOnlySpan<byte> body, long nowMs)
     {
         switch (opCode)
         {
-            case OpCode.Ping:
+            case Opcode.Ping:
                 // §5.5.2: answer with a pong carrying the same payload, unless we already sent our close.
                 if (State == SessionState.Open)
                 {
-                    _output.TryEnqueueFrame(OpCode.Pong, body, long.MaxValue, final: false, out _);
+                    _output.TryEnqueueFrame(Opcode.Pong, body, long.MaxValue, final: false, out _);
                 }
                 break;
-            case OpCode.Pong:
+            case Opcode.Pong:
                 // §5.5.3: unsolicited pongs are allowed and need no answer; any pong proves the peer alive.
                 Volatile.Write(ref _pongDeadline, 0);
                 break;
-            case OpCode.Close:
+            case Opcode.Close:
                 ProtocolError error = CloseFrames.TryParse(body, out CloseCode code, out ReadOnlySpan<byte> reason);
                 if (error != ProtocolError.None)
                 {

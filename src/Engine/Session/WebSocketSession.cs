@@ -1,6 +1,6 @@
 using Engine.Protocol;
 using Engine.Runtime;
-using Engine.Transport;
+using Engine.Transports;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Session;
@@ -187,7 +187,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
             {
                 Volatile.Write(ref _pongDeadline, nowMs + _settings.HeartbeatTimeoutMs);
             }
-            if (_output.TryEnqueueFrame(OpCode.Ping, default, long.MaxValue, final: false, out bool flush) == EnqueueResult.Queued && flush)
+            if (_output.TryEnqueueFrame(Opcode.Ping, default, long.MaxValue, final: false, out bool flush) == EnqueueResult.Queued && flush)
             {
                 _host.RequestFlush();
             }
@@ -233,7 +233,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
     /// <summary>Queues the close frame; no frame may follow it. Returns whether the caller must request a flush.</summary>
     private bool QueueFinalFrame(ReadOnlySpan<byte> closeBody)
     {
-        _output.TryEnqueueFrame(OpCode.Close, closeBody, long.MaxValue, final: true, out bool flush);
+        _output.TryEnqueueFrame(Opcode.Close, closeBody, long.MaxValue, final: true, out bool flush);
         return flush;
     }
 }

@@ -75,7 +75,7 @@ public class FuzzRegressionTests
         Assert.Empty(harness.Host.Messages);
         (CloseCode code, string reason) = Assert.Single(harness.Host.Closes);
         ServerFrame close = Assert.Single(harness.Frames());
-        Assert.Equal((OpCode.Close, 1007), (close.OpCode, close.CloseCode));
+        Assert.Equal((Opcode.Close, 1007), (close.Opcode, close.CloseCode));
 
         harness.Session.TryReset();
         harness.Output.Dispose();

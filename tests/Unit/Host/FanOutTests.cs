@@ -83,7 +83,7 @@ public sealed class FanOutTests
         });
         using RawClient stalled = await RawClient.ConnectAsync(server.Test.Port);
         Assert.Contains("101", await stalled.HandshakeAsync());
-        await stalled.SendAsync(RawClient.Frame(OpCode.Text, """{"type":"subscribe","channel":"news"}"""u8));
+        await stalled.SendAsync(RawClient.Frame(Opcode.Text, """{"type":"subscribe","channel":"news"}"""u8));
         using AppClient reader = await server.ConnectAsync();
         await reader.SendTextAsync("""{"type":"subscribe","channel":"news"}""");
         await reader.ExpectAsync("subscribed");

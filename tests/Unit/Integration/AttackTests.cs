@@ -38,7 +38,7 @@ public sealed class AttackTests
         await bystander.HandshakeAsync();
 
         // The never-reading client asks for an endless stream; the server keeps sending for 2 s.
-        await victim.SendAsync(RawClient.Frame(OpCode.Text, "flood"u8));
+        await victim.SendAsync(RawClient.Frame(Opcode.Text, "flood"u8));
         WebSocketConnection flooded = await handler.Flooding.Task;
         var sampler = Sampler.Start(server.Server, () => flooded.BufferedAmount);
         await EchoWithinAsync(bystander, "during the flood", TimeSpan.FromSeconds(1));
@@ -85,7 +85,7 @@ public sealed class AttackTests
         byte[] payload = new byte[FrameRules.MaxControlPayload];
         for (int i = 0; i < 500; i++)
         {
-            batch.AddRange(RawClient.Frame(OpCode.Ping, payload));
+            batch.AddRange(RawClient.Frame(Opcode.Ping, payload));
         }
         byte[] pings = batch.ToArray();
         var sampler = Sampler.Start(server.Server, () => 0);
@@ -138,7 +138,7 @@ public sealed class AttackTests
         var chunk = new List<byte>();
         for (int i = 0; i < 10_000; i++)
         {
-            chunk.AddRange(RawClient.Frame(OpCode.Continuation, piece, fin: false));
+            chunk.AddRange(RawClient.Frame(Opcode.Continuation, piece, fin: false));
         }
         byte[] frames = chunk.ToArray();
         var sampler = Sampler.Start(server.Server, () => 0);
@@ -146,7 +146,7 @@ public sealed class AttackTests
         {
             try
             {
-                await flooder.SendAsync(RawClient.Frame(OpCode.Binary, piece, fin: false));
+                await flooder.SendAsync(RawClient.Frame(Opcode.Binary, piece, fin: false));
                 for (int i = 0; i < 20; i++)
                 {
                     await flooder.SendAsync(frames);
@@ -233,7 +233,7 @@ public sealed class AttackTests
         using var holder = await RawClient.ConnectAsync(server.Port);
         await holder.HandshakeAsync();
 
-        byte[] frame = RawClient.Frame(OpCode.Text, "smuggled"u8);
+        byte[] frame = RawClient.Frame(Opcode.Text, "smuggled"u8);
         // An upgrade refused with 503 (the server is full), then a frame and a second request behind it.
         using (var client = await RawClient.ConnectAsync(server.Port))
         {
@@ -258,7 +258,7 @@ public sealed class AttackTests
     internal static async Task EchoWithinAsync(RawClient client, string text, TimeSpan limit)
     {
         var watch = Stopwatch.StartNew();
-        await client.SendAsync(RawClient.Frame(OpCode.Text, Encoding.UTF8.GetBytes(text)));
+        await client.SendAsync(RawClient.Frame(Opcode.Text, Encoding.UTF8.GetBytes(text)));
         var echo = await client.ReadFrameAsync().WaitAsync(TimeSpan.FromSeconds(10));
         watch.Stop();
         Assert.NotNull(echo);

@@ -159,7 +159,7 @@ public sealed class CompressionTests
         using var raw = await RawClient.ConnectAsync(server.Port);
         Assert.Equal("HTTP/1.1 101 Switching Protocols", await raw.HandshakeAsync());
 
-        await raw.SendAsync(RawClient.Frame(OpCode.Text, RawDeflate("hello"u8), rsv: 4));
+        await raw.SendAsync(RawClient.Frame(Opcode.Text, RawDeflate("hello"u8), rsv: 4));
 
         Assert.Equal(1002, await raw.ReadCloseCodeAsync());
     }
@@ -169,14 +169,14 @@ public sealed class CompressionTests
     [InlineData(false)]
     public async Task Rsv1_on_a_control_frame_or_a_continuation_closes_with_1002(bool ping)
     {
-        OpCode opCode = ping ? OpCode.Ping : OpCode.Continuation;
+        Opcode opCode = ping ? Opcode.Ping : Opcode.Continuation;
         await using var server = await TestServer.StartAsync(new EchoHandler(), Deflate());
         using var raw = await UpgradedRawAsync(server, "permessage-deflate");
-        if (opCode == OpCode.Continuation)
+        if (opCode == Opcode.Continuation)
         {
-            await raw.SendAsync(RawClient.Frame(OpCode.Text, RawDeflate("hel"u8), fin: false, rsv: 4));
+            await raw.SendAsync(RawClient.Frame(Opcode.Text, RawDeflate("hel"u8), fin: false, rsv: 4));
         }
-        await raw.SendAsync(RawClient.Frame(opCode, opCode == OpCode.Ping ? "x"u8 : RawDeflate("lo"u8), rsv: 4));
+        await raw.SendAsync(RawClient.Frame(opCode, opCode == Opcode.Ping ? "x"u8 : RawDeflate("lo"u8), rsv: 4));
 
         Assert.Equal(1002, await raw.ReadCloseCodeAsync());
     }
@@ -187,7 +187,7 @@ public sealed class CompressionTests
         await using var server = await TestServer.StartAsync(new EchoHandler(), Deflate());
         using var raw = await UpgradedRawAsync(server, "permessage-deflate");
 
-        await raw.SendAsync(RawClient.Frame(OpCode.Binary, [0xFF, 0xFF, 0xFF, 0xFF, 0x00], rsv: 4)); // reserved block type 3
+        await raw.SendAsync(RawClient.Frame(Opcode.Binary, [0xFF, 0xFF, 0xFF, 0xFF, 0x00], rsv: 4)); // reserved block type 3
 
         Assert.Equal(1007, await raw.ReadCloseCodeAsync());
     }
@@ -198,7 +198,7 @@ public sealed class CompressionTests
         await using var server = await TestServer.StartAsync(new EchoHandler(), Deflate());
         using var raw = await UpgradedRawAsync(server, "permessage-deflate");
 
-        await raw.SendAsync(RawClient.Frame(OpCode.Text, RawDeflate([0xCE, 0xBA, 0xE1, 0xBD, 0xB9, 0xCF, 0x83, 0xED, 0xA0, 0x80]), rsv: 4));
+        await raw.SendAsync(RawClient.Frame(Opcode.Text, RawDeflate([0xCE, 0xBA, 0xE1, 0xBD, 0xB9, 0xCF, 0x83, 0xED, 0xA0, 0x80]), rsv: 4));
 
         Assert.Equal(1007, await raw.ReadCloseCodeAsync());
     }
@@ -211,14 +211,14 @@ public sealed class CompressionTests
         byte[] payload = Compressible(5000, 3);
 
         // A client may send uncompressed messages too (RSV1 clear) once deflate is agreed.
-        await raw.SendAsync(RawClient.Frame(OpCode.Text, payload));
+        await raw.SendAsync(RawClient.Frame(Opcode.Text, payload));
         var frame = await raw.ReadFrameAsync();
 
         Assert.Equal(4, raw.LastRsv);
         Assert.True(frame!.Value.Payload.Length < payload.Length / 2);
         Assert.Equal(payload, RawInflate(frame.Value.Payload));
 
-        await raw.SendAsync(RawClient.Frame(OpCode.Text, "short"u8));
+        await raw.SendAsync(RawClient.Frame(Opcode.Text, "short"u8));
         frame = await raw.ReadFrameAsync();
         Assert.Equal(0, raw.LastRsv); // under the threshold: sent plain
         Assert.Equal("short", Encoding.UTF8.GetString(frame!.Value.Payload));

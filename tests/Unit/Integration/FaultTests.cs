@@ -22,7 +22,7 @@ public sealed class FaultTests
         await bystander.HandshakeAsync();
 
         byte[] request = Encoding.ASCII.GetBytes(RawClient.UpgradeRequest());
-        byte[] bigFrame = RawClient.Frame(OpCode.Binary, new byte[256 * 1024]);
+        byte[] bigFrame = RawClient.Frame(Opcode.Binary, new byte[256 * 1024]);
         var faults = new List<Task>();
         for (int i = 0; i < 20; i++)
         {
@@ -31,7 +31,7 @@ public sealed class FaultTests
             // Mid-frame: the upgrade and a header plus part of a 256 KiB payload, then a reset.
             faults.Add(ResetAfterAsync(server.Port, request.Concat(bigFrame.AsSpan(0, 100 * 1024).ToArray()).ToArray(), readBytes: 0));
             // Mid-send: ask for 4 MiB, read 1 KiB of it, then reset while the server is still writing.
-            faults.Add(ResetAfterAsync(server.Port, request.Concat(RawClient.Frame(OpCode.Text, "big"u8)).ToArray(), readBytes: 1024));
+            faults.Add(ResetAfterAsync(server.Port, request.Concat(RawClient.Frame(Opcode.Text, "big"u8)).ToArray(), readBytes: 1024));
         }
         await Task.WhenAll(faults);
         await AttackTests.EchoWithinAsync(bystander, "after the resets", TimeSpan.FromSeconds(1));

@@ -54,7 +54,7 @@ public sealed class LifecycleTests
         await client.HandshakeAsync();
 
         var ping = await client.ReadFrameAsync();
-        Assert.Equal(OpCode.Ping, ping!.Value.OpCode);
+        Assert.Equal(Opcode.Ping, ping!.Value.Opcode);
         Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)), "connection terminated");
         var elapsed = DateTime.UtcNow - started;
 

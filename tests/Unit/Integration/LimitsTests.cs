@@ -42,12 +42,12 @@ public sealed class LimitsTests
         using var client = await RawClient.ConnectAsync(server.Port);
         await client.HandshakeAsync();
 
-        var frames = new List<byte>(RawClient.Frame(OpCode.Text, "a"u8, fin: false));
+        var frames = new List<byte>(RawClient.Frame(Opcode.Text, "a"u8, fin: false));
         for (int i = 0; i < 99; i++)
         {
-            frames.AddRange(RawClient.Frame(OpCode.Continuation, "a"u8, fin: false));
+            frames.AddRange(RawClient.Frame(Opcode.Continuation, "a"u8, fin: false));
         }
-        frames.AddRange(RawClient.Frame(OpCode.Continuation, "a"u8, fin: true)); // the 101st frame
+        frames.AddRange(RawClient.Frame(Opcode.Continuation, "a"u8, fin: true)); // the 101st frame
         await client.SendAsync(frames.ToArray());
 
         Assert.Equal(1009, await client.ReadCloseCodeAsync());
@@ -60,16 +60,16 @@ public sealed class LimitsTests
         using var client = await RawClient.ConnectAsync(server.Port);
         await client.HandshakeAsync();
 
-        var frames = new List<byte>(RawClient.Frame(OpCode.Text, "a"u8, fin: false));
+        var frames = new List<byte>(RawClient.Frame(Opcode.Text, "a"u8, fin: false));
         for (int i = 0; i < 98; i++)
         {
-            frames.AddRange(RawClient.Frame(OpCode.Continuation, "a"u8, fin: false));
+            frames.AddRange(RawClient.Frame(Opcode.Continuation, "a"u8, fin: false));
         }
-        frames.AddRange(RawClient.Frame(OpCode.Continuation, "a"u8, fin: true));
+        frames.AddRange(RawClient.Frame(Opcode.Continuation, "a"u8, fin: true));
         await client.SendAsync(frames.ToArray());
 
         var echo = await client.ReadFrameAsync();
-        Assert.Equal(OpCode.Text, echo!.Value.OpCode);
+        Assert.Equal(Opcode.Text, echo!.Value.Opcode);
         Assert.Equal(100, echo.Value.Payload.Length);
     }
 
@@ -94,13 +94,13 @@ public sealed class LimitsTests
             using var client = await RawClient.ConnectAsync(server.Port);
             await client.HandshakeAsync();
             // Two messages in one read: the first aborts, the second must not reach a recycled session.
-            await client.SendAsync([.. RawClient.Frame(OpCode.Text, "abort"u8), .. RawClient.Frame(OpCode.Text, "after"u8)]);
+            await client.SendAsync([.. RawClient.Frame(Opcode.Text, "abort"u8), .. RawClient.Frame(Opcode.Text, "after"u8)]);
             Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)));
         }
         await server.AssertDrainedAsync();
         using var echo = await RawClient.ConnectAsync(server.Port);
         await echo.HandshakeAsync();
-        await echo.SendAsync(RawClient.Frame(OpCode.Text, "hello"u8));
+        await echo.SendAsync(RawClient.Frame(Opcode.Text, "hello"u8));
         Assert.Equal("hello", System.Text.Encoding.UTF8.GetString((await echo.ReadFrameAsync())!.Value.Payload));
     }
 

@@ -31,7 +31,7 @@ public sealed class LoggingTests
         using (var raw = await RawClient.ConnectAsync(port))
         {
             await raw.HandshakeAsync();
-            await raw.SendAsync(RawClient.Frame(OpCode.Text, "x"u8, masked: false)); // §5.1: client frames must be masked
+            await raw.SendAsync(RawClient.Frame(Opcode.Text, "x"u8, masked: false)); // §5.1: client frames must be masked
             Assert.Equal(1002, await raw.ReadCloseCodeAsync());
         }
         Assert.StartsWith("HTTP/1.1 403", await MetricsTests.RawRequestAsync(port, RawClient.UpgradeRequest("Origin: https://evil.example\r\n")));

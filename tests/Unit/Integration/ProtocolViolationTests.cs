@@ -9,20 +9,20 @@ public sealed class ProtocolViolationTests
 {
     public static TheoryData<string, byte[], int> Violations => new()
     {
-        { "unmasked frame", RawClient.Frame(OpCode.Text, "hi"u8, masked: false), 1002 },
-        { "reserved bit", RawClient.Frame(OpCode.Text, "hi"u8, rsv: 4), 1002 },
-        { "reserved opcode", RawClient.Frame((OpCode)3, "hi"u8), 1002 },
-        { "ping over 125 bytes", RawClient.Frame(OpCode.Ping, new byte[126]), 1002 },
-        { "fragmented ping", RawClient.Frame(OpCode.Ping, "x"u8, fin: false), 1002 },
-        { "continuation first", RawClient.Frame(OpCode.Continuation, "x"u8), 1002 },
-        { "text inside a fragmented message", [.. RawClient.Frame(OpCode.Text, "a"u8, fin: false), .. RawClient.Frame(OpCode.Text, "b"u8)], 1002 },
-        { "invalid UTF-8", RawClient.Frame(OpCode.Text, [0xCE, 0xBA, 0xED, 0xA0, 0x80]), 1007 },
-        { "invalid UTF-8 across fragments", [.. RawClient.Frame(OpCode.Text, [0xF0, 0x90], fin: false), .. RawClient.Frame(OpCode.Continuation, [0x41])], 1007 },
-        { "close with 1 byte", RawClient.Frame(OpCode.Close, [0x03]), 1002 },
-        { "close code 1005", RawClient.Frame(OpCode.Close, [0x03, 0xED]), 1002 },
-        { "close code 999", RawClient.Frame(OpCode.Close, [0x03, 0xE7]), 1002 },
-        { "close code 5000", RawClient.Frame(OpCode.Close, [0x13, 0x88]), 1002 },
-        { "close reason not UTF-8", RawClient.Frame(OpCode.Close, [0x03, 0xE8, 0xFF]), 1007 },
+        { "unmasked frame", RawClient.Frame(Opcode.Text, "hi"u8, masked: false), 1002 },
+        { "reserved bit", RawClient.Frame(Opcode.Text, "hi"u8, rsv: 4), 1002 },
+        { "reserved opcode", RawClient.Frame((Opcode)3, "hi"u8), 1002 },
+        { "ping over 125 bytes", RawClient.Frame(Opcode.Ping, new byte[126]), 1002 },
+        { "fragmented ping", RawClient.Frame(Opcode.Ping, "x"u8, fin: false), 1002 },
+        { "continuation first", RawClient.Frame(Opcode.Continuation, "x"u8), 1002 },
+        { "text inside a fragmented message", [.. RawClient.Frame(Opcode.Text, "a"u8, fin: false), .. RawClient.Frame(Opcode.Text, "b"u8)], 1002 },
+        { "invalid UTF-8", RawClient.Frame(Opcode.Text, [0xCE, 0xBA, 0xED, 0xA0, 0x80]), 1007 },
+        { "invalid UTF-8 across fragments", [.. RawClient.Frame(Opcode.Text, [0xF0, 0x90], fin: false), .. RawClient.Frame(Opcode.Continuation, [0x41])], 1007 },
+        { "close with 1 byte", RawClient.Frame(Opcode.Close, [0x03]), 1002 },
+        { "close code 1005", RawClient.Frame(Opcode.Close, [0x03, 0xED]), 1002 },
+        { "close code 999", RawClient.Frame(Opcode.Close, [0x03, 0xE7]), 1002 },
+        { "close code 5000", RawClient.Frame(Opcode.Close, [0x13, 0x88]), 1002 },
+        { "close reason not UTF-8", RawClient.Frame(Opcode.Close, [0x03, 0xE8, 0xFF]), 1007 },
     };
 
     [Theory]
@@ -49,17 +49,17 @@ public sealed class ProtocolViolationTests
         await client.HandshakeAsync();
 
         await client.SendAsync([
-            .. RawClient.Frame(OpCode.Text, "frag"u8, fin: false),
-            .. RawClient.Frame(OpCode.Ping, "are you there"u8),
-            .. RawClient.Frame(OpCode.Pong, "unsolicited"u8),
-            .. RawClient.Frame(OpCode.Continuation, "ment"u8),
+            .. RawClient.Frame(Opcode.Text, "frag"u8, fin: false),
+            .. RawClient.Frame(Opcode.Ping, "are you there"u8),
+            .. RawClient.Frame(Opcode.Pong, "unsolicited"u8),
+            .. RawClient.Frame(Opcode.Continuation, "ment"u8),
         ]);
 
         var pong = await client.ReadFrameAsync();
-        Assert.Equal(OpCode.Pong, pong!.Value.OpCode);
+        Assert.Equal(Opcode.Pong, pong!.Value.Opcode);
         Assert.Equal("are you there", Encoding.UTF8.GetString(pong.Value.Payload));
         var echo = await client.ReadFrameAsync();
-        Assert.Equal(OpCode.Text, echo!.Value.OpCode);
+        Assert.Equal(Opcode.Text, echo!.Value.Opcode);
         Assert.Equal("fragment", Encoding.UTF8.GetString(echo.Value.Payload));
     }
 
@@ -70,7 +70,7 @@ public sealed class ProtocolViolationTests
         using var client = await RawClient.ConnectAsync(server.Port);
         await client.HandshakeAsync();
 
-        await client.SendAsync([.. RawClient.Frame(OpCode.Close, [0x0F, 0xA1, (byte)'o', (byte)'k']), .. RawClient.Frame(OpCode.Text, "ignored"u8)]);
+        await client.SendAsync([.. RawClient.Frame(Opcode.Close, [0x0F, 0xA1, (byte)'o', (byte)'k']), .. RawClient.Frame(Opcode.Text, "ignored"u8)]);
 
         Assert.Equal(4001, await client.ReadCloseCodeAsync());
         Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)));
@@ -82,7 +82,7 @@ public sealed class ProtocolViolationTests
         await using var server = await TestServer.StartAsync(new EchoHandler());
         using var client = await RawClient.ConnectAsync(server.Port);
 
-        await client.SendAsync([.. Encoding.ASCII.GetBytes(RawClient.UpgradeRequest()), .. RawClient.Frame(OpCode.Text, "early"u8)]);
+        await client.SendAsync([.. Encoding.ASCII.GetBytes(RawClient.UpgradeRequest()), .. RawClient.Frame(Opcode.Text, "early"u8)]);
 
         Assert.StartsWith("HTTP/1.1 101", await client.ReadHeadAsync());
         var echo = await client.ReadFrameAsync();

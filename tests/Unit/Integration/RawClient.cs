@@ -59,7 +59,7 @@ internal sealed class RawClient : IDisposable
     }
 
     /// <summary>A client frame: masked unless told otherwise.</summary>
-    public static byte[] Frame(OpCode opCode, ReadOnlySpan<byte> payload, bool fin = true, bool masked = true, byte rsv = 0)
+    public static byte[] Frame(Opcode opCode, ReadOnlySpan<byte> payload, bool fin = true, bool masked = true, byte rsv = 0)
     {
         var frame = new byte[FrameWriter.HeaderLength(payload.Length, masked) + payload.Length];
         uint key = masked ? BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4)) : 0;
@@ -78,7 +78,7 @@ internal sealed class RawClient : IDisposable
     public byte LastRsv { get; private set; }
 
     /// <summary>Reads one server frame, or null when the connection ends first.</summary>
-    public async Task<(OpCode OpCode, bool Fin, byte[] Payload)?> ReadFrameAsync()
+    public async Task<(Opcode Opcode, bool Fin, byte[] Payload)?> ReadFrameAsync()
     {
         while (true)
         {
@@ -90,7 +90,7 @@ internal sealed class RawClient : IDisposable
                 byte[] payload = buffer.AsSpan(length, (int)header.PayloadLength).ToArray();
                 _received.RemoveRange(0, length + (int)header.PayloadLength);
                 LastRsv = header.Rsv;
-                return (header.OpCode, header.Fin, payload);
+                return (header.Opcode, header.Fin, payload);
             }
             if (!await FillAsync())
             {
@@ -104,7 +104,7 @@ internal sealed class RawClient : IDisposable
     {
         while (await ReadFrameAsync() is { } frame)
         {
-            if (frame.OpCode == OpCode.Close)
+            if (frame.Opcode == Opcode.Close)
             {
                 return frame.Payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(frame.Payload) : 1005;
             }

@@ -215,7 +215,7 @@ public sealed class TlsTests : IDisposable
     public void The_epoll_transport_refuses_TLS_at_validation()
     {
         var options = new WebSocketServerOptions { Transport = TransportKind.Epoll, Tls = _certificate.ServerOptions() };
-        if (Engine.Transport.Linux.Native.IsSupported)
+        if (Engine.Transports.Linux.Native.IsSupported)
         {
             Assert.Throws<ArgumentException>(options.Validate);
         }

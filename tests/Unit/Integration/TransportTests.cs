@@ -1,7 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using Engine.Protocol;
-using Engine.Transport.IoUring;
+using Engine.Transports.IoUring;
 using Host;
 
 namespace Engine.Tests.Unit.Integration;
@@ -14,7 +14,7 @@ public sealed class TransportTests
     {
         await using var server = await TestServer.StartAsync(new EchoHandler(), o => o with { Transport = TransportKind.Auto });
         TransportKind expected = UringLoop.IsSupported ? TransportKind.IoUring
-            : Engine.Transport.Linux.Native.IsSupported ? TransportKind.Epoll
+            : Engine.Transports.Linux.Native.IsSupported ? TransportKind.Epoll
             : TransportKind.Sockets;
 
         Assert.Equal(expected, server.Server.ActiveTransport);
@@ -48,14 +48,14 @@ public sealed class TransportTests
                 // Each client sends 3 KiB in 3 frames; all sends start before any reply is read.
                 byte[][] payloads = clients.Select((_, i) => Encoding.ASCII.GetBytes($"{round}:{i}:" + new string('x', 3000))).ToArray();
                 await Task.WhenAll(clients.Select((client, i) => client.SendAsync(
-                    [.. RawClient.Frame(OpCode.Text, payloads[i].AsSpan(0, 1000), fin: false),
-                     .. RawClient.Frame(OpCode.Continuation, payloads[i].AsSpan(1000, 1000), fin: false),
-                     .. RawClient.Frame(OpCode.Continuation, payloads[i].AsSpan(2000), fin: true)])));
+                    [.. RawClient.Frame(Opcode.Text, payloads[i].AsSpan(0, 1000), fin: false),
+                     .. RawClient.Frame(Opcode.Continuation, payloads[i].AsSpan(1000, 1000), fin: false),
+                     .. RawClient.Frame(Opcode.Continuation, payloads[i].AsSpan(2000), fin: true)])));
                 for (int i = 0; i < clients.Count; i++)
                 {
                     var frame = await clients[i].ReadFrameAsync();
                     Assert.NotNull(frame);
-                    Assert.Equal(OpCode.Text, frame.Value.OpCode);
+                    Assert.Equal(Opcode.Text, frame.Value.Opcode);
                     Assert.Equal(payloads[i], frame.Value.Payload);
                 }
             }

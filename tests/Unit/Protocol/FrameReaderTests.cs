@@ -45,7 +45,7 @@ public class FrameReaderTests
             Assert.Equal(headerLength, h.HeaderLength);
             Assert.Equal(fin, h.Fin);
             Assert.Equal(rsv, h.Rsv);
-            Assert.Equal((OpCode)opCode, h.OpCode);
+            Assert.Equal((Opcode)opCode, h.Opcode);
             Assert.Equal(masked, h.Masked);
             Assert.Equal(length, h.PayloadLength);
             Assert.Equal(maskKey, h.MaskKey);
@@ -104,7 +104,7 @@ public class FrameWriterTests
         byte[] expected = Bytes.Hex(expectedHex);
         Span<byte> buffer = stackalloc byte[FrameReader.MaxHeaderLength];
         Assert.Equal(expected.Length, FrameWriter.HeaderLength(length, masked: false));
-        int written = FrameWriter.WriteHeader(buffer, (OpCode)opCode, fin, length);
+        int written = FrameWriter.WriteHeader(buffer, (Opcode)opCode, fin, length);
         Assert.Equal(expected, buffer.Slice(0, written).ToArray());
     }
 
@@ -112,7 +112,7 @@ public class FrameWriterTests
     public void Writes_the_rfc_6455_masked_header()
     {
         Span<byte> buffer = stackalloc byte[FrameReader.MaxHeaderLength];
-        int written = FrameWriter.WriteMaskedHeader(buffer, OpCode.Text, fin: true, 5, ClientFrames.DefaultKey);
+        int written = FrameWriter.WriteMaskedHeader(buffer, Opcode.Text, fin: true, 5, ClientFrames.DefaultKey);
         Assert.Equal(Bytes.Hex("81 85 37 FA 21 3D"), buffer.Slice(0, written).ToArray());
     }
 
@@ -123,7 +123,7 @@ public class FrameWriterTests
     public void Round_trips_through_the_reader(long length)
     {
         Span<byte> buffer = stackalloc byte[FrameReader.MaxHeaderLength];
-        foreach (OpCode opCode in new[] { OpCode.Continuation, OpCode.Text, OpCode.Binary, OpCode.Close, OpCode.Ping, OpCode.Pong })
+        foreach (Opcode opCode in new[] { Opcode.Continuation, Opcode.Text, Opcode.Binary, Opcode.Close, Opcode.Ping, Opcode.Pong })
         {
             foreach (bool fin in new[] { true, false })
             {
@@ -138,7 +138,7 @@ public class FrameWriterTests
                         Assert.Equal(FrameWriter.HeaderLength(length, masked), written);
                         Assert.Equal(OperationStatus.Done, FrameReader.TryReadHeader(buffer.Slice(0, written), out FrameHeader h, out int consumed));
                         Assert.Equal(written, consumed);
-                        Assert.Equal(opCode, h.OpCode);
+                        Assert.Equal(opCode, h.Opcode);
                         Assert.Equal(fin, h.Fin);
                         Assert.Equal(masked, h.Masked);
                         Assert.Equal(rsv, h.Rsv);

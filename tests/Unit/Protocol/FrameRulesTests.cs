@@ -49,7 +49,7 @@ public class FrameRulesTests
         {
             Fin = fin,
             Rsv = (byte)rsv,
-            OpCode = (OpCode)opCode,
+            Opcode = (Opcode)opCode,
             Masked = masked,
             PayloadLength = length,
             HeaderLength = 2,

@@ -19,9 +19,9 @@ namespace Engine.Tests.Unit.Session;
 public class FrameSequencePropertyTests
 {
     /// <summary>One client frame before masking.</summary>
-    internal sealed record WireFrame(OpCode OpCode, bool Fin, byte[] Payload, byte[] MaskKey)
+    internal sealed record WireFrame(Opcode Opcode, bool Fin, byte[] Payload, byte[] MaskKey)
     {
-        public override string ToString() => $"{OpCode}{(Fin ? "" : " (more)")} {Payload.Length} bytes";
+        public override string ToString() => $"{Opcode}{(Fin ? "" : " (more)")} {Payload.Length} bytes";
     }
 
     /// <summary>What a run produced: whole messages, payloads of the pongs sent, the close frame sent, the close reported.</summary>
@@ -56,7 +56,7 @@ public class FrameSequencePropertyTests
     private static readonly Gen<byte[]> BinaryPayload = Length.SelectMany(n => Gen.Byte.Array[n]);
 
     private static readonly Gen<WireFrame> PingOrPong = Gen.Select(Gen.Bool, Gen.Byte.Array[0, 125], MaskKey,
-        (ping, payload, key) => new WireFrame(ping ? OpCode.Ping : OpCode.Pong, true, payload, key));
+        (ping, payload, key) => new WireFrame(ping ? Opcode.Ping : Opcode.Pong, true, payload, key));
 
     /// <summary>A data message cut into 1-4 frames (empty ones allowed, UTF-8 sequences split anywhere), maybe with control frames between them.</summary>
     private static readonly Gen<WireFrame[]> Message =
@@ -65,30 +65,30 @@ public class FrameSequencePropertyTests
         from cuts in Gen.Int[0, payload.Length].Array[0, 3]
         from keys in MaskKey.Array[4]
         from controls in Gen.Frequency((3, Gen.Const((WireFrame?)null)), (1, PingOrPong.Select(f => (WireFrame?)f))).Array[3]
-        select Fragment(text ? OpCode.Text : OpCode.Binary, payload, cuts, keys, controls);
+        select Fragment(text ? Opcode.Text : Opcode.Binary, payload, cuts, keys, controls);
 
     private static readonly Gen<WireFrame> Close =
         from code in Gen.OneOf(Gen.OneOf(1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014), Gen.Int[3000, 4999])
         from reason in TextPiece.Array[0, 30]
         from key in MaskKey
-        select new WireFrame(OpCode.Close, true, [(byte)(code >> 8), (byte)code, .. Encoding.UTF8.GetBytes(string.Concat(reason))], key);
+        select new WireFrame(Opcode.Close, true, [(byte)(code >> 8), (byte)code, .. Encoding.UTF8.GetBytes(string.Concat(reason))], key);
 
     private static readonly Gen<List<WireFrame>> Sequence =
         from items in Gen.Frequency((4, Message), (1, PingOrPong.Select(f => new[] { f }))).Array[0, 6]
-        from close in Gen.Frequency((1, Gen.Const(Array.Empty<WireFrame>())), (2, Close.Select(c => new[] { c })), (1, MaskKey.Select(k => new[] { new WireFrame(OpCode.Close, true, [], k) })))
+        from close in Gen.Frequency((1, Gen.Const(Array.Empty<WireFrame>())), (2, Close.Select(c => new[] { c })), (1, MaskKey.Select(k => new[] { new WireFrame(Opcode.Close, true, [], k) })))
         select items.SelectMany(f => f).Concat(close).ToList();
 
     /// <summary>How the transport cuts the bytes into reads: the largest read and a seed for the cuts.</summary>
     private static readonly Gen<(int MaxRead, int Seed)> Reads = Gen.Select(Gen.OneOf(1, 2, 7, 64, 1000, 200_000), Gen.Int);
 
-    private static WireFrame[] Fragment(OpCode opCode, byte[] payload, int[] cuts, byte[][] keys, WireFrame?[] controls)
+    private static WireFrame[] Fragment(Opcode opCode, byte[] payload, int[] cuts, byte[][] keys, WireFrame?[] controls)
     {
         int[] bounds = [0, .. cuts.Order(), payload.Length];
         var frames = new List<WireFrame>();
         for (int i = 0; i + 1 < bounds.Length; i++)
         {
             bool last = i + 2 == bounds.Length;
-            frames.Add(new WireFrame(i == 0 ? opCode : OpCode.Continuation, last, payload[bounds[i]..bounds[i + 1]], keys[i]));
+            frames.Add(new WireFrame(i == 0 ? opCode : Opcode.Continuation, last, payload[bounds[i]..bounds[i + 1]], keys[i]));
             if (!last && controls[i] is { } control)
             {
                 frames.Add(control); // §5.4: control frames may be injected between the fragments of a message
@@ -103,7 +103,7 @@ public class FrameSequencePropertyTests
         var bytes = new List<byte>();
         foreach (WireFrame frame in frames)
         {
-            bytes.Add((byte)((frame.Fin ? 0x80 : 0) | (int)frame.OpCode));
+            bytes.Add((byte)((frame.Fin ? 0x80 : 0) | (int)frame.Opcode));
             int length = frame.Payload.Length;
             if (length < 126)
             {
@@ -131,23 +131,23 @@ public class FrameSequencePropertyTests
     {
         Outcome outcome = Outcome.Empty();
         var message = new List<byte>();
-        OpCode type = OpCode.Continuation;
+        Opcode type = Opcode.Continuation;
         foreach (WireFrame frame in frames)
         {
-            switch (frame.OpCode)
+            switch (frame.Opcode)
             {
-                case OpCode.Ping:
+                case Opcode.Ping:
                     outcome.Pongs.Add(frame.Payload);
                     break;
-                case OpCode.Pong:
+                case Opcode.Pong:
                     break;
-                case OpCode.Close:
+                case Opcode.Close:
                     int code = frame.Payload.Length == 0 ? 1005 : BinaryPrimitives.ReadUInt16BigEndian(frame.Payload);
                     return outcome with { CloseSent = code, CloseReported = code, PeerReason = frame.Payload.Length == 0 ? [] : frame.Payload[2..] };
                 default:
-                    if (frame.OpCode != OpCode.Continuation)
+                    if (frame.Opcode != Opcode.Continuation)
                     {
-                        type = frame.OpCode;
+                        type = frame.Opcode;
                     }
                     message.AddRange(frame.Payload);
                     if (frame.Fin)
@@ -182,9 +182,9 @@ public class FrameSequencePropertyTests
             }
         }
         List<ServerFrame> sent = harness.Frames();
-        outcome.Pongs.AddRange(sent.Where(f => f.OpCode == OpCode.Pong).Select(f => f.Payload));
-        Assert.All(sent, f => Assert.True(f.OpCode is OpCode.Pong or OpCode.Close, $"unexpected server frame {f.OpCode}"));
-        ServerFrame[] closes = [.. sent.Where(f => f.OpCode == OpCode.Close)];
+        outcome.Pongs.AddRange(sent.Where(f => f.Opcode == Opcode.Pong).Select(f => f.Payload));
+        Assert.All(sent, f => Assert.True(f.Opcode is Opcode.Pong or Opcode.Close, $"unexpected server frame {f.Opcode}"));
+        ServerFrame[] closes = [.. sent.Where(f => f.Opcode == Opcode.Close)];
         Assert.True(closes.Length <= 1, "more than one close frame");
         Assert.True(harness.Host.Closes.Count <= 1, "the close reported more than once");
         int? closeSent = closes.Length == 1 ? closes[0].CloseCode : null;

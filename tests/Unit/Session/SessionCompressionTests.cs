@@ -31,11 +31,11 @@ public sealed class SessionCompressionTests
         return
         [
             .. Encoding.ASCII.GetBytes(DeflateRequest),
-            .. ClientFrames.Frame(OpCode.Text, first, rsv: 4),
-            .. ClientFrames.Frame(OpCode.Binary, second.AsSpan(0, third), fin: false, rsv: 4),
-            .. ClientFrames.Frame(OpCode.Continuation, second.AsSpan(third, third), fin: false),
-            .. ClientFrames.Frame(OpCode.Ping, "ping!"u8),
-            .. ClientFrames.Frame(OpCode.Continuation, second.AsSpan(2 * third)),
+            .. ClientFrames.Frame(Opcode.Text, first, rsv: 4),
+            .. ClientFrames.Frame(Opcode.Binary, second.AsSpan(0, third), fin: false, rsv: 4),
+            .. ClientFrames.Frame(Opcode.Continuation, second.AsSpan(third, third), fin: false),
+            .. ClientFrames.Frame(Opcode.Ping, "ping!"u8),
+            .. ClientFrames.Frame(Opcode.Continuation, second.AsSpan(2 * third)),
             .. ClientFrames.Text("plain"),
             .. ClientFrames.Close(1000, "bye"),
         ];
@@ -100,7 +100,7 @@ public sealed class SessionCompressionTests
         var harness = new SessionHarness(Settings(streamed, maxMessageSize: 100_000));
         harness.Feed(Encoding.ASCII.GetBytes(DeflateRequest));
 
-        harness.Feed(ClientFrames.Frame(OpCode.Binary, bomb, rsv: 4));
+        harness.Feed(ClientFrames.Frame(Opcode.Binary, bomb, rsv: 4));
 
         Assert.Equal([CloseCode.MessageTooBig], harness.Host.Closes.Select(c => c.Code));
         Assert.DoesNotContain(harness.Host.Messages, m => m.End);
@@ -113,18 +113,18 @@ public sealed class SessionCompressionTests
     {
         var plain = new SessionHarness(Settings());
         plain.Open(); // no offer: nothing agreed
-        plain.Feed(ClientFrames.Frame(OpCode.Text, "x"u8, rsv: 4));
+        plain.Feed(ClientFrames.Frame(Opcode.Text, "x"u8, rsv: 4));
         Assert.Equal(1002, plain.Frames().Last().CloseCode);
 
         var agreed = new SessionHarness(Settings());
         agreed.Feed(Encoding.ASCII.GetBytes(DeflateRequest));
-        agreed.Feed(ClientFrames.Frame(OpCode.Text, [0x02, 0x00], fin: false, rsv: 4));
-        agreed.Feed(ClientFrames.Frame(OpCode.Continuation, [0x00], rsv: 4));
+        agreed.Feed(ClientFrames.Frame(Opcode.Text, [0x02, 0x00], fin: false, rsv: 4));
+        agreed.Feed(ClientFrames.Frame(Opcode.Continuation, [0x00], rsv: 4));
         Assert.Equal(1002, agreed.Frames().Last().CloseCode);
 
         var rsv2 = new SessionHarness(Settings());
         rsv2.Feed(Encoding.ASCII.GetBytes(DeflateRequest));
-        rsv2.Feed(ClientFrames.Frame(OpCode.Text, "x"u8, rsv: 2));
+        rsv2.Feed(ClientFrames.Frame(Opcode.Text, "x"u8, rsv: 2));
         Assert.Equal(1002, rsv2.Frames().Last().CloseCode);
     }
 }

@@ -3,7 +3,7 @@ using System.Text;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
-using Engine.Transport;
+using Engine.Transports;
 
 namespace Engine.Tests.Unit.Session;
 
@@ -57,7 +57,7 @@ internal sealed class FakeHost : ISessionHost
         Messages.Add((type, payload.ToArray(), endOfMessage));
         if (Echo && endOfMessage)
         {
-            _harness.Output.TryEnqueueFrame((OpCode)type, payload, long.MaxValue, final: false, out _);
+            _harness.Output.TryEnqueueFrame((Opcode)type, payload, long.MaxValue, final: false, out _);
         }
     }
 
@@ -68,7 +68,7 @@ internal sealed class FakeHost : ISessionHost
     public void OnTimeout(string reason) => Timeouts.Add(reason);
 }
 
-internal readonly record struct ServerFrame(bool Fin, byte Rsv, OpCode OpCode, byte[] Payload)
+internal readonly record struct ServerFrame(bool Fin, byte Rsv, Opcode Opcode, byte[] Payload)
 {
     public int CloseCode => Payload.Length >= 2 ? (Payload[0] << 8) | Payload[1] : 1005;
 
@@ -193,7 +193,7 @@ internal sealed class SessionHarness
             Assert.Equal(OperationStatus.Done, FrameReader.TryReadHeader(sent.AsSpan(position), out FrameHeader header, out int consumed));
             Assert.False(header.Masked); // RFC 6455 §5.1: a server never masks
             position += consumed;
-            frames.Add(new ServerFrame(header.Fin, header.Rsv, header.OpCode, sent.AsSpan(position, (int)header.PayloadLength).ToArray()));
+            frames.Add(new ServerFrame(header.Fin, header.Rsv, header.Opcode, sent.AsSpan(position, (int)header.PayloadLength).ToArray()));
             position += (int)header.PayloadLength;
         }
         return (response, frames);

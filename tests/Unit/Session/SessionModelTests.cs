@@ -13,13 +13,13 @@ public class SessionModelTests
 {
     private static readonly string[] Words = ["a", "hello", "κόσμε", "😀", "€", "ü", " ", "websocket", "\u0000", "\uFFFD"];
 
-    private sealed record Conversation(byte[] Input, List<(MessageType Type, byte[] Payload)> Messages, List<(OpCode OpCode, byte[] Payload)> Output, CloseCode? Failure);
+    private sealed record Conversation(byte[] Input, List<(MessageType Type, byte[] Payload)> Messages, List<(Opcode Opcode, byte[] Payload)> Output, CloseCode? Failure);
 
     private static Conversation Generate(Random random, bool withViolation)
     {
         var input = new List<byte>(Encoding.ASCII.GetBytes(SessionHarness.Request));
         var messages = new List<(MessageType, byte[])>();
-        var output = new List<(OpCode, byte[])>();
+        var output = new List<(Opcode, byte[])>();
         int count = random.Next(1, 6);
         int violationAt = withViolation ? random.Next(count) : -1;
         CloseCode? failure = null;
@@ -54,18 +54,18 @@ public class SessionModelTests
             cuts.Add(payload.Length);
             for (int f = 0; f < fragments; f++)
             {
-                OpCode opCode = f == 0 ? (text ? OpCode.Text : OpCode.Binary) : OpCode.Continuation;
+                Opcode opCode = f == 0 ? (text ? Opcode.Text : Opcode.Binary) : Opcode.Continuation;
                 bool fin = f == fragments - 1;
                 Add(ClientFrames.Frame(opCode, payload.AsSpan(cuts[f], cuts[f + 1] - cuts[f]), fin, maskKey: Key()));
                 if (fin)
                 {
                     messages.Add((text ? MessageType.Text : MessageType.Binary, payload));
-                    output.Add((text ? OpCode.Text : OpCode.Binary, payload));
+                    output.Add((text ? Opcode.Text : Opcode.Binary, payload));
                 }
                 else if (m == violationAt && f == fragments - 2)
                 {
                     // A data frame where a continuation must come: 1002, and the message is never delivered.
-                    Add(ClientFrames.Frame(OpCode.Binary, "x"u8, maskKey: Key()));
+                    Add(ClientFrames.Frame(Opcode.Binary, "x"u8, maskKey: Key()));
                     failure = CloseCode.ProtocolError;
                     break;
                 }
@@ -73,12 +73,12 @@ public class SessionModelTests
                 {
                     byte[] ping = new byte[random.Next(0, 126)];
                     random.NextBytes(ping);
-                    Add(ClientFrames.Frame(OpCode.Ping, ping, maskKey: Key()));
-                    output.Add((OpCode.Pong, ping));
+                    Add(ClientFrames.Frame(Opcode.Ping, ping, maskKey: Key()));
+                    output.Add((Opcode.Pong, ping));
                 }
                 if (random.Next(5) == 0)
                 {
-                    Add(ClientFrames.Frame(OpCode.Pong, "unsolicited"u8, maskKey: Key()));
+                    Add(ClientFrames.Frame(Opcode.Pong, "unsolicited"u8, maskKey: Key()));
                 }
             }
             if (failure is not null)
@@ -90,12 +90,12 @@ public class SessionModelTests
                 // A single-frame message with invalid UTF-8 or a reserved bit.
                 if (random.Next(2) == 0)
                 {
-                    Add(ClientFrames.Frame(OpCode.Text, Bytes.Hex("41 ED A0 80"), maskKey: Key()));
+                    Add(ClientFrames.Frame(Opcode.Text, Bytes.Hex("41 ED A0 80"), maskKey: Key()));
                     failure = CloseCode.InvalidPayloadData;
                 }
                 else
                 {
-                    Add(ClientFrames.Frame(OpCode.Binary, "x"u8, rsv: 4, maskKey: Key()));
+                    Add(ClientFrames.Frame(Opcode.Binary, "x"u8, rsv: 4, maskKey: Key()));
                     failure = CloseCode.ProtocolError;
                 }
             }
@@ -103,11 +103,11 @@ public class SessionModelTests
         if (failure is null)
         {
             Add(ClientFrames.Close(1000));
-            output.Add((OpCode.Close, [0x03, 0xE8]));
+            output.Add((Opcode.Close, [0x03, 0xE8]));
         }
         else
         {
-            output.Add((OpCode.Close, [(byte)((int)failure >> 8), (byte)(int)failure]));
+            output.Add((Opcode.Close, [(byte)((int)failure >> 8), (byte)(int)failure]));
         }
         return new Conversation([.. input], messages, output, failure);
     }
@@ -155,14 +155,14 @@ public class SessionModelTests
 
             // The output frames, in order: pongs, echoes (whole mode only) and the close.
             List<ServerFrame> frames = harness.Frames();
-            var expected = conversation.Output.Where(o => !streamed || o.OpCode is OpCode.Pong or OpCode.Close).ToList();
+            var expected = conversation.Output.Where(o => !streamed || o.Opcode is Opcode.Pong or Opcode.Close).ToList();
             Assert.True(expected.Count == frames.Count,
-                $"{context}: output {string.Join(",", frames.Select(f => f.OpCode))}, expected {string.Join(",", expected.Select(e => e.OpCode))}");
+                $"{context}: output {string.Join(",", frames.Select(f => f.Opcode))}, expected {string.Join(",", expected.Select(e => e.Opcode))}");
             for (int i = 0; i < frames.Count; i++)
             {
-                Assert.Equal(expected[i].OpCode, frames[i].OpCode);
-                byte[] payload = frames[i].OpCode == OpCode.Close ? frames[i].Payload[..2] : frames[i].Payload;
-                Assert.True(expected[i].Payload.AsSpan().SequenceEqual(payload), $"{context}: output frame {i} ({frames[i].OpCode}) differs");
+                Assert.Equal(expected[i].Opcode, frames[i].Opcode);
+                byte[] payload = frames[i].Opcode == Opcode.Close ? frames[i].Payload[..2] : frames[i].Payload;
+                Assert.True(expected[i].Payload.AsSpan().SequenceEqual(payload), $"{context}: output frame {i} ({frames[i].Opcode}) differs");
             }
 
             Assert.Equal(SessionState.Closed, harness.State);

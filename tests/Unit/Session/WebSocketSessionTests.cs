@@ -19,13 +19,13 @@ public class WebSocketSessionTests
     private static byte[] Conversation() => Bytes.Concat(
         Encoding.ASCII.GetBytes(SessionHarness.Request),
         ClientFrames.Text("Hello"),
-        ClientFrames.Frame(OpCode.Binary, BinaryPayload, maskKey: 0x01020304),
+        ClientFrames.Frame(Opcode.Binary, BinaryPayload, maskKey: 0x01020304),
         ClientFrames.Text("Hel", fin: false),
-        ClientFrames.Frame(OpCode.Ping, "ping!"u8, maskKey: 0xDEADBEEF),
-        ClientFrames.Frame(OpCode.Continuation, "lo "u8, fin: false, maskKey: 0x00000000),
-        ClientFrames.Frame(OpCode.Pong, "unsolicited"u8),
-        ClientFrames.Frame(OpCode.Continuation, ""u8, fin: false),
-        ClientFrames.Frame(OpCode.Continuation, "wörld"u8, maskKey: 0xFFFFFFFF),
+        ClientFrames.Frame(Opcode.Ping, "ping!"u8, maskKey: 0xDEADBEEF),
+        ClientFrames.Frame(Opcode.Continuation, "lo "u8, fin: false, maskKey: 0x00000000),
+        ClientFrames.Frame(Opcode.Pong, "unsolicited"u8),
+        ClientFrames.Frame(Opcode.Continuation, ""u8, fin: false),
+        ClientFrames.Frame(Opcode.Continuation, "wörld"u8, maskKey: 0xFFFFFFFF),
         ClientFrames.Close(1000, "bye"));
 
     private static IEnumerable<byte[][]> EveryWayToRead(byte[] input)
@@ -63,11 +63,11 @@ public class WebSocketSessionTests
             (string response, List<ServerFrame> frames) = harness.Parse();
             Assert.Equal(SwitchingProtocols, response);
             Assert.Collection(frames,
-                f => Assert.Equal((OpCode.Text, "Hello"), (f.OpCode, f.Text)),
-                f => Assert.Equal((OpCode.Binary, Convert.ToHexString(BinaryPayload)), (f.OpCode, Convert.ToHexString(f.Payload))),
-                f => Assert.Equal((OpCode.Pong, "ping!"), (f.OpCode, f.Text)), // answered before the message it interrupted ends
-                f => Assert.Equal((OpCode.Text, "Hello wörld"), (f.OpCode, f.Text)),
-                f => Assert.Equal((OpCode.Close, 1000, 2), (f.OpCode, f.CloseCode, f.Payload.Length)));
+                f => Assert.Equal((Opcode.Text, "Hello"), (f.Opcode, f.Text)),
+                f => Assert.Equal((Opcode.Binary, Convert.ToHexString(BinaryPayload)), (f.Opcode, Convert.ToHexString(f.Payload))),
+                f => Assert.Equal((Opcode.Pong, "ping!"), (f.Opcode, f.Text)), // answered before the message it interrupted ends
+                f => Assert.Equal((Opcode.Text, "Hello wörld"), (f.Opcode, f.Text)),
+                f => Assert.Equal((Opcode.Close, 1000, 2), (f.Opcode, f.CloseCode, f.Payload.Length)));
             Assert.All(frames, f => Assert.True(f.Fin));
             Assert.All(frames, f => Assert.Equal(0, f.Rsv));
 
@@ -121,13 +121,13 @@ public class WebSocketSessionTests
     public void Answers_a_ping_with_a_pong_carrying_the_same_payload(int length)
     {
         byte[] payload = Enumerable.Range(0, length).Select(i => (byte)(i + 1)).ToArray();
-        byte[] ping = ClientFrames.Frame(OpCode.Ping, payload);
+        byte[] ping = ClientFrames.Frame(Opcode.Ping, payload);
         foreach (byte[][] reads in Bytes.SplitsInTwo(ping))
         {
             SessionHarness harness = new SessionHarness().Open();
             harness.FeedAll(reads);
             ServerFrame pong = Assert.Single(harness.Frames());
-            Assert.Equal(OpCode.Pong, pong.OpCode);
+            Assert.Equal(Opcode.Pong, pong.Opcode);
             Assert.Equal(payload, pong.Payload);
             Assert.Equal(SessionState.Open, harness.State);
         }
@@ -137,19 +137,19 @@ public class WebSocketSessionTests
 
     private static readonly Dictionary<string, (Func<byte[]> Frames, CloseCode Code)> Violations = new()
     {
-        ["RSV1 without an extension"] = (() => ClientFrames.Frame(OpCode.Text, "hi"u8, rsv: 4), CloseCode.ProtocolError),
-        ["RSV3"] = (() => ClientFrames.Frame(OpCode.Binary, "hi"u8, rsv: 1), CloseCode.ProtocolError),
-        ["RSV2 on a ping"] = (() => ClientFrames.Frame(OpCode.Ping, "hi"u8, rsv: 2), CloseCode.ProtocolError),
-        ["opcode 3"] = (() => ClientFrames.Frame((OpCode)3, ""u8), CloseCode.ProtocolError),
-        ["opcode 0xB"] = (() => ClientFrames.Frame((OpCode)0xB, "x"u8), CloseCode.ProtocolError),
-        ["unmasked text"] = (() => ClientFrames.Frame(OpCode.Text, "hi"u8, masked: false), CloseCode.ProtocolError),
-        ["unmasked ping"] = (() => ClientFrames.Frame(OpCode.Ping, ""u8, masked: false), CloseCode.ProtocolError),
-        ["ping of 126 bytes"] = (() => ClientFrames.Frame(OpCode.Ping, new byte[126]), CloseCode.ProtocolError),
-        ["fragmented ping"] = (() => ClientFrames.Frame(OpCode.Ping, "x"u8, fin: false), CloseCode.ProtocolError),
-        ["continuation without a message"] = (() => ClientFrames.Frame(OpCode.Continuation, "x"u8), CloseCode.ProtocolError),
+        ["RSV1 without an extension"] = (() => ClientFrames.Frame(Opcode.Text, "hi"u8, rsv: 4), CloseCode.ProtocolError),
+        ["RSV3"] = (() => ClientFrames.Frame(Opcode.Binary, "hi"u8, rsv: 1), CloseCode.ProtocolError),
+        ["RSV2 on a ping"] = (() => ClientFrames.Frame(Opcode.Ping, "hi"u8, rsv: 2), CloseCode.ProtocolError),
+        ["opcode 3"] = (() => ClientFrames.Frame((Opcode)3, ""u8), CloseCode.ProtocolError),
+        ["opcode 0xB"] = (() => ClientFrames.Frame((Opcode)0xB, "x"u8), CloseCode.ProtocolError),
+        ["unmasked text"] = (() => ClientFrames.Frame(Opcode.Text, "hi"u8, masked: false), CloseCode.ProtocolError),
+        ["unmasked ping"] = (() => ClientFrames.Frame(Opcode.Ping, ""u8, masked: false), CloseCode.ProtocolError),
+        ["ping of 126 bytes"] = (() => ClientFrames.Frame(Opcode.Ping, new byte[126]), CloseCode.ProtocolError),
+        ["fragmented ping"] = (() => ClientFrames.Frame(Opcode.Ping, "x"u8, fin: false), CloseCode.ProtocolError),
+        ["continuation without a message"] = (() => ClientFrames.Frame(Opcode.Continuation, "x"u8), CloseCode.ProtocolError),
         ["new message inside a fragmented one"] = (() => Bytes.Concat(ClientFrames.Text("a", fin: false), ClientFrames.Text("b")), CloseCode.ProtocolError),
         ["64-bit length with the top bit"] = (() => Bytes.Hex("82 FF 80 00 00 00 00 00 00 05 01 02 03 04"), CloseCode.ProtocolError),
-        ["close with a 1-byte body"] = (() => ClientFrames.Frame(OpCode.Close, [0x03]), CloseCode.ProtocolError),
+        ["close with a 1-byte body"] = (() => ClientFrames.Frame(Opcode.Close, [0x03]), CloseCode.ProtocolError),
         ["close code 999"] = (() => ClientFrames.Close(999), CloseCode.ProtocolError),
         ["close code 1004"] = (() => ClientFrames.Close(1004), CloseCode.ProtocolError),
         ["close code 1005"] = (() => ClientFrames.Close(1005), CloseCode.ProtocolError),
@@ -157,17 +157,17 @@ public class WebSocketSessionTests
         ["close code 1015"] = (() => ClientFrames.Close(1015), CloseCode.ProtocolError),
         ["close code 2999"] = (() => ClientFrames.Close(2999), CloseCode.ProtocolError),
         ["close code 5000"] = (() => ClientFrames.Close(5000), CloseCode.ProtocolError),
-        ["invalid UTF-8 in a text frame"] = (() => ClientFrames.Frame(OpCode.Text, Bytes.Hex("CE BA ED A0 80")), CloseCode.InvalidPayloadData),
-        ["text ending inside a sequence"] = (() => ClientFrames.Frame(OpCode.Text, Bytes.Hex("41 E2 82")), CloseCode.InvalidPayloadData),
+        ["invalid UTF-8 in a text frame"] = (() => ClientFrames.Frame(Opcode.Text, Bytes.Hex("CE BA ED A0 80")), CloseCode.InvalidPayloadData),
+        ["text ending inside a sequence"] = (() => ClientFrames.Frame(Opcode.Text, Bytes.Hex("41 E2 82")), CloseCode.InvalidPayloadData),
         ["fragmented text ending inside a sequence"] = (() => Bytes.Concat(
-            ClientFrames.Frame(OpCode.Text, Bytes.Hex("E2"), fin: false), ClientFrames.Frame(OpCode.Continuation, Bytes.Hex("82"))), CloseCode.InvalidPayloadData),
+            ClientFrames.Frame(Opcode.Text, Bytes.Hex("E2"), fin: false), ClientFrames.Frame(Opcode.Continuation, Bytes.Hex("82"))), CloseCode.InvalidPayloadData),
         // Fail fast: the final fragment never arrives, the second one already makes the message invalid.
         ["invalid UTF-8 in a middle fragment"] = (() => Bytes.Concat(
-            ClientFrames.Text("κόσμε", fin: false), ClientFrames.Frame(OpCode.Continuation, Bytes.Hex("ED A0 80"), fin: false)), CloseCode.InvalidPayloadData),
-        ["invalid UTF-8 in a close reason"] = (() => ClientFrames.Frame(OpCode.Close, Bytes.Hex("03 E8 ED A0 80")), CloseCode.InvalidPayloadData),
-        ["message over the limit"] = (() => ClientFrames.Frame(OpCode.Binary, new byte[1001]), CloseCode.MessageTooBig),
+            ClientFrames.Text("κόσμε", fin: false), ClientFrames.Frame(Opcode.Continuation, Bytes.Hex("ED A0 80"), fin: false)), CloseCode.InvalidPayloadData),
+        ["invalid UTF-8 in a close reason"] = (() => ClientFrames.Frame(Opcode.Close, Bytes.Hex("03 E8 ED A0 80")), CloseCode.InvalidPayloadData),
+        ["message over the limit"] = (() => ClientFrames.Frame(Opcode.Binary, new byte[1001]), CloseCode.MessageTooBig),
         ["fragments over the limit"] = (() => Bytes.Concat(
-            ClientFrames.Frame(OpCode.Text, new byte[600], fin: false), ClientFrames.Frame(OpCode.Continuation, new byte[401])), CloseCode.MessageTooBig),
+            ClientFrames.Frame(Opcode.Text, new byte[600], fin: false), ClientFrames.Frame(Opcode.Continuation, new byte[401])), CloseCode.MessageTooBig),
     };
 
     public static TheoryData<string> ViolationNames => [.. Violations.Keys];
@@ -187,7 +187,7 @@ public class WebSocketSessionTests
             Assert.Equal(SessionState.Closed, harness.State);
             Assert.Empty(harness.Host.Messages);
             ServerFrame close = Assert.Single(harness.Frames());
-            Assert.Equal(OpCode.Close, close.OpCode);
+            Assert.Equal(Opcode.Close, close.Opcode);
             Assert.Equal((int)expected, close.CloseCode);
             Assert.InRange(close.Payload.Length, 2, FrameRules.MaxControlPayload);
             Assert.True(System.Text.Unicode.Utf8.IsValid(close.Payload.AsSpan(2)));
@@ -200,8 +200,8 @@ public class WebSocketSessionTests
     public void A_message_exactly_at_the_limit_is_delivered()
     {
         SessionHarness harness = new SessionHarness(SmallMessages).Open();
-        harness.Feed(Bytes.Concat(ClientFrames.Frame(OpCode.Binary, new byte[600], fin: false), ClientFrames.Frame(OpCode.Continuation, new byte[400])));
-        harness.Feed(ClientFrames.Frame(OpCode.Text, new byte[1000]));
+        harness.Feed(Bytes.Concat(ClientFrames.Frame(Opcode.Binary, new byte[600], fin: false), ClientFrames.Frame(Opcode.Continuation, new byte[400])));
+        harness.Feed(ClientFrames.Frame(Opcode.Text, new byte[1000]));
         Assert.Equal([1000, 1000], harness.Host.Messages.Select(m => m.Payload.Length));
         Assert.Equal(SessionState.Open, harness.State);
     }
@@ -216,7 +216,7 @@ public class WebSocketSessionTests
         SessionHarness harness = new SessionHarness().Open();
         harness.Feed(Bytes.Concat(ClientFrames.Close((ushort)code, reason), ClientFrames.Text("after close")));
         ServerFrame close = Assert.Single(harness.Frames());
-        Assert.Equal((OpCode.Close, code), (close.OpCode, close.CloseCode));
+        Assert.Equal((Opcode.Close, code), (close.Opcode, close.CloseCode));
         Assert.Equal([((CloseCode)code, reason)], harness.Host.Closes);
         Assert.Empty(harness.Host.Messages);
         Assert.Equal(SessionState.Closed, harness.State);
@@ -227,9 +227,9 @@ public class WebSocketSessionTests
     public void An_empty_close_is_answered_with_an_empty_close_and_reported_as_1005()
     {
         SessionHarness harness = new SessionHarness().Open();
-        harness.Feed(ClientFrames.Frame(OpCode.Close, []));
+        harness.Feed(ClientFrames.Frame(Opcode.Close, []));
         ServerFrame close = Assert.Single(harness.Frames());
-        Assert.Equal(OpCode.Close, close.OpCode);
+        Assert.Equal(Opcode.Close, close.Opcode);
         Assert.Empty(close.Payload); // 1005 is never sent on the wire
         Assert.Equal([(CloseCode.NoStatusReceived, "")], harness.Host.Closes);
     }
@@ -244,14 +244,14 @@ public class WebSocketSessionTests
         Assert.True(harness.Host.Flushes > 0);
         Assert.False(harness.Session.Close(CloseCode.NormalClosure, "twice", harness.Now));
 
-        harness.Feed(Bytes.Concat(ClientFrames.Text("late"), ClientFrames.Frame(OpCode.Ping, "p"u8)));
+        harness.Feed(Bytes.Concat(ClientFrames.Text("late"), ClientFrames.Frame(Opcode.Ping, "p"u8)));
         Assert.Empty(harness.Host.Messages);
         Assert.Equal(SessionState.CloseSent, harness.State);
 
         harness.Feed(ClientFrames.Close(1001));
         Assert.Equal(SessionState.Closed, harness.State);
         ServerFrame close = Assert.Single(harness.Frames()); // no pong after our close, no second close
-        Assert.Equal((OpCode.Close, 1001, "going"), (close.OpCode, close.CloseCode, Encoding.UTF8.GetString(close.Payload, 2, close.Payload.Length - 2)));
+        Assert.Equal((Opcode.Close, 1001, "going"), (close.Opcode, close.CloseCode, Encoding.UTF8.GetString(close.Payload, 2, close.Payload.Length - 2)));
         Assert.Equal([(CloseCode.GoingAway, "")], harness.Host.Closes);
         Assert.Empty(harness.Host.Timeouts);
     }
@@ -274,7 +274,7 @@ public class WebSocketSessionTests
         SessionHarness harness = new SessionHarness().Open();
         harness.AdvanceTo(1_000);
         // A slow reader: 100 KB of replies are queued ahead of our close frame.
-        harness.Output.TryEnqueueFrame(OpCode.Binary, new byte[100_000], long.MaxValue, final: false, out _);
+        harness.Output.TryEnqueueFrame(Opcode.Binary, new byte[100_000], long.MaxValue, final: false, out _);
         harness.Session.Close(CloseCode.GoingAway, "", harness.Now);
         Assert.True(harness.Output.TryBeginSend());
         harness.AdvanceTo(2_500);
@@ -297,7 +297,7 @@ public class WebSocketSessionTests
         Assert.Empty(harness.Frames());
         harness.AdvanceTo(1_000);
         ServerFrame ping = Assert.Single(harness.Frames());
-        Assert.Equal(OpCode.Ping, ping.OpCode);
+        Assert.Equal(Opcode.Ping, ping.Opcode);
         Assert.True(harness.Host.Flushes > 0);
         harness.AdvanceTo(1_490);
         Assert.Empty(harness.Host.Timeouts);
@@ -312,12 +312,12 @@ public class WebSocketSessionTests
         harness.AdvanceTo(1_000);
         ServerFrame ping = Assert.Single(harness.Frames());
         harness.AdvanceTo(1_200);
-        harness.Feed(ClientFrames.Frame(OpCode.Pong, ping.Payload));
+        harness.Feed(ClientFrames.Frame(Opcode.Pong, ping.Payload));
         harness.AdvanceTo(1_990);
         Assert.Empty(harness.Host.Timeouts);
         Assert.Single(harness.Frames());
         harness.AdvanceTo(2_000);
-        Assert.Equal([OpCode.Ping, OpCode.Ping], harness.Frames().Select(f => f.OpCode));
+        Assert.Equal([Opcode.Ping, Opcode.Ping], harness.Frames().Select(f => f.Opcode));
         harness.AdvanceTo(2_490);
         Assert.Empty(harness.Host.Timeouts);
         harness.AdvanceTo(2_600);
@@ -409,12 +409,12 @@ public class WebSocketSessionTests
         // 20 000 bytes (a 16-bit length) echoed across a chain of 4 KiB send blocks; empty messages and empty fragments.
         byte[] large = Enumerable.Range(0, 20_000).Select(i => (byte)(i * 31 + 7)).ToArray();
         byte[] input = Bytes.Concat(
-            ClientFrames.Frame(OpCode.Text, []),
-            ClientFrames.Frame(OpCode.Binary, []),
-            ClientFrames.Frame(OpCode.Binary, large.AsSpan(0, 7000), fin: false, maskKey: 0x11223344),
-            ClientFrames.Frame(OpCode.Continuation, large.AsSpan(7000), maskKey: 0x55667788),
-            ClientFrames.Frame(OpCode.Text, [], fin: false),
-            ClientFrames.Frame(OpCode.Continuation, []));
+            ClientFrames.Frame(Opcode.Text, []),
+            ClientFrames.Frame(Opcode.Binary, []),
+            ClientFrames.Frame(Opcode.Binary, large.AsSpan(0, 7000), fin: false, maskKey: 0x11223344),
+            ClientFrames.Frame(Opcode.Continuation, large.AsSpan(7000), maskKey: 0x55667788),
+            ClientFrames.Frame(Opcode.Text, [], fin: false),
+            ClientFrames.Frame(Opcode.Continuation, []));
         var random = new Random(7);
         var ways = new List<byte[][]> { new[] { input }, Bytes.RandomPieces(input, random, 3000), Bytes.RandomPieces(input, random, 100) };
         foreach (int k in new[] { 1, 2, 5, 6, 13, 7000, 7013, input.Length - 7 })
@@ -443,7 +443,7 @@ public class WebSocketSessionTests
             if (!streamed)
             {
                 List<ServerFrame> frames = harness.Frames();
-                Assert.Equal([OpCode.Text, OpCode.Binary, OpCode.Binary, OpCode.Text], frames.Select(f => f.OpCode));
+                Assert.Equal([Opcode.Text, Opcode.Binary, Opcode.Binary, Opcode.Text], frames.Select(f => f.Opcode));
                 Assert.True(large.AsSpan().SequenceEqual(frames[2].Payload));
             }
             Assert.Equal(SessionState.Open, harness.State);
@@ -455,14 +455,14 @@ public class WebSocketSessionTests
     [Fact]
     public void A_close_between_fragments_ends_the_connection_without_delivering_the_partial_message()
     {
-        byte[] input = Bytes.Concat(ClientFrames.Text("part", fin: false), ClientFrames.Close(1000), ClientFrames.Frame(OpCode.Continuation, "rest"u8));
+        byte[] input = Bytes.Concat(ClientFrames.Text("part", fin: false), ClientFrames.Close(1000), ClientFrames.Frame(Opcode.Continuation, "rest"u8));
         foreach (byte[][] reads in Bytes.SplitsInTwo(input))
         {
             SessionHarness harness = new SessionHarness().Open();
             harness.FeedAll(reads);
             Assert.Empty(harness.Host.Messages);
             ServerFrame close = Assert.Single(harness.Frames());
-            Assert.Equal((OpCode.Close, 1000), (close.OpCode, close.CloseCode));
+            Assert.Equal((Opcode.Close, 1000), (close.Opcode, close.CloseCode));
             Assert.Equal(SessionState.Closed, harness.State);
         }
     }
@@ -478,7 +478,7 @@ public class WebSocketSessionTests
         harness.AdvanceTo(5_100);
         Assert.Equal(SessionState.CloseSent, harness.State);
         ServerFrame close = harness.Frames()[^1];
-        Assert.Equal((OpCode.Close, 1001), (close.OpCode, close.CloseCode));
+        Assert.Equal((Opcode.Close, 1001), (close.Opcode, close.CloseCode));
         Assert.Empty(harness.Host.Timeouts);
         harness.AdvanceTo(7_200); // no answer to our close: the close timeout ends it
         Assert.Equal(["close timeout"], harness.Host.Timeouts);
@@ -490,8 +490,8 @@ public class WebSocketSessionTests
         SessionHarness first = new SessionHarness().Open();
         // Leave it inside a fragmented text message with a split UTF-8 sequence and a partial frame.
         first.Feed(Bytes.Concat(
-            ClientFrames.Frame(OpCode.Text, Bytes.Hex("41 E2 82"), fin: false),
-            ClientFrames.Frame(OpCode.Continuation, new byte[100], fin: false)[..20]));
+            ClientFrames.Frame(Opcode.Text, Bytes.Hex("41 E2 82"), fin: false),
+            ClientFrames.Frame(Opcode.Continuation, new byte[100], fin: false)[..20]));
         Assert.True(first.Session.TryReset());
 
         var second = new SessionHarness(reuse: first.Session);

@@ -7,7 +7,7 @@ internal static class ClientFrames
 {
     public const uint DefaultKey = 0x3D21FA37; // wire bytes 37 FA 21 3D, the RFC 6455 §5.7 example key
 
-    public static byte[] Frame(OpCode opCode, ReadOnlySpan<byte> payload, bool fin = true, uint maskKey = DefaultKey, byte rsv = 0, bool masked = true)
+    public static byte[] Frame(Opcode opCode, ReadOnlySpan<byte> payload, bool fin = true, uint maskKey = DefaultKey, byte rsv = 0, bool masked = true)
     {
         byte[] frame = new byte[FrameWriter.HeaderLength(payload.Length, masked) + payload.Length];
         int header = masked
@@ -21,12 +21,12 @@ internal static class ClientFrames
         return frame;
     }
 
-    public static byte[] Text(string text, bool fin = true) => Frame(OpCode.Text, Bytes.Utf8(text), fin);
+    public static byte[] Text(string text, bool fin = true) => Frame(Opcode.Text, Bytes.Utf8(text), fin);
 
     public static byte[] Close(ushort code, string reason = "")
     {
         byte[] body = Bytes.Concat([(byte)(code >> 8), (byte)code], Bytes.Utf8(reason));
-        return Frame(OpCode.Close, body);
+        return Frame(Opcode.Close, body);
     }
 
     /// <summary>RFC 6455 §5.3: octet i is XORed with key octet (i MOD 4); the reference the vectorized code is checked against.</summary>

@@ -1,4 +1,4 @@
-namespace Engine.Transport;
+namespace Engine.Transports;
 
 /// <summary>The layer above a transport connection: takes received bytes, owns the outgoing queue.</summary>
 internal interface ITransportHandler

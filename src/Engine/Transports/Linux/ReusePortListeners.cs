@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Engine.Transport.Linux;
+namespace Engine.Transports.Linux;
 
 /// <summary>
 /// One non-blocking listening socket per event loop on the same port (SO_REUSEPORT): the kernel spreads new

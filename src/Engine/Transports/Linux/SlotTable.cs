@@ -1,4 +1,4 @@
-namespace Engine.Transport.Linux;
+namespace Engine.Transports.Linux;
 
 /// <summary>
 /// A loop's connections by small integer slot: the slot travels through the kernel (epoll data, io_uring user data)

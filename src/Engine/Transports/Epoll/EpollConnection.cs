@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Net.Sockets;
-using Engine.Transport.Linux;
+using Engine.Transports.Linux;
 
-namespace Engine.Transport.Epoll;
+namespace Engine.Transports.Epoll;
 
 /// <summary>
 /// A connection owned by one <see cref="EpollLoop"/>: non-blocking read and writev on its file descriptor, on the loop

@@ -1,10 +1,10 @@
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Engine.Transport.Linux;
-using static Engine.Transport.IoUring.UringNative;
+using Engine.Transports.Linux;
+using static Engine.Transports.IoUring.UringNative;
 
-namespace Engine.Transport.IoUring;
+namespace Engine.Transports.IoUring;
 
 /// <summary>
 /// A connection owned by one <see cref="UringLoop"/>, on the loop thread only. It keeps one receive in the kernel

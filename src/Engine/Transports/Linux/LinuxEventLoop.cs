@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Engine.Runtime;
 
-namespace Engine.Transport.Linux;
+namespace Engine.Transports.Linux;
 
 /// <summary>
 /// What the io_uring and epoll loops share: the thread, the SO_REUSEPORT listener and its accept burst, the slot table,

@@ -1,7 +1,7 @@
 namespace Engine.Protocol;
 
 /// <summary>RFC 6455 §5.2 frame opcodes.</summary>
-internal enum OpCode : byte
+internal enum Opcode : byte
 {
     Continuation = 0x0,
     Text = 0x1,
@@ -14,8 +14,8 @@ internal enum OpCode : byte
 internal static class OpCodeExtensions
 {
     // RFC 6455 §5.5: control frames are those whose opcode has the high bit set.
-    public static bool IsControl(this OpCode opCode) => ((byte)opCode & 0x8) != 0;
+    public static bool IsControl(this Opcode opCode) => ((byte)opCode & 0x8) != 0;
 
-    public static bool IsDefined(this OpCode opCode) => opCode is OpCode.Continuation or OpCode.Text or OpCode.Binary
-        or OpCode.Close or OpCode.Ping or OpCode.Pong;
+    public static bool IsDefined(this Opcode opCode) => opCode is Opcode.Continuation or Opcode.Text or Opcode.Binary
+        or Opcode.Close or Opcode.Ping or Opcode.Pong;
 }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Engine.Protocol;
 using Engine.Runtime;
-using Engine.Transport;
+using Engine.Transports;
 
 namespace Engine.Tests.Unit.Transport;
 
@@ -40,9 +40,9 @@ public class OutboundQueueTests
         return [.. sent];
     }
 
-    private static List<(OpCode OpCode, byte[] Payload)> ParseFrames(byte[] bytes)
+    private static List<(Opcode Opcode, byte[] Payload)> ParseFrames(byte[] bytes)
     {
-        var frames = new List<(OpCode, byte[])>();
+        var frames = new List<(Opcode, byte[])>();
         int position = 0;
         while (position < bytes.Length)
         {
@@ -50,7 +50,7 @@ public class OutboundQueueTests
             Assert.True(header.Fin);
             Assert.False(header.Masked);
             position += consumed;
-            frames.Add((header.OpCode, bytes.AsSpan(position, (int)header.PayloadLength).ToArray()));
+            frames.Add((header.Opcode, bytes.AsSpan(position, (int)header.PayloadLength).ToArray()));
             position += (int)header.PayloadLength;
         }
         return frames;
@@ -72,15 +72,15 @@ public class OutboundQueueTests
             byte[] payload = new byte[size];
             random.NextBytes(payload);
             expected.Add(payload);
-            Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(OpCode.Binary, payload, long.MaxValue, final: false, out _));
+            Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, payload, long.MaxValue, final: false, out _));
         }
         Assert.Equal(sizes.Sum(s => FrameWriter.HeaderLength(s, masked: false) + s), queue.BufferedBytes);
 
-        List<(OpCode OpCode, byte[] Payload)> frames = ParseFrames(Drain(queue, sendSize));
+        List<(Opcode Opcode, byte[] Payload)> frames = ParseFrames(Drain(queue, sendSize));
         Assert.Equal(expected.Count, frames.Count);
         for (int i = 0; i < expected.Count; i++)
         {
-            Assert.Equal(OpCode.Binary, frames[i].OpCode);
+            Assert.Equal(Opcode.Binary, frames[i].Opcode);
             Assert.True(expected[i].AsSpan().SequenceEqual(frames[i].Payload), $"frame {i} ({expected[i].Length} B) differs");
         }
         Assert.Equal(0, queue.BufferedBytes);
@@ -92,12 +92,12 @@ public class OutboundQueueTests
     {
         var pool = new BlockPool(BlockSize, 16);
         var queue = new OutboundQueue(pool);
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(OpCode.Text, "a"u8, long.MaxValue, final: false, out bool flush));
+        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Text, "a"u8, long.MaxValue, final: false, out bool flush));
         Assert.True(flush);
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(OpCode.Close, [0x03, 0xE8], long.MaxValue, final: true, out _));
+        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Close, [0x03, 0xE8], long.MaxValue, final: true, out _));
         Assert.True(queue.IsCompleted);
-        Assert.Equal(EnqueueResult.Completed, queue.TryEnqueueFrame(OpCode.Text, "b"u8, long.MaxValue, final: false, out _));
-        Assert.Equal([OpCode.Text, OpCode.Close], ParseFrames(Drain(queue, 3)).Select(f => f.OpCode));
+        Assert.Equal(EnqueueResult.Completed, queue.TryEnqueueFrame(Opcode.Text, "b"u8, long.MaxValue, final: false, out _));
+        Assert.Equal([Opcode.Text, Opcode.Close], ParseFrames(Drain(queue, 3)).Select(f => f.Opcode));
         Assert.Equal(0, pool.Outstanding);
     }
 
@@ -106,10 +106,10 @@ public class OutboundQueueTests
     {
         var pool = new BlockPool(BlockSize, 16);
         var queue = new OutboundQueue(pool);
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(OpCode.Binary, new byte[5000], limit: 100, final: false, out _));
-        Assert.Equal(EnqueueResult.OverLimit, queue.TryEnqueueFrame(OpCode.Binary, new byte[10], limit: 100, final: false, out _));
+        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, new byte[5000], limit: 100, final: false, out _));
+        Assert.Equal(EnqueueResult.OverLimit, queue.TryEnqueueFrame(Opcode.Binary, new byte[10], limit: 100, final: false, out _));
         Drain(queue, 4096);
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(OpCode.Binary, new byte[10], limit: 100, final: false, out _));
+        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, new byte[10], limit: 100, final: false, out _));
         queue.Dispose();
         Assert.Equal(0, pool.Outstanding);
     }
@@ -120,8 +120,8 @@ public class OutboundQueueTests
         var pool = new BlockPool(BlockSize, 16);
         var queue = new OutboundQueue(pool);
         queue.Cork();
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(OpCode.Binary, new byte[500], limit: 100, final: false, out bool first));
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(OpCode.Binary, new byte[500], limit: 100, final: false, out bool second));
+        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, new byte[500], limit: 100, final: false, out bool first));
+        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, new byte[500], limit: 100, final: false, out bool second));
         Assert.False(first);
         Assert.False(second);
         Assert.True(queue.Uncork());
@@ -134,10 +134,10 @@ public class OutboundQueueTests
     {
         var pool = new BlockPool(BlockSize, 16);
         var queue = new OutboundQueue(pool);
-        queue.TryEnqueueFrame(OpCode.Binary, new byte[10_000], long.MaxValue, final: false, out _);
+        queue.TryEnqueueFrame(Opcode.Binary, new byte[10_000], long.MaxValue, final: false, out _);
         Assert.True(queue.TryBeginSend());
         queue.OnSent(100); // part of the in-flight batch sent
-        queue.TryEnqueueFrame(OpCode.Binary, new byte[3000], long.MaxValue, final: false, out _); // and more pending
+        queue.TryEnqueueFrame(Opcode.Binary, new byte[3000], long.MaxValue, final: false, out _); // and more pending
         Assert.True(pool.Outstanding > 0);
         queue.Dispose();
         Assert.Equal(0, pool.Outstanding);

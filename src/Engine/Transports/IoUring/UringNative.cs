@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Engine.Transport.IoUring;
+namespace Engine.Transports.IoUring;
 
 /// <summary>
 /// The io_uring kernel ABI (linux/io_uring.h, x86-64) as far as this transport uses it: raw syscalls through libc's

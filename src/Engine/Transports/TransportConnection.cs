@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Engine.Transport;
+namespace Engine.Transports;
 
 /// <summary>One connection's byte mover, as the layers above see it. Implementations: <see cref="DuplexConnection"/> (portable) and <see cref="Epoll.EpollConnection"/> (Linux).</summary>
 internal abstract class TransportConnection

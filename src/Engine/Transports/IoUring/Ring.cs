@@ -1,9 +1,9 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Engine.Transport.Linux;
-using static Engine.Transport.IoUring.UringNative;
+using Engine.Transports.Linux;
+using static Engine.Transports.IoUring.UringNative;
 
-namespace Engine.Transport.IoUring;
+namespace Engine.Transports.IoUring;
 
 /// <summary>
 /// One io_uring instance used by one thread: the mapped submission and completion rings, and a ring of provided

@@ -1,9 +1,9 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Engine.Runtime;
-using Engine.Transport.Linux;
+using Engine.Transports.Linux;
 
-namespace Engine.Transport.Epoll;
+namespace Engine.Transports.Epoll;
 
 /// <summary>
 /// One event loop: a thread blocked in epoll_wait over its own listener (SO_REUSEPORT: the kernel spreads accepts

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Engine.Transport.Linux;
+namespace Engine.Transports.Linux;
 
 /// <summary>The Linux system calls the epoll and io_uring transports need (libc, source-generated marshalling, AOT-safe).</summary>
 internal static unsafe partial class Native

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Engine.Runtime;
 
-namespace Engine.Transport;
+namespace Engine.Transports;
 
 /// <summary>
 /// One connection's I/O: a receive loop and a send path over an async byte transport (a socket or a stream).

@@ -3,7 +3,7 @@ using Engine.Protocol;
 using Engine.Runtime;
 using Microsoft.Extensions.ObjectPool;
 
-namespace Engine.Transport;
+namespace Engine.Transports;
 
 internal enum SegmentOwner : byte
 {
@@ -100,7 +100,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     /// On <see cref="EnqueueResult.Queued"/>, <paramref name="flushNeeded"/> says whether the caller must ask the transport to flush.
     /// <paramref name="rsv"/> carries RSV1 for a compressed message (permessage-deflate).
     /// </summary>
-    public EnqueueResult TryEnqueueFrame(OpCode opCode, ReadOnlySpan<byte> payload, long limit, bool final, out bool flushNeeded, byte rsv = 0)
+    public EnqueueResult TryEnqueueFrame(Opcode opCode, ReadOnlySpan<byte> payload, long limit, bool final, out bool flushNeeded, byte rsv = 0)
     {
         flushNeeded = false;
         int headerLength = FrameWriter.HeaderLength(payload.Length, masked: false);

@@ -1,7 +1,7 @@
 using System.Net;
 using Engine.Runtime;
 
-namespace Engine.Transport;
+namespace Engine.Transports;
 
 /// <summary>A <see cref="DuplexConnection"/> over a <see cref="Stream"/> handed in by an embedder (for example TLS).</summary>
 internal sealed class StreamConnection : DuplexConnection

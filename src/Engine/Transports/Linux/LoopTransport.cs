@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Engine.Transport.Linux;
+namespace Engine.Transports.Linux;
 
 /// <summary>One thread that owns a listener and the connections it accepts (<see cref="Epoll.EpollLoop"/>, <see cref="IoUring.UringLoop"/>).</summary>
 internal interface IEventLoop

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 
-namespace Engine.Transport.Linux;
+namespace Engine.Transports.Linux;
 
 /// <summary>A peer's address from accept4's sockaddr, kept as plain values until someone asks for an <see cref="IPEndPoint"/>.</summary>
 internal readonly struct PeerAddress

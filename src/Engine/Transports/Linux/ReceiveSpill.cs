@@ -1,7 +1,7 @@
 using System.Buffers;
 using Engine.Runtime;
 
-namespace Engine.Transport.Linux;
+namespace Engine.Transports.Linux;
 
 /// <summary>
 /// The bytes a connection received but could not consume yet (a partial frame header, the first bytes of a request

@@ -3,7 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using Engine.Runtime;
 
-namespace Engine.Transport;
+namespace Engine.Transports;
 
 /// <summary>
 /// A <see cref="DuplexConnection"/> that terminates TLS: an <see cref="SslStream"/> over the accepted socket. The TLS

@@ -1,10 +1,10 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Engine.Runtime;
-using Engine.Transport.Linux;
-using static Engine.Transport.IoUring.UringNative;
+using Engine.Transports.Linux;
+using static Engine.Transports.IoUring.UringNative;
 
-namespace Engine.Transport.IoUring;
+namespace Engine.Transports.IoUring;
 
 /// <summary>
 /// One event loop on io_uring: a thread that owns a <see cref="Ring"/>, its own SO_REUSEPORT listener and its

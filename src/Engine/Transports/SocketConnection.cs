@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Engine.Runtime;
 
-namespace Engine.Transport;
+namespace Engine.Transports;
 
 /// <summary>A <see cref="DuplexConnection"/> on .NET's async socket operations (epoll on Linux, IOCP on Windows).</summary>
 internal sealed class SocketConnection : DuplexConnection

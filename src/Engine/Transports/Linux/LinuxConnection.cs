@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Engine.Transport.Linux;
+namespace Engine.Transports.Linux;
 
 /// <summary>
 /// What a connection of the io_uring and epoll loops shares: its descriptor and slot, the peer's address, and how other

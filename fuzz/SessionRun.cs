@@ -1,6 +1,7 @@
 using System.Text;
 using Engine.Compression;
 using Engine.Protocol;
+using Engine.Buffers;
 using Engine.Runtime;
 using Engine.Session;
 using Engine.Transports;
@@ -24,7 +25,7 @@ internal enum SessionOptions : byte
     AppClose = 16,
     /// <summary>The application does not echo messages.</summary>
     NoEcho = 32,
-    /// <summary>The session object first serves another connection and goes back to the pool (reset paths).</summary>
+    /// <summary>No effect since sessions are one per connection (they were pooled): the bit stays so older corpus inputs keep their meaning otherwise.</summary>
     Reused = 64,
     /// <summary>The server offers permessage-deflate and the upgrade asks for it: compressed frames in, compressed echoes out.</summary>
     Deflate = 128,
@@ -40,7 +41,7 @@ internal sealed class SessionRun : ISessionHost
 {
     public const int BlockSize = 4096;
 
-    private readonly OutboundQueue _output;
+    private readonly SendQueue _output;
     private readonly CompressionPool? _compression;
     private readonly bool _echo;
     private WebSocketSession _session = null!;
@@ -57,7 +58,7 @@ internal sealed class SessionRun : ISessionHost
         Settings = settings;
         _echo = echo && !settings.Streamed;
         Pool = new BlockPool(BlockSize, 16);
-        _output = new OutboundQueue(Pool);
+        _output = new DrainingTransport(Pool, Drain).Output;
         Wheel = new TimerWheel(100, 64, 0);
         MessageBuffers = new CountingArrayPool();
     }
@@ -73,6 +74,9 @@ internal sealed class SessionRun : ISessionHost
     public long Now { get; private set; }
 
     public int Opens { get; private set; }
+
+    /// <summary>How often the session reported the connection's end (exactly once after the teardown).</summary>
+    public int Ends { get; private set; }
 
     /// <summary>Whole messages, as the application received them (streamed pieces joined).</summary>
     public List<(MessageType Type, byte[] Payload)> Messages { get; } = [];
@@ -109,11 +113,10 @@ internal sealed class SessionRun : ISessionHost
     /// Runs <paramref name="input"/> through a session. <paramref name="maxPiece"/> 0 delivers it in one read; otherwise
     /// reads are 0..maxPiece bytes long as <paramref name="seed"/> decides.
     /// </summary>
-    public static SessionRun Execute(byte[] input, SessionOptions options, int maxPiece, uint seed, WebSocketSession? session = null,
-        int maxRequestHeadSize = 8192)
+    public static SessionRun Execute(byte[] input, SessionOptions options, int maxPiece, uint seed, int maxRequestHeadSize = 8192)
     {
         var run = new SessionRun(options, maxRequestHeadSize);
-        session ??= new WebSocketSession();
+        var session = new WebSocketSession();
         run._session = session;
         session.Start(run, run._output, run.Wheel, run.MessageBuffers, run.Settings, run.Now);
         var random = new SplitRandom(seed);
@@ -149,8 +152,8 @@ internal sealed class SessionRun : ISessionHost
         }
         run.Leftover = pending.Length;
 
-        // The connection ends: the transport resets the session (it goes back to the pool) and disposes the queue.
-        session.TryReset();
+        // The connection ends as the transport ends it: the session hears it, then the transport disposes its queue.
+        ((ITransportHandler)session).OnTransportClosed(null);
         run._output.Dispose();
         run._compression?.Dispose();
         run.CheckTeardown();
@@ -177,7 +180,7 @@ internal sealed class SessionRun : ISessionHost
             do
             {
                 int total = 0;
-                foreach (OutboundSegment segment in _output.GetInFlight())
+                foreach (SendSegment segment in _output.GetInFlight())
                 {
                     _sent.AddRange(segment.Array.AsSpan(segment.Offset, segment.Count));
                     total += segment.Count;
@@ -190,6 +193,7 @@ internal sealed class SessionRun : ISessionHost
 
     private void CheckTeardown()
     {
+        FuzzInvariantException.Check(Ends == 1, $"the end of the connection was reported {Ends} times");
         FuzzInvariantException.Check(Pool.Outstanding == 0, $"{Pool.Outstanding} send blocks outstanding after the connection ended");
         FuzzInvariantException.Check(MessageBuffers.Outstanding == 0, $"{MessageBuffers.Outstanding} message buffers outstanding after the connection ended");
         // The pool frees what it retains on Dispose; anything still alive was never given back.
@@ -228,25 +232,10 @@ internal sealed class SessionRun : ISessionHost
         }
     }
 
-    /// <summary>Sends the message back as <see cref="WebSocketConnection.Send"/> does: compressed over the threshold when deflate was agreed.</summary>
+    /// <summary>Sends the message back through the session, as <see cref="WebSocketConnection.Send"/> does (compressed over the threshold when deflate was agreed).</summary>
     private void Echo(ReadOnlySpan<byte> payload, MessageType type)
     {
-        EnqueueResult result;
-        PerMessageDeflate? deflate = _session.Deflate;
-        if (deflate is not null && payload.Length >= deflate.Threshold)
-        {
-            lock (deflate)
-            {
-                FuzzInvariantException.Check(deflate.TryCompress(payload, out byte[] compressed, out int length), "compression refused on an idle pool");
-                result = _output.TryEnqueueFrame((Opcode)type, compressed.AsSpan(0, length), Settings.MaxBufferedBytes, final: false, out _, rsv: 4);
-                System.Buffers.ArrayPool<byte>.Shared.Return(compressed);
-            }
-        }
-        else
-        {
-            result = _output.TryEnqueueFrame((Opcode)type, payload, Settings.MaxBufferedBytes, final: false, out _);
-        }
-        if (result == EnqueueResult.Queued)
+        if (_session.Send(payload, type, Settings.MaxBufferedBytes) == EnqueueResult.Queued)
         {
             Echoed.Add((type, payload.ToArray()));
         }
@@ -262,14 +251,14 @@ internal sealed class SessionRun : ISessionHost
         Closes.Add((code, reason.ToArray()));
     }
 
-    void ISessionHost.RequestFlush() => Drain();
-
-    void ISessionHost.OnTimeout(string reason)
+    void ISessionHost.OnTimeout(SessionTimeout timeout)
     {
         // The transport aborts the connection: no more reads; the teardown follows.
-        Timeouts.Add(reason);
+        Timeouts.Add(timeout.Describe());
         _timedOut = true;
     }
+
+    void ISessionHost.OnEnded(Exception? error) => Ends++;
 
     /// <summary>Text of the sent bytes for messages.</summary>
     public override string ToString() => Encoding.Latin1.GetString(Sent);

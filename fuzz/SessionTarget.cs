@@ -34,21 +34,13 @@ internal static class SessionTarget
         byte[] upgrade = options.HasFlag(SessionOptions.Deflate) ? UpgradeDeflate : Upgrade;
         byte[] input = options.HasFlag(SessionOptions.Raw) ? data[HeaderLength..].ToArray() : [.. upgrade, .. data[HeaderLength..]];
 
-        WebSocketSession? session = null;
-        if (options.HasFlag(SessionOptions.Reused))
-        {
-            // The pooled session first serves a connection cut off in the middle (state left behind must not leak).
-            session = new WebSocketSession();
-            SessionRun first = SessionRun.Execute(input[..(input.Length * 2 / 3)], options & ~SessionOptions.Reused, maxPiece, seed ^ 0x5A5A, session);
-            Check(first, options | SessionOptions.Raw); // cut short: maybe not even a whole upgrade
-        }
-        SessionRun run = SessionRun.Execute(input, options, maxPiece, seed, session);
+        SessionRun run = SessionRun.Execute(input, options, maxPiece, seed);
         Check(run, options);
 
         // Timing and application closes depend on where reads end; everything else must not.
-        if ((options & (SessionOptions.Clock | SessionOptions.AppClose)) == 0 && (maxPiece != 0 || session is not null))
+        if ((options & (SessionOptions.Clock | SessionOptions.AppClose)) == 0 && maxPiece != 0)
         {
-            SessionRun whole = SessionRun.Execute(input, options & ~SessionOptions.Reused, maxPiece: 0, seed);
+            SessionRun whole = SessionRun.Execute(input, options, maxPiece: 0, seed);
             Check(whole, options);
             Same(whole, run);
         }
@@ -63,7 +55,7 @@ internal static class SessionTarget
         output.WriteLine($"options {options}, longest read {data[1]}, seed {data[2] | (data[3] << 8)}, stream {Convert.ToHexString(input.AsSpan(options.HasFlag(SessionOptions.Raw) ? 0 : upgrade.Length))}");
         foreach ((string name, int maxPiece) in new[] { ("split", (int)data[1]), ("one read", 0) })
         {
-            SessionRun run = SessionRun.Execute(input, options & ~SessionOptions.Reused, maxPiece, (uint)(data[2] | (data[3] << 8)));
+            SessionRun run = SessionRun.Execute(input, options, maxPiece, (uint)(data[2] | (data[3] << 8)));
             output.WriteLine($"{name}: messages [{string.Join(", ", run.Messages.Select(m => $"{m.Type}:{Convert.ToHexString(m.Payload)}"))}], " +
                 $"closes [{string.Join(", ", run.Closes.Select(c => $"{(int)c.Code} '{System.Text.Encoding.UTF8.GetString(c.Reason)}'"))}], timeouts [{string.Join(", ", run.Timeouts)}]");
             int head = run.Sent.AsSpan().IndexOf("\r\n\r\n"u8) + 4;

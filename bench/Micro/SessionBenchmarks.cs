@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Engine.Protocol;
+using Engine.Buffers;
 using Engine.Runtime;
 using Engine.Session;
 using Engine.Transports;
@@ -10,7 +11,7 @@ namespace Engine.Benchmarks.Micro;
 
 /// <summary>
 /// One echo round trip on an open connection, no sockets: a masked text frame is received (unmask, UTF-8 check,
-/// delivery) and the echo frame is queued and drained from the <see cref="OutboundQueue"/>. The baseline does the
+/// delivery) and the echo frame is queued and drained from the <see cref="SendQueue"/>. The baseline does the
 /// same with the framework's <see cref="WebSocket.CreateFromStream(Stream, WebSocketCreationOptions)"/> over an
 /// in-memory duplex stream.
 /// </summary>
@@ -21,7 +22,7 @@ public class SessionBenchmarks
     private readonly WebSocketSession _session = new();
     private byte[] _frame = [];
     private byte[] _receive = [];
-    private OutboundQueue _output = null!;
+    private SendQueue _output = null!;
 
     private MemoryDuplexStream _stream = null!;
     private WebSocket _framework = null!;
@@ -41,8 +42,8 @@ public class SessionBenchmarks
         _receive = new byte[_frame.Length];
 
         var pool = new BlockPool(16 * 1024, 64);
-        _output = new OutboundQueue(pool, OutboundQueue.CreateListPool(16)); // as the server does: segment lists pooled
-        _host.Output = _output;
+        _output = new SendQueue(pool, SendQueue.CreateListPool(16)); // as the server does: segment lists pooled
+        _host.Session = _session;
         var settings = new SessionSettings(
             MaxMessageSize: 1 << 20, MaxRequestHeadSize: 8192, Streamed: false, HandshakeTimeoutMs: 5_000,
             HeartbeatIntervalMs: 0, HeartbeatTimeoutMs: 10_000, CloseTimeoutMs: 2_000, IdleTimeoutMs: 0,
@@ -56,7 +57,7 @@ public class SessionBenchmarks
         {
             throw new InvalidOperationException("handshake failed");
         }
-        SendQueue.Drain(_output);
+        QueueDrain.Drain(_output);
         if (EngineRoundTrip() != FrameWriter.HeaderLength(Size, masked: false) + Size)
         {
             throw new InvalidOperationException("no echo");
@@ -91,12 +92,12 @@ public class SessionBenchmarks
         // The socket read: fresh masked bytes each time (the session unmasks in place).
         _frame.CopyTo(_receive, 0);
         _session.Receive(_receive, 1);
-        return SendQueue.Drain(_output);
+        return QueueDrain.Drain(_output);
     }
 
     private sealed class EchoHost : ISessionHost
     {
-        public OutboundQueue Output { get; set; } = null!;
+        public WebSocketSession Session { get; set; } = null!;
 
         public UpgradeDecision OnUpgrade(ReadOnlySpan<byte> buffer, in HttpRequestHead head) => UpgradeDecision.Accept();
 
@@ -107,17 +108,17 @@ public class SessionBenchmarks
         }
 
         public void OnMessage(ReadOnlySpan<byte> payload, MessageType type, bool endOfMessage) =>
-            Output.TryEnqueueFrame((Opcode)type, payload, long.MaxValue, final: false, out _);
+            Session.Send(payload, type, long.MaxValue);
 
         public void OnClosed(CloseCode code, ReadOnlySpan<byte> reason)
         {
         }
 
-        public void RequestFlush()
+        public void OnTimeout(SessionTimeout timeout)
         {
         }
 
-        public void OnTimeout(string reason)
+        public void OnEnded(Exception? error)
         {
         }
     }

@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Engine.Buffers;
 using Engine.Compression;
 using Engine.Protocol;
 using Engine.Session;
 using Engine.Runtime;
-using Engine.Transports;
 
 namespace Engine;
 
@@ -211,8 +211,8 @@ public sealed partial class PubSub
             return 0;
         }
         long started = _server.Metrics.FanoutEnabled ? Stopwatch.GetTimestamp() : 0;
-        SharedFrame? frame = null;
-        SharedFrame? compressed = null;
+        SharedBuffer? frame = null;
+        SharedBuffer? compressed = null;
         bool triedCompression = false;
         SessionCompression? compression = _server.Settings.Compression;
         int delivered = 0;
@@ -231,7 +231,7 @@ public sealed partial class PubSub
                 PerMessageDeflate? deflate = subscriber.Deflate;
                 if (deflate is null || payload.Length < deflate.Threshold)
                 {
-                    status = subscriber.SendShared(frame ??= SharedFrame.Create((Opcode)type, payload, _server.Pool, _server.MessageBuffers));
+                    status = subscriber.SendShared(frame ??= SharedFrames.Frame((Opcode)type, payload, _server.Pool, _server.MessageBuffers));
                 }
                 else if (deflate.Parameters.ServerNoContextTakeover && deflate.Parameters.ServerWindowBits == compression!.Config.ServerMaxWindowBits)
                 {
@@ -239,9 +239,9 @@ public sealed partial class PubSub
                     if (!triedCompression)
                     {
                         triedCompression = true;
-                        compressed = CompressOnce(compression, payload, type);
+                        compressed = SharedFrames.FrameCompressed(compression!, (Opcode)type, payload, _server.Pool, _server.MessageBuffers);
                     }
-                    status = subscriber.SendShared(compressed ?? (frame ??= SharedFrame.Create((Opcode)type, payload, _server.Pool, _server.MessageBuffers)));
+                    status = subscriber.SendShared(compressed ?? (frame ??= SharedFrames.Frame((Opcode)type, payload, _server.Pool, _server.MessageBuffers)));
                 }
                 else
                 {
@@ -273,29 +273,6 @@ public sealed partial class PubSub
         _server.Metrics.Sent(sharedDelivered, (long)sharedDelivered * payload.Length);
         _server.Metrics.Published(started);
         return delivered;
-    }
-
-    /// <summary>A compressed frame (RSV1) of <paramref name="payload"/> from a pooled deflater; null at the compression cap.</summary>
-    private SharedFrame? CompressOnce(SessionCompression compression, ReadOnlySpan<byte> payload, MessageType type)
-    {
-        CompressionPool pool = compression.Pool;
-        if (!pool.TryBeginCompression())
-        {
-            return null;
-        }
-        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Deflater.MaxOutputLength(payload.Length));
-        try
-        {
-            Deflater deflater = pool.RentDeflater(compression.Config.ServerMaxWindowBits);
-            int length = deflater.Compress(payload, buffer, resetContext: true);
-            pool.ReturnDeflater(deflater);
-            return SharedFrame.Create((Opcode)type, buffer.AsSpan(0, length), _server.Pool, _server.MessageBuffers, rsv: 4);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-            pool.EndCompression();
-        }
     }
 
     /// <summary>The connection ended: remove it from every channel it joined.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text;
+using Engine.Buffers;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
@@ -13,21 +14,23 @@ namespace Engine;
 /// One WebSocket connection, handed to the <see cref="IWebSocketHandler"/> callbacks. Thread-safe: any thread may
 /// send, close or abort. After the connection has closed, sends return <see cref="SendStatus.Closed"/>.
 /// </summary>
-public sealed class WebSocketConnection : ISessionHost, ITransportHandler
+/// <remarks>
+/// The facade between the application and the engine: what the application calls goes down to the session (which
+/// frames) and the transport (which moves bytes); what the session reports comes up through <see cref="ISessionHost"/>
+/// and goes on to the handler. Nothing calls back into it from below a second time.
+/// </remarks>
+public sealed class WebSocketConnection : ISessionHost
 {
     private readonly WebSocketServer _server;
     private readonly TransportConnection _transport;
-    private readonly OutboundQueue _output;
-    private WebSocketSession? _session;
+    private readonly WebSocketSession _session;
     private CloseCode _closeCode = CloseCode.AbnormalClosure;
     private string _closeReason = "";
     private bool _opened;
+    private bool _compressed;
     private int _ended;
     private List<string>? _subscriptions;
     private bool _reserved;
-    private bool _receiving;
-    private bool _sessionReturnDeferred;
-    private Compression.PerMessageDeflate? _deflate;
 
     // Links of the server's ConnectionRegistry (intrusive: no node object per connection). Guarded by the registry's lock.
     internal WebSocketConnection? RegistryPrevious;
@@ -39,13 +42,12 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         _server = server;
         Id = id;
         _transport = transport;
-        _output = new OutboundQueue(server.Pool, server.SegmentLists);
         _session = session;
     }
 
-    // Guards the pooled session and the subscription list (rare operations). The transport object is internal and never
-    // locked elsewhere, so it serves as the monitor and each connection saves a lock object (memory per idle connection).
-    private object SessionLock => _transport;
+    // Guards the subscription list (rare operations). The transport object is internal and never locked elsewhere, so it
+    // serves as the monitor and each connection saves a lock object (memory per idle connection).
+    private object SubscriptionLock => _transport;
 
     /// <summary>The server this connection belongs to (for example to reach its <see cref="WebSocketServer.PubSub"/>).</summary>
     public WebSocketServer Server => _server;
@@ -63,13 +65,13 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     public object? UserState { get; set; }
 
     /// <summary>Bytes queued for sending and not yet handed to the kernel.</summary>
-    public long BufferedAmount => _output.BufferedBytes;
+    public long BufferedAmount => _transport.Output.BufferedBytes;
 
     /// <summary>Whether permessage-deflate (RFC 7692) was agreed in the handshake.</summary>
-    public bool IsCompressed => _deflate is not null;
+    public bool IsCompressed => _compressed;
 
     /// <summary>Whether messages can still be sent (open, and no close frame queued).</summary>
-    public bool IsOpen => _opened && !_output.IsCompleted;
+    public bool IsOpen => _opened && !_transport.Output.IsCompleted;
 
     /// <summary>
     /// Queues a message. The payload is copied, so the caller may reuse its buffer at once. Thread-safe. Returns
@@ -81,65 +83,19 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         {
             return SendStatus.Closed;
         }
-        Compression.PerMessageDeflate? deflate = _deflate;
-        if (deflate is not null && payload.Length >= deflate.Threshold)
-        {
-            return SendCompressed(deflate, payload, type);
-        }
-        EnqueueResult result = _output.TryEnqueueFrame((Opcode)type, payload, _server.Options.MaxBufferedBytes, final: false, out bool flush);
-        if (result == EnqueueResult.Queued)
-        {
-            _server.Metrics.Sent(1, payload.Length);
-        }
-        return Complete(result, flush);
-    }
-
-    /// <summary>
-    /// Compresses and queues under the connection's deflate lock, so with context takeover frames enter the queue in
-    /// the order their compression context was built. At the server's compression cap the message goes out plain.
-    /// </summary>
-    private SendStatus SendCompressed(Compression.PerMessageDeflate deflate, ReadOnlySpan<byte> payload, MessageType type)
-    {
-        EnqueueResult result;
-        bool flush;
-        lock (deflate)
-        {
-            if (!deflate.TryCompress(payload, out byte[] compressed, out int length))
-            {
-                result = _output.TryEnqueueFrame((Opcode)type, payload, _server.Options.MaxBufferedBytes, final: false, out flush);
-            }
-            else
-            {
-                try
-                {
-                    // RFC 7692 §6: RSV1 on the (only) frame of a compressed message.
-                    result = _output.TryEnqueueFrame((Opcode)type, compressed.AsSpan(0, length), _server.Options.MaxBufferedBytes, final: false, out flush, rsv: 4);
-                    if (result != EnqueueResult.Queued)
-                    {
-                        deflate.DiscardContext();
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(compressed);
-                }
-            }
-        }
+        EnqueueResult result = _session.Send(payload, type, _server.Options.MaxBufferedBytes);
         if (result == EnqueueResult.Queued)
         {
             _server.Metrics.Sent(1, payload.Length); // the application's bytes, not the compressed ones
         }
-        return Complete(result, flush);
+        return Complete(result);
     }
 
-    private SendStatus Complete(EnqueueResult result, bool flush)
+    /// <summary>Maps what the output did with a send to the application's answer, applying the slow-consumer policy.</summary>
+    private SendStatus Complete(EnqueueResult result)
     {
         if (result == EnqueueResult.Queued)
         {
-            if (flush)
-            {
-                _transport.RequestFlush();
-            }
             return SendStatus.Queued;
         }
         if (result == EnqueueResult.OverLimit)
@@ -186,16 +142,13 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         {
             throw new ArgumentOutOfRangeException(nameof(code), code, "not a close code that may be sent");
         }
-        lock (SessionLock)
+        if (!_session.Close(code, reason, _server.Clock()))
         {
-            if (_session is null || !_session.Close(code, reason, _server.Clock()))
-            {
-                return false;
-            }
-            _closeCode = code;
-            _closeReason = reason;
-            return true;
+            return false;
         }
+        _closeCode = code;
+        _closeReason = reason;
+        return true;
     }
 
     /// <summary>
@@ -204,7 +157,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     /// connection ends first. One pending call per connection.
     /// </summary>
     public Task WhenBufferedBelowAsync(long bytes, CancellationToken cancellationToken = default) =>
-        _output.WhenBufferedBelowAsync(bytes, cancellationToken);
+        _transport.Output.WhenBufferedBelowAsync(bytes, cancellationToken);
 
     /// <summary>Drops the TCP connection at once, without a close handshake.</summary>
     public void Abort() => _transport.Abort();
@@ -212,27 +165,24 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
     /// <inheritdoc/>
     public override string ToString() => $"ws#{Id} {RemoteEndPoint}";
 
-    internal void Start() => _transport.Start(this);
-
     internal bool HasEnded => Volatile.Read(ref _ended) != 0;
 
     /// <summary>The agreed permessage-deflate state (pub/sub reads it to share compressed frames), or null.</summary>
-    internal Compression.PerMessageDeflate? Deflate => _deflate;
+    internal Compression.PerMessageDeflate? Deflate => _session.Deflate;
 
     /// <summary>Queues a frame shared with other connections (pub/sub); applies the slow-consumer policy.</summary>
-    internal SendStatus SendShared(SharedFrame frame)
+    internal SendStatus SendShared(SharedBuffer frame)
     {
         if (!_opened)
         {
             return SendStatus.Closed;
         }
-        EnqueueResult result = _output.TryEnqueueShared(frame, _server.Options.MaxBufferedBytes, out bool flush);
-        return Complete(result, flush);
+        return Complete(_session.SendShared(frame, _server.Options.MaxBufferedBytes));
     }
 
     internal void AddSubscription(string channel)
     {
-        lock (SessionLock)
+        lock (SubscriptionLock)
         {
             (_subscriptions ??= new List<string>()).Add(channel);
         }
@@ -240,7 +190,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     internal void RemoveSubscription(string channel)
     {
-        lock (SessionLock)
+        lock (SubscriptionLock)
         {
             _subscriptions?.Remove(channel);
         }
@@ -248,7 +198,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     internal List<string> TakeSubscriptions()
     {
-        lock (SessionLock)
+        lock (SubscriptionLock)
         {
             List<string> taken = _subscriptions ?? [];
             _subscriptions = null;
@@ -267,56 +217,11 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         Close(CloseCode.GoingAway, "server shutdown");
     }
 
-    OutboundQueue ITransportHandler.Output => _output;
-
-    bool ITransportHandler.IsFinished => _session is null || _session.State == SessionState.Closed;
-
-    int ITransportHandler.OnReceived(Span<byte> data)
-    {
-        WebSocketSession? session = _session;
-        if (session is null)
-        {
-            return data.Length;
-        }
-        _receiving = true;
-        try
-        {
-            return session.Receive(data, _server.Clock());
-        }
-        finally
-        {
-            _receiving = false;
-            if (_sessionReturnDeferred)
-            {
-                _server.ReturnSession(session);
-            }
-        }
-    }
-
-    void ITransportHandler.OnTransportClosed(Exception? error)
+    void ISessionHost.OnEnded(Exception? error)
     {
         if (Interlocked.Exchange(ref _ended, 1) != 0)
         {
             return;
-        }
-        WebSocketSession? session;
-        lock (SessionLock)
-        {
-            session = _session;
-            _session = null;
-        }
-        if (session is not null)
-        {
-            // Aborted from a callback inside Receive (same thread): the session goes back to the pool only once
-            // Receive has unwound, so no other connection can pick it up while it is still running.
-            if (_receiving)
-            {
-                _sessionReturnDeferred = true;
-            }
-            else
-            {
-                _server.ReturnSession(session);
-            }
         }
         _server.PubSub.RemoveAll(this);
         if (_reserved)
@@ -396,7 +301,7 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
 
     void ISessionHost.OnOpen()
     {
-        _deflate = _session?.Deflate;
+        _compressed = _session.Deflate is not null;
         _opened = true;
         _server.Metrics.Opened();
         ILogger logger = _server.Logger;
@@ -437,14 +342,13 @@ public sealed class WebSocketConnection : ISessionHost, ITransportHandler
         }
     }
 
-    void ISessionHost.RequestFlush() => _transport.RequestFlush();
-
-    void ISessionHost.OnTimeout(string reason)
+    void ISessionHost.OnTimeout(SessionTimeout timeout)
     {
-        if (!_opened && reason == WebSocketSession.HandshakeTimeout)
+        if (!_opened && timeout == SessionTimeout.Handshake)
         {
             ((ISessionHost)this).OnHandshakeRejected(0, HandshakeRejection.Timeout);
         }
+        string reason = timeout.Describe();
         ServerLog.ConnectionTimedOut(_server.Logger, Id, reason);
         if (_closeCode == CloseCode.AbnormalClosure)
         {

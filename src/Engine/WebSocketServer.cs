@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using Engine.Buffers;
 using Engine.Runtime;
 using Engine.Session;
 using Engine.Transports;
@@ -18,7 +19,6 @@ namespace Engine;
 public sealed class WebSocketServer : IAsyncDisposable
 {
     private readonly ConnectionRegistry _connections = new();
-    private readonly ObjectPool<WebSocketSession> _sessions;
     private readonly SessionSettings _settings;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -38,10 +38,10 @@ public sealed class WebSocketServer : IAsyncDisposable
         options.Validate();
         Options = options;
         Handler = handler;
-        _settings = SessionSettings.From(options);
+        _settings = SessionSettings.From(options) with { Clock = () => Clock() }; // read at call time: Clock is an init property
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
-        SegmentLists = OutboundQueue.CreateListPool(4096);
+        Buffers = new ConnectionBuffers(Pool, SendQueue.CreateListPool(4096), options.MaxBufferedBytes);
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
@@ -49,7 +49,6 @@ public sealed class WebSocketServer : IAsyncDisposable
         PubSub = new PubSub(this, options.PubSubShards);
         Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         Metrics = new ServerMetrics(this, options.MeterFactory);
-        _sessions = new DefaultObjectPool<WebSocketSession>(new DefaultPooledObjectPolicy<WebSocketSession>(), 4096);
     }
 
     /// <summary>The settings this server runs with.</summary>
@@ -82,7 +81,8 @@ public sealed class WebSocketServer : IAsyncDisposable
     /// <summary>The io_uring or epoll loops, when the server runs on one of them.</summary>
     internal Transports.Linux.LoopTransport? Loops => _loops;
 
-    internal ObjectPool<OutboundSegment[]> SegmentLists { get; }
+    /// <summary>What every connection's transport draws on: blocks, send-segment lists, the send limit.</summary>
+    internal ConnectionBuffers Buffers { get; }
 
     internal ILogger Logger { get; }
 
@@ -120,8 +120,8 @@ public sealed class WebSocketServer : IAsyncDisposable
         {
             _loops = Transports.Linux.LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
                 Options.EventLoops, kind, (index, listener) => kind == TransportKind.IoUring
-                    ? new Transports.IoUring.UringLoop(index, listener, Pool, Options.MaxBufferedBytes, Options.UringReceiveBuffers, StartConnection)
-                    : new Transports.Epoll.EpollLoop(index, listener, Pool, Options.MaxBufferedBytes, StartConnection));
+                    ? new Transports.IoUring.UringLoop(index, listener, Buffers, Options.UringReceiveBuffers, StartConnection)
+                    : new Transports.Epoll.EpollLoop(index, listener, Buffers, StartConnection));
             StartTimer();
             ServerLog.ServerStarted(Logger, _loops.LocalEndPoint, kind);
             return Task.CompletedTask;
@@ -162,8 +162,8 @@ public sealed class WebSocketServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(socket);
         EnsureRunning();
         StartConnection(Options.Tls is { } tls
-            ? new TlsConnection(socket, tls, Pool, Options.MaxBufferedBytes)
-            : new SocketConnection(socket, Pool, Options.MaxBufferedBytes));
+            ? new TlsConnection(socket, tls, Buffers)
+            : new SocketConnection(socket, Buffers));
     }
 
     /// <summary>Takes over a connected stream (for example an <see cref="System.Net.Security.SslStream"/>); the HTTP upgrade is read from it.</summary>
@@ -171,7 +171,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         EnsureRunning();
-        StartConnection(new StreamConnection(stream, remoteEndPoint, Pool, Options.MaxBufferedBytes));
+        StartConnection(new StreamConnection(stream, remoteEndPoint, Buffers));
     }
 
     /// <summary>
@@ -237,7 +237,6 @@ public sealed class WebSocketServer : IAsyncDisposable
         Metrics.Dispose();
     }
 
-    internal void ReturnSession(WebSocketSession session) => _sessions.Return(session);
 
     /// <summary>Counts an upgrade against <see cref="WebSocketServerOptions.MaxConnections"/>; false when the server is full.</summary>
     internal bool TryReserveConnection()
@@ -291,19 +290,22 @@ public sealed class WebSocketServer : IAsyncDisposable
                 continue;
             }
             StartConnection(Options.Tls is { } tls
-                ? new TlsConnection(socket, tls, Pool, Options.MaxBufferedBytes)
-                : new SocketConnection(socket, Pool, Options.MaxBufferedBytes));
+                ? new TlsConnection(socket, tls, Buffers)
+                : new SocketConnection(socket, Buffers));
         }
     }
 
     internal void StartConnection(TransportConnection transport)
     {
         long id = Interlocked.Increment(ref _nextId);
-        WebSocketSession session = _sessions.Get();
+        // Not pooled: any thread may send through a connection's session until the connection is gone, so a session
+        // must never serve another connection. Its buffers are pooled instead, and an allocation per connection is noise
+        // next to the accept.
+        var session = new WebSocketSession();
         var connection = new WebSocketConnection(this, id, transport, session);
         _connections.Add(connection);
-        session.Start(connection, ((Transports.ITransportHandler)connection).Output, Wheel, MessageBuffers, _settings, Clock());
-        connection.Start();
+        session.Start(connection, transport.Output, Wheel, MessageBuffers, _settings, Clock());
+        transport.Start(session);
         if (Volatile.Read(ref _state) >= 2)
         {
             connection.CloseForShutdown();

@@ -60,6 +60,33 @@ internal sealed class CompressionPool : IDisposable
 
     public void EndCompression() => Interlocked.Decrement(ref _activeCompressions);
 
+    /// <summary>
+    /// Compresses <paramref name="payload"/> as a message that stands alone (a pooled deflater, no context kept) into a
+    /// buffer rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/>, which the caller returns. False at the
+    /// compression cap: send it uncompressed.
+    /// </summary>
+    public bool TryCompressAlone(ReadOnlySpan<byte> payload, int windowBits, out byte[] buffer, out int length)
+    {
+        buffer = null!;
+        length = 0;
+        if (!TryBeginCompression())
+        {
+            return false;
+        }
+        try
+        {
+            Deflater deflater = RentDeflater(windowBits);
+            buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Deflater.MaxOutputLength(payload.Length));
+            length = deflater.Compress(payload, buffer, resetContext: true);
+            ReturnDeflater(deflater);
+            return true;
+        }
+        finally
+        {
+            EndCompression();
+        }
+    }
+
     public Deflater RentDeflater(int windowBits)
     {
         if (_deflaters[windowBits - 8].TryDequeue(out Deflater? deflater))

@@ -76,6 +76,13 @@ internal sealed unsafe class Deflater : IDisposable
             }
             while (offset < input.Length);
         }
+        if (written == 0)
+        {
+            // An empty message on a context with nothing pending (the last flush ended on a byte boundary): zlib emits
+            // nothing. RFC 7692 §7.2.3.6: send an empty stored block, 0x00; with the tail the peer appends it inflates to nothing.
+            output[0] = 0;
+            return 1;
+        }
         // RFC 7692 §7.2.1: remove the 4 octets 0x00 0x00 0xff 0xff the flush left at the tail.
         System.Diagnostics.Debug.Assert(written >= 4 && output.Slice(written - 4, 4).SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0xFF, 0xFF]));
         return written - 4;

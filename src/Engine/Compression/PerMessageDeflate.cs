@@ -73,20 +73,23 @@ internal sealed class PerMessageDeflate
     {
         buffer = null!;
         length = 0;
-        if (_released || !_pool.TryBeginCompression())
+        if (_released)
+        {
+            return false;
+        }
+        if (Parameters.ServerNoContextTakeover)
+        {
+            return _pool.TryCompressAlone(payload, Parameters.ServerWindowBits, out buffer, out length);
+        }
+        if (!_pool.TryBeginCompression())
         {
             return false;
         }
         try
         {
-            bool pooled = Parameters.ServerNoContextTakeover;
-            Deflater deflater = pooled ? _pool.RentDeflater(Parameters.ServerWindowBits) : (_ownedDeflater ??= _pool.CreateDeflater(Parameters.ServerWindowBits));
+            _ownedDeflater ??= _pool.CreateDeflater(Parameters.ServerWindowBits);
             buffer = ArrayPool<byte>.Shared.Rent(Deflater.MaxOutputLength(payload.Length));
-            length = deflater.Compress(payload, buffer, resetContext: pooled);
-            if (pooled)
-            {
-                _pool.ReturnDeflater(deflater);
-            }
+            length = _ownedDeflater.Compress(payload, buffer, resetContext: false);
             return true;
         }
         finally

@@ -6,6 +6,12 @@ internal static class FrameRules
     /// <summary>Largest control-frame payload. RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".</summary>
     public const int MaxControlPayload = 125;
 
+    /// <summary>
+    /// RSV1 as it sits in <see cref="FrameHeader.Rsv"/> (RSV1 RSV2 RSV3 = 4 2 1). RFC 7692 §6: set on the first frame of
+    /// a message compressed with permessage-deflate, the one extension this server agrees to.
+    /// </summary>
+    public const byte Rsv1 = 4;
+
     /// <param name="header">The frame header just read.</param>
     /// <param name="inMessage">Whether a fragmented data message is in progress.</param>
     /// <param name="allowedRsv">RSV bits an extension negotiated (0 without extensions).</param>

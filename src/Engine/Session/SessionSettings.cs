@@ -15,6 +15,9 @@ internal sealed record SessionSettings(
     int MaxFragmentsPerMessage = int.MaxValue,
     SessionCompression? Compression = null)
 {
+    /// <summary>The clock (milliseconds) that reads are stamped with; the server's, so tests can drive it.</summary>
+    public Func<long> Clock { get; init; } = static () => Environment.TickCount64;
+
     public static SessionSettings From(WebSocketServerOptions options) => new(
         options.MaxMessageSize,
         options.MaxRequestHeadSize,

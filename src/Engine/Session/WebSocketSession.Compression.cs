@@ -36,7 +36,7 @@ internal sealed partial class WebSocketSession
 
     private ProtocolError CheckWithDeflate(in FrameHeader header)
     {
-        ProtocolError error = FrameRules.Check(header, _inMessage, allowedRsv: 4);
+        ProtocolError error = FrameRules.Check(header, _inMessage, allowedRsv: FrameRules.Rsv1);
         // RFC 7692 §6: RSV1 marks the first frame of a compressed message; control frames are never compressed and a
         // continuation never carries it.
         if (error == ProtocolError.None && header.Rsv != 0 && (header.IsControl || header.Opcode == Opcode.Continuation))
@@ -187,7 +187,7 @@ internal sealed partial class WebSocketSession
         _deflate?.EndInflate(failed);
     }
 
-    /// <summary>Connection over: give back everything deflate holds (TryReset).</summary>
+    /// <summary>Connection over: give back everything deflate holds (<see cref="Release"/>).</summary>
     private void ReleaseDeflate()
     {
         EndCompressedMessage(failed: true);

@@ -158,7 +158,7 @@ internal sealed partial class WebSocketSession
                 // §5.5.2: answer with a pong carrying the same payload, unless we already sent our close.
                 if (State == SessionState.Open)
                 {
-                    _output.TryEnqueueFrame(Opcode.Pong, body, long.MaxValue, final: false, out _);
+                    WriteFrame(Opcode.Pong, body, long.MaxValue, final: false);
                 }
                 break;
             case Opcode.Pong:

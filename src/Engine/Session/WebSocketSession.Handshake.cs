@@ -76,8 +76,8 @@ internal sealed partial class WebSocketSession
         Span<byte> accept = stackalloc byte[AcceptKey.Length];
         AcceptKey.Compute(key.Of(input), accept);
         string? extensions = NegotiateExtensions(input, head);
-        _output.WriteLocked(new SwitchingProtocols(accept, decision.Subprotocol, extensions),
-            static (writer, state) => HttpResponseWriter.WriteSwitchingProtocols(writer, state.Accept, state.Subprotocol, state.Extensions));
+        _output.WriteHttp(new SwitchingProtocols(accept, decision.Subprotocol, extensions),
+            static (writer, state) => HttpResponseWriter.WriteSwitchingProtocols(writer, state.Accept, state.Subprotocol, state.Extensions), final: false);
 
         Volatile.Write(ref _state, (int)SessionState.Open);
         _handshakeDeadline = 0;
@@ -132,7 +132,7 @@ internal sealed partial class WebSocketSession
 
     private void RespondAndClose(int status, HttpResponse? response, bool includeBody, long nowMs)
     {
-        _output.WriteLocked(new ErrorResponse(status, response, includeBody), static (writer, state) =>
+        _output.WriteHttp(new ErrorResponse(status, response, includeBody), static (writer, state) =>
         {
             if (state.Response is { } r)
             {
@@ -143,8 +143,7 @@ internal sealed partial class WebSocketSession
                 ReadOnlySpan<byte> body = System.Text.Encoding.ASCII.GetBytes(HttpResponseWriter.ReasonPhrase(state.Status) + "\n");
                 HttpResponseWriter.WriteResponse(writer, state.Status, "text/plain; charset=utf-8", body, null, state.IncludeBody);
             }
-        });
-        _output.Complete();
+        }, final: true);
         Volatile.Write(ref _state, (int)SessionState.Closed);
         ArmCloseDeadline(nowMs);
     }

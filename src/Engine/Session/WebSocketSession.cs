@@ -1,24 +1,21 @@
 using Engine.Protocol;
 using Engine.Runtime;
-using Engine.Transports;
-using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Session;
 
 /// <summary>
-/// The per-connection protocol state machine: request head and frames in, events to <see cref="ISessionHost"/> out,
-/// frames into the connection's <see cref="OutboundQueue"/>. No sockets and no clock of its own: time comes in as a
-/// number, so tests drive it with a fake clock. Pooled (<see cref="IResettable"/>): one instance serves many connections over time.
-/// Threads: <see cref="Receive"/> runs on one receive thread at a time; <see cref="Close"/> may come from
-/// any thread; <see cref="OnTimer"/> from the timer wheel.
+/// The per-connection protocol state machine: the transport hands it bytes (<see cref="ITransportHandler"/>), it
+/// reports events to its <see cref="ISessionHost"/> (the connection facade), and every frame the connection sends is
+/// framed here and written to the transport's <see cref="IFrameOutput"/>. No sockets and no clock of its own: time
+/// comes in as a number, so tests drive it with a fake clock. One per connection, never reused (any thread may send
+/// through it until the connection is gone).
+/// Threads: <see cref="Receive"/> runs on one receive thread at a time; <see cref="Send"/> and <see cref="Close"/>
+/// may come from any thread; <see cref="OnTimer"/> from the timer wheel.
 /// </summary>
-internal sealed partial class WebSocketSession : TimerEntry, IResettable
+internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
 {
-    /// <summary>The <see cref="ISessionHost.OnTimeout"/> reason of a handshake that did not complete in time.</summary>
-    public const string HandshakeTimeout = "handshake timeout";
-
     private ISessionHost _host = null!;
-    private OutboundQueue _output = null!;
+    private IFrameOutput _output = null!;
     private TimerWheel _wheel = null!;
     private System.Buffers.ArrayPool<byte> _messageBuffers = null!;
     private SessionSettings _settings = null!;
@@ -46,9 +43,14 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
     private long _closeBacklog; // bytes queued ahead of (and with) our close frame when the close deadline was last armed
     private long _lastReceive;
 
+    // The transport ended while Receive was on the stack (a callback aborted the connection): released once it unwinds.
+    private bool _receiving;
+    private bool _releaseDeferred;
+    private int _ended;
+
     public SessionState State => (SessionState)Volatile.Read(ref _state);
 
-    public void Start(ISessionHost host, OutboundQueue output, TimerWheel wheel, System.Buffers.ArrayPool<byte> messageBuffers,
+    public void Start(ISessionHost host, IFrameOutput output, TimerWheel wheel, System.Buffers.ArrayPool<byte> messageBuffers,
         in SessionSettings settings, long nowMs)
     {
         _messageBuffers = messageBuffers;
@@ -91,27 +93,23 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
         }
         Span<byte> body = stackalloc byte[FrameRules.MaxControlPayload];
         int length = CloseFrames.WriteBody(body, code, reason);
-        bool flush = QueueFinalFrame(body.Slice(0, length));
+        QueueFinalFrame(body.Slice(0, length));
         ArmCloseDeadline(nowMs);
-        if (flush)
-        {
-            _host.RequestFlush();
-        }
         return true;
     }
 
     public override void OnTimer(long nowMs)
     {
-        if (_host is null)
+        if (Volatile.Read(ref _ended) != 0)
         {
-            return; // fired just as the connection ended and the session went back to the pool
+            return; // fired just as the connection ended
         }
         switch (State)
         {
             case SessionState.Handshake:
                 if (nowMs >= _handshakeDeadline)
                 {
-                    _host.OnTimeout(HandshakeTimeout);
+                    _host.OnTimeout(SessionTimeout.Handshake);
                     return;
                 }
                 break;
@@ -134,7 +132,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
                         ArmCloseDeadline(nowMs);
                         return;
                     }
-                    _host.OnTimeout("close timeout");
+                    _host.OnTimeout(SessionTimeout.Close);
                     return;
                 }
                 break;
@@ -146,24 +144,50 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
         }
     }
 
-    /// <summary>Returns pooled memory and forgets the connection; the session can serve another one.</summary>
-    public bool TryReset()
+    int ITransportHandler.OnReceived(Span<byte> data)
     {
+        _receiving = true;
+        try
+        {
+            return Receive(data, _settings.Clock());
+        }
+        finally
+        {
+            _receiving = false;
+            if (_releaseDeferred)
+            {
+                Release();
+            }
+        }
+    }
+
+    bool ITransportHandler.IsFinished => State == SessionState.Closed;
+
+    void ITransportHandler.OnTransportClosed(Exception? error)
+    {
+        if (Interlocked.Exchange(ref _ended, 1) != 0)
+        {
+            return;
+        }
+        Volatile.Write(ref _state, (int)SessionState.Closed); // a Close from another thread now returns false
+        if (_receiving)
+        {
+            _releaseDeferred = true; // aborted from a callback inside Receive (same thread): its buffers are in use
+        }
+        else
+        {
+            Release();
+        }
+        _host.OnEnded(error);
+    }
+
+    /// <summary>The connection is over: the timer entry and pooled memory go back. The output is the transport's to dispose.</summary>
+    public void Release()
+    {
+        _releaseDeferred = false;
         _wheel?.Cancel(this);
         ReleaseAssembly();
         ReleaseDeflate();
-        _host = null!;
-        _output = null!;
-        _state = (int)SessionState.Closed;
-        _inFrame = false;
-        _frame = default;
-        _frameRemaining = 0;
-        _maskOffset = 0;
-        _inMessage = false;
-        _messageLength = 0;
-        _utf8.Reset();
-        _handshakeDeadline = _nextPingAt = _pongDeadline = _closeDeadline = _closeBacklog = _lastReceive = 0;
-        return true;
     }
 
     /// <returns>True when the connection was ended (no rescheduling).</returns>
@@ -172,7 +196,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
         long pongDeadline = Volatile.Read(ref _pongDeadline);
         if (pongDeadline != 0 && nowMs >= pongDeadline)
         {
-            _host.OnTimeout("heartbeat timeout");
+            _host.OnTimeout(SessionTimeout.Heartbeat);
             return true;
         }
         if (_settings.IdleTimeoutMs > 0 && nowMs - Volatile.Read(ref _lastReceive) >= _settings.IdleTimeoutMs)
@@ -187,10 +211,7 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
             {
                 Volatile.Write(ref _pongDeadline, nowMs + _settings.HeartbeatTimeoutMs);
             }
-            if (_output.TryEnqueueFrame(Opcode.Ping, default, long.MaxValue, final: false, out bool flush) == EnqueueResult.Queued && flush)
-            {
-                _host.RequestFlush();
-            }
+            WriteFrame(Opcode.Ping, default, long.MaxValue, final: false);
         }
         return false;
     }
@@ -230,10 +251,6 @@ internal sealed partial class WebSocketSession : TimerEntry, IResettable
         _wheel.Schedule(this, deadline);
     }
 
-    /// <summary>Queues the close frame; no frame may follow it. Returns whether the caller must request a flush.</summary>
-    private bool QueueFinalFrame(ReadOnlySpan<byte> closeBody)
-    {
-        _output.TryEnqueueFrame(Opcode.Close, closeBody, long.MaxValue, final: true, out bool flush);
-        return flush;
-    }
+    /// <summary>Queues the close frame; no frame may follow it.</summary>
+    private void QueueFinalFrame(ReadOnlySpan<byte> closeBody) => WriteFrame(Opcode.Close, closeBody, long.MaxValue, final: true);
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
-using Engine.Runtime;
+using Engine.Buffers;
+using Engine.Session;
 
 namespace Engine.Transports;
 
@@ -12,27 +13,24 @@ namespace Engine.Transports;
 internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkItem
 {
     private readonly BlockPool _pool;
-    private readonly long _maxBuffered;
-    private ITransportHandler _handler = null!;
     private byte[]? _block;
     private int _start;
     private int _end;
     private int _flushScheduled;
     private int _aborted;
-    private int _halfClosed;
     // The receive loop and a running flush each hold one reference; the last one out tears down.
     private int _references = 1;
     private Exception? _error;
 
-    protected DuplexConnection(BlockPool pool, long maxBuffered)
+    protected DuplexConnection(ConnectionBuffers buffers)
+        : base(buffers.Pool, buffers.SegmentLists, buffers.MaxBuffered)
     {
-        _pool = pool;
-        _maxBuffered = maxBuffered;
+        _pool = buffers.Pool;
     }
 
     public override void Start(ITransportHandler handler)
     {
-        _handler = handler;
+        base.Start(handler);
         _ = ReceiveLoopAsync();
     }
 
@@ -60,7 +58,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         {
             return;
         }
-        if (_handler.Output.TryBeginSend())
+        if (Output.TryBeginSend())
         {
             ValueTask flush = FlushAsync();
             if (flush.IsCompleted)
@@ -81,9 +79,6 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     protected abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer);
 
     protected abstract ValueTask SendAsync(ReadOnlyMemory<byte> buffer);
-
-    /// <summary>Half-closes (TCP FIN) after the last byte, so the peer reads everything before it sees the end.</summary>
-    protected abstract void ShutdownSend();
 
     /// <summary>Releases the socket or stream.</summary>
     protected abstract void CloseTransport();
@@ -125,35 +120,20 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                     break; // peer closed (FIN)
                 }
                 _end += received;
-                if (_handler.IsFinished)
+                ReceiveOutcome outcome = Deliver(_block.AsSpan(_start, _end - _start), out int consumed);
+                if ((outcome & (ReceiveOutcome.FlushNeeded | ReceiveOutcome.Finished)) != 0 && Output.TryBeginSend())
                 {
-                    _start = _end = 0; // after the close handshake: discard until the peer closes
-                    continue;
-                }
-                OutboundQueue output = _handler.Output;
-                output.Cork();
-                int consumed;
-                try
-                {
-                    consumed = _handler.OnReceived(_block.AsSpan(_start, _end - _start));
-                }
-                finally
-                {
-                    if (output.Uncork() && output.TryBeginSend())
-                    {
-                        Interlocked.Increment(ref _references);
-                        await FlushAsync().ConfigureAwait(false);
-                    }
+                    Interlocked.Increment(ref _references);
+                    await FlushAsync().ConfigureAwait(false);
                 }
                 _start += consumed;
-                if (_handler.IsFinished)
+                if ((outcome & ReceiveOutcome.Finished) != 0)
                 {
-                    _start = _end = 0;
-                    TryHalfClose();
+                    TryHalfClose(); // after the close handshake: what the peer still sends is discarded until it closes
                 }
                 // Read-side backpressure: while replies are over the limit (a flush on another thread still
                 // draining them), read nothing more, so TCP slows the peer down. Rare, so a short poll is enough.
-                while (output.BufferedBytes > _maxBuffered && Volatile.Read(ref _aborted) == 0)
+                while (Output.BufferedBytes > MaxBuffered && Volatile.Read(ref _aborted) == 0)
                 {
                     await Task.Delay(1).ConfigureAwait(false);
                 }
@@ -194,14 +174,14 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushAsync()
     {
-        OutboundQueue output = _handler.Output;
+        SendQueue output = Output;
         try
         {
             do
             {
                 while (true)
                 {
-                    OutboundSegment segment = output.GetInFlight()[0];
+                    SendSegment segment = output.GetInFlight()[0];
                     await SendAsync(segment.Array.AsMemory(segment.Offset, segment.Count)).ConfigureAwait(false);
                     if (output.OnSent(segment.Count))
                     {
@@ -210,10 +190,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 }
             }
             while (output.TryContinueSend());
-            if (_handler.IsFinished && output.IsCompleted)
-            {
-                TryHalfClose();
-            }
+            TryHalfClose();
         }
         catch (Exception exception)
         {
@@ -229,28 +206,12 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         }
     }
 
-    private void TryHalfClose()
-    {
-        // Only once the close frame (or HTTP response) is on the wire; a flush still running will call again.
-        if (_handler.Output.BufferedBytes == 0 && Interlocked.Exchange(ref _halfClosed, 1) == 0)
-        {
-            try
-            {
-                ShutdownSend();
-            }
-            catch (Exception)
-            {
-                Abort();
-            }
-        }
-    }
-
     private void Release()
     {
         if (Interlocked.Decrement(ref _references) == 0)
         {
-            _handler.Output.Dispose();
-            _handler.OnTransportClosed(_error);
+            Output.Dispose();
+            Handler.OnTransportClosed(_error);
         }
     }
 

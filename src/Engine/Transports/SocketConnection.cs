@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Engine.Runtime;
 
 namespace Engine.Transports;
 
@@ -9,8 +8,8 @@ internal sealed class SocketConnection : DuplexConnection
 {
     private readonly Socket _socket;
 
-    public SocketConnection(Socket socket, BlockPool pool, long maxBuffered)
-        : base(pool, maxBuffered)
+    public SocketConnection(Socket socket, ConnectionBuffers buffers)
+        : base(buffers)
     {
         _socket = socket;
         // Frames are written whole and batched by the send queue; Nagle would only add latency.

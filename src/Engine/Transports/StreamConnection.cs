@@ -1,5 +1,4 @@
 using System.Net;
-using Engine.Runtime;
 
 namespace Engine.Transports;
 
@@ -8,8 +7,8 @@ internal sealed class StreamConnection : DuplexConnection
 {
     private readonly Stream _stream;
 
-    public StreamConnection(Stream stream, EndPoint? remoteEndPoint, BlockPool pool, long maxBuffered)
-        : base(pool, maxBuffered)
+    public StreamConnection(Stream stream, EndPoint? remoteEndPoint, ConnectionBuffers buffers)
+        : base(buffers)
     {
         _stream = stream;
         RemoteEndPoint = remoteEndPoint;

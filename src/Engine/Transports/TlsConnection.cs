@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using Engine.Runtime;
 
 namespace Engine.Transports;
 
@@ -30,8 +29,8 @@ internal sealed class TlsConnection : DuplexConnection
     private bool _authenticated;
     private bool _refused;
 
-    public TlsConnection(Socket socket, SslServerAuthenticationOptions options, BlockPool pool, long maxBuffered)
-        : base(pool, maxBuffered)
+    public TlsConnection(Socket socket, SslServerAuthenticationOptions options, ConnectionBuffers buffers)
+        : base(buffers)
     {
         _socket = socket;
         _socket.NoDelay = true;

@@ -1,18 +1,104 @@
 using System.Net;
+using Engine.Buffers;
+using Engine.Session;
+using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports;
 
-/// <summary>One connection's byte mover, as the layers above see it. Implementations: <see cref="DuplexConnection"/> (portable) and <see cref="Epoll.EpollConnection"/> (Linux).</summary>
+/// <summary>
+/// One connection's byte mover, as the layers above see it, and what every transport does the same way: it owns the
+/// connection's <see cref="SendQueue"/> (creates it, disposes it when the connection is gone), hands each read to the
+/// session inside a cork (<see cref="Deliver"/>), and half-closes once the protocol is finished and the queue drained.
+/// Implementations: <see cref="DuplexConnection"/> (portable), <see cref="IoUring.UringConnection"/> and
+/// <see cref="Epoll.EpollConnection"/> (Linux event loops).
+/// </summary>
 internal abstract class TransportConnection
 {
+    private int _halfClosed;
+
+    protected TransportConnection(BlockPool pool, ObjectPool<SendSegment[]>? lists, long maxBuffered)
+    {
+        Output = new SendQueue(pool, lists, this);
+        MaxBuffered = maxBuffered;
+    }
+
+    /// <summary>The connection's outgoing bytes; written by the session, drained and finally disposed by this transport.</summary>
+    public SendQueue Output { get; }
+
     public abstract EndPoint? RemoteEndPoint { get; }
 
+    /// <summary>The session this transport feeds; set by <see cref="Start"/>.</summary>
+    protected ITransportHandler Handler { get; private set; } = null!;
+
+    /// <summary>Queued bytes above which the transport stops reading (read-side backpressure).</summary>
+    protected long MaxBuffered { get; }
+
     /// <summary>Starts moving bytes for <paramref name="handler"/>.</summary>
-    public abstract void Start(ITransportHandler handler);
+    public virtual void Start(ITransportHandler handler) => Handler = handler;
 
     /// <summary>Asks for queued bytes to be sent. Any thread; cheap when a flush is already due.</summary>
     public abstract void RequestFlush();
 
     /// <summary>Drops the connection without a handshake. Any thread.</summary>
     public abstract void Abort();
+
+    /// <summary>
+    /// Hands one read to the session, corked so that every reply it writes leaves in one flush after the batch. After
+    /// the close handshake, reads are discarded until the peer closes. An exception from the session propagates
+    /// (the caller closes the connection with it); the queue is uncorked either way.
+    /// </summary>
+    protected ReceiveOutcome Deliver(Span<byte> data, out int consumed)
+    {
+        if (Handler.IsFinished)
+        {
+            consumed = data.Length;
+            return ReceiveOutcome.Finished;
+        }
+        SendQueue output = Output;
+        output.Cork();
+        bool flush = false;
+        try
+        {
+            consumed = Handler.OnReceived(data);
+        }
+        finally
+        {
+            flush = output.Uncork();
+        }
+        ReceiveOutcome outcome = flush ? ReceiveOutcome.FlushNeeded : ReceiveOutcome.None;
+        if (Handler.IsFinished)
+        {
+            consumed = data.Length;
+            return outcome | ReceiveOutcome.Finished;
+        }
+        if (output.BufferedBytes > MaxBuffered)
+        {
+            outcome |= ReceiveOutcome.OverLimit;
+        }
+        return outcome;
+    }
+
+    /// <summary>
+    /// Half-closes (TCP FIN) once the protocol is finished and the final bytes are on the wire, so the peer reads
+    /// everything before it sees the end; once. Safe from the receive and the flush side at the same time.
+    /// </summary>
+    protected void TryHalfClose()
+    {
+        SendQueue output = Output;
+        if (!Handler.IsFinished || !output.IsCompleted || output.BufferedBytes != 0 || Interlocked.Exchange(ref _halfClosed, 1) != 0)
+        {
+            return;
+        }
+        try
+        {
+            ShutdownSend();
+        }
+        catch (Exception)
+        {
+            Abort(); // the peer is gone already
+        }
+    }
+
+    /// <summary>Sends the TCP FIN (or whatever half-close the transport has).</summary>
+    protected abstract void ShutdownSend();
 }

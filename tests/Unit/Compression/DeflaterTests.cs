@@ -65,6 +65,23 @@ public sealed unsafe class DeflaterTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_empty_message_round_trips_after_another_with_the_context_kept_or_reset(bool reset)
+    {
+        // With context takeover an empty message leaves zlib nothing to flush after the previous sync flush; this used to
+        // return a negative length (the tail strip of 4 bytes), and the send of an empty compressed message threw.
+        using var deflater = new Deflater(15, memoryLevel: 8, level: 6);
+        using var inflater = new Inflater(15);
+        byte[] first = Text(500, 1);
+        Assert.Equal(first, Inflate(inflater, Compress(deflater, first, reset)));
+        inflater.EndMessage(keepContext: true);
+        Assert.Empty(Inflate(inflater, Compress(deflater, [], reset)));
+        inflater.EndMessage(keepContext: true);
+        Assert.Equal(first, Inflate(inflater, Compress(deflater, first, reset)));
+    }
+
     [Fact]
     public void An_8_bit_window_never_references_more_than_256_bytes_back()
     {

@@ -77,8 +77,7 @@ public class FuzzRegressionTests
         ServerFrame close = Assert.Single(harness.Frames());
         Assert.Equal((Opcode.Close, 1007), (close.Opcode, close.CloseCode));
 
-        harness.Session.TryReset();
-        harness.Output.Dispose();
+        harness.End();
         Assert.Equal(0, harness.Pool.Outstanding);
         pool.Dispose();
         Assert.Equal((0L, 0L), (pool.LiveInflaters, pool.LiveDeflaters));

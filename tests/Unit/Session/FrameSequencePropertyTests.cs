@@ -194,8 +194,7 @@ public class FrameSequencePropertyTests
         }
 
         // The connection ends: nothing pooled may stay rented.
-        harness.Session.TryReset();
-        harness.Output.Dispose();
+        harness.End();
         Assert.Equal(0, harness.Pool.Outstanding);
 
         (CloseCode Code, string Reason)? reported = harness.Host.Closes.Count == 1 ? harness.Host.Closes[0] : null;

@@ -86,7 +86,7 @@ public sealed class SessionCompressionTests
             Assert.Equal("plain", Encoding.UTF8.GetString(messages[2].Payload));
             Assert.Equal([(CloseCode.NormalClosure, "bye")], harness.Host.Closes);
             Assert.Contains("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n", harness.Parse().Response);
-            Assert.True(harness.Session.TryReset());
+            harness.End();
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Engine.Protocol;
+using Engine.Buffers;
 using Engine.Runtime;
 using Engine.Session;
 using Engine.Transports;
@@ -30,7 +31,8 @@ internal sealed class FakeHost : ISessionHost
 
     public int Opens { get; private set; }
 
-    public int Flushes { get; private set; }
+    /// <summary>Flushes the session's writes asked of the transport (writes outside a receive batch).</summary>
+    public int Flushes => _harness.Transport.Flushes;
 
     public List<(MessageType Type, byte[] Payload, bool End)> Messages { get; } = [];
 
@@ -57,15 +59,35 @@ internal sealed class FakeHost : ISessionHost
         Messages.Add((type, payload.ToArray(), endOfMessage));
         if (Echo && endOfMessage)
         {
-            _harness.Output.TryEnqueueFrame((Opcode)type, payload, long.MaxValue, final: false, out _);
+            _harness.Session.Send(payload, type, long.MaxValue);
         }
     }
 
     public void OnClosed(CloseCode code, ReadOnlySpan<byte> reason) => Closes.Add((code, Encoding.UTF8.GetString(reason)));
 
-    public void RequestFlush() => Flushes++;
+    public void OnTimeout(SessionTimeout timeout) => Timeouts.Add(timeout.Describe());
 
-    public void OnTimeout(string reason) => Timeouts.Add(reason);
+    public int Ends { get; private set; }
+
+    public void OnEnded(Exception? error) => Ends++;
+}
+
+/// <summary>A transport that moves nothing: it owns the send queue the session writes to and counts the flushes asked of it.</summary>
+internal sealed class FakeTransport(BlockPool pool) : TransportConnection(pool, lists: null, maxBuffered: long.MaxValue)
+{
+    public int Flushes { get; private set; }
+
+    public override System.Net.EndPoint? RemoteEndPoint => null;
+
+    public override void RequestFlush() => Flushes++;
+
+    public override void Abort()
+    {
+    }
+
+    protected override void ShutdownSend()
+    {
+    }
 }
 
 internal readonly record struct ServerFrame(bool Fin, byte Rsv, Opcode Opcode, byte[] Payload)
@@ -98,14 +120,15 @@ internal sealed class SessionHarness
     private byte[] _pending = [];
     private readonly List<byte> _sent = [];
 
-    public SessionHarness(SessionSettings? settings = null, long startMs = 0, WebSocketSession? reuse = null)
+    public SessionHarness(SessionSettings? settings = null, long startMs = 0)
     {
         Now = startMs;
         Pool = new BlockPool(4096, 64);
-        Output = new OutboundQueue(Pool);
+        Transport = new FakeTransport(Pool);
+        Output = Transport.Output;
         Wheel = new TimerWheel(100, 64, Now);
         Host = new FakeHost(this);
-        Session = reuse ?? new WebSocketSession();
+        Session = new WebSocketSession();
         Session.Start(Host, Output, Wheel, System.Buffers.ArrayPool<byte>.Shared, settings ?? DefaultSettings, Now);
     }
 
@@ -113,7 +136,9 @@ internal sealed class SessionHarness
 
     public BlockPool Pool { get; }
 
-    public OutboundQueue Output { get; }
+    public FakeTransport Transport { get; }
+
+    public SendQueue Output { get; }
 
     public TimerWheel Wheel { get; }
 
@@ -162,7 +187,7 @@ internal sealed class SessionHarness
             do
             {
                 int total = 0;
-                foreach (OutboundSegment segment in Output.GetInFlight())
+                foreach (SendSegment segment in Output.GetInFlight())
                 {
                     _sent.AddRange(segment.Array.AsSpan(segment.Offset, segment.Count));
                     total += segment.Count;
@@ -200,6 +225,13 @@ internal sealed class SessionHarness
     }
 
     public List<ServerFrame> Frames() => Parse().Frames;
+
+    /// <summary>Plays the transport's end: the session hears the connection is gone, then the transport disposes its queue.</summary>
+    public void End()
+    {
+        ((ITransportHandler)Session).OnTransportClosed(null);
+        Output.Dispose();
+    }
 
     /// <summary>Sends the opening handshake in one read and checks the upgrade.</summary>
     public SessionHarness Open()

@@ -274,7 +274,7 @@ public class WebSocketSessionTests
         SessionHarness harness = new SessionHarness().Open();
         harness.AdvanceTo(1_000);
         // A slow reader: 100 KB of replies are queued ahead of our close frame.
-        harness.Output.TryEnqueueFrame(Opcode.Binary, new byte[100_000], long.MaxValue, final: false, out _);
+        harness.Session.Send(new byte[100_000], MessageType.Binary, long.MaxValue);
         harness.Session.Close(CloseCode.GoingAway, "", harness.Now);
         Assert.True(harness.Output.TryBeginSend());
         harness.AdvanceTo(2_500);
@@ -485,24 +485,25 @@ public class WebSocketSessionTests
     }
 
     [Fact]
-    public void A_pooled_session_reset_mid_message_serves_the_next_connection_cleanly()
+    public void A_session_ended_mid_message_refuses_what_comes_after_and_leaves_nothing_behind()
     {
-        SessionHarness first = new SessionHarness().Open();
-        // Leave it inside a fragmented text message with a split UTF-8 sequence and a partial frame.
-        first.Feed(Bytes.Concat(
+        SessionHarness harness = new SessionHarness(Heartbeat).Open();
+        // Inside a fragmented text message with a split UTF-8 sequence and a partial frame, with a ping due.
+        harness.Feed(Bytes.Concat(
             ClientFrames.Frame(Opcode.Text, Bytes.Hex("41 E2 82"), fin: false),
             ClientFrames.Frame(Opcode.Continuation, new byte[100], fin: false)[..20]));
-        Assert.True(first.Session.TryReset());
-
-        var second = new SessionHarness(reuse: first.Session);
-        second.FeedAll(Bytes.SplitsInTwo(Conversation()).ElementAt(250));
-        Assert.Equal(["Hello", Convert.ToHexString(BinaryPayload), "Hello wörld"],
-            second.Host.Messages.Select(m => m.Type == MessageType.Text ? Encoding.UTF8.GetString(m.Payload) : Convert.ToHexString(m.Payload)));
-        Assert.Equal([(CloseCode.NormalClosure, "bye")], second.Host.Closes);
-        Assert.Empty(first.Host.Messages);
-        Assert.Empty(first.Host.Timeouts);
-        first.AdvanceTo(60_000); // the first connection's timers are gone with it
-        Assert.Empty(first.Host.Timeouts);
+        harness.Session.Send("queued before the end"u8, MessageType.Text, long.MaxValue);
+        harness.End();
+        Assert.Equal(1, harness.Host.Ends);
+        Assert.Equal(0, harness.Pool.Outstanding); // the queued frame's block went back with the queue
+        // Another thread that still holds the connection gets "closed", never a frame on a reused session.
+        Assert.False(harness.Session.Close(CloseCode.NormalClosure, "late", harness.Now));
+        Assert.Equal(EnqueueResult.Completed, harness.Session.Send("late"u8, MessageType.Text, long.MaxValue));
+        ((ITransportHandler)harness.Session).OnTransportClosed(null);
+        Assert.Equal(1, harness.Host.Ends); // once
+        harness.AdvanceTo(60_000); // its timers are gone with it
+        Assert.Empty(harness.Host.Timeouts);
+        Assert.Empty(harness.Host.Messages);
     }
 
     [Fact]

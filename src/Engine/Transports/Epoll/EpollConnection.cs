@@ -14,14 +14,11 @@ internal sealed unsafe class EpollConnection : LinuxConnection
     private const int MaxVectors = 64;
 
     private readonly EpollLoop _loop;
-    private ReceiveSpill _spill;
     private int _interest = Native.EPOLLIN | Native.EPOLLRDHUP;
     private bool _sending;
-    private bool _halfClosed;
-    private bool _closed;
 
     public EpollConnection(EpollLoop loop, int fd, int slot, PeerAddress peer)
-        : base(fd, slot, peer)
+        : base(fd, slot, peer, loop.Pool, loop.SegmentLists, loop.MaxBuffered)
     {
         _loop = loop;
     }
@@ -35,11 +32,11 @@ internal sealed unsafe class EpollConnection : LinuxConnection
     /// <summary>Loop thread: epoll reported <paramref name="events"/>.</summary>
     public void OnEvents(uint events)
     {
-        if ((events & Native.EPOLLOUT) != 0 && !_closed)
+        if ((events & Native.EPOLLOUT) != 0 && !Closed)
         {
             Flush();
         }
-        if ((events & (Native.EPOLLIN | Native.EPOLLHUP | Native.EPOLLERR | Native.EPOLLRDHUP)) != 0 && !_closed)
+        if ((events & (Native.EPOLLIN | Native.EPOLLHUP | Native.EPOLLERR | Native.EPOLLRDHUP)) != 0 && !Closed)
         {
             OnReadable();
         }
@@ -48,19 +45,16 @@ internal sealed unsafe class EpollConnection : LinuxConnection
     /// <summary>Loop thread: writes what the queue holds with writev until done or the socket is full.</summary>
     public override void Flush()
     {
-        if (_closed)
+        if (Closed)
         {
             return;
         }
-        OutboundQueue output = Handler.Output;
+        SendQueue output = Output;
         if (!_sending)
         {
             if (!output.TryBeginSend())
             {
-                if (Handler.IsFinished && output.IsCompleted)
-                {
-                    HalfClose();
-                }
+                TryHalfClose();
                 return;
             }
             _sending = true;
@@ -68,7 +62,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
         Native.IoVector* vectors = stackalloc Native.IoVector[MaxVectors];
         while (true)
         {
-            ReadOnlySpan<OutboundSegment> segments = output.GetInFlight();
+            ReadOnlySpan<SendSegment> segments = output.GetInFlight();
             nint written;
             if (!segments[0].IsPinned)
             {
@@ -82,16 +76,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
             }
             else
             {
-                // Pool blocks (owned or shared) live on the pinned object heap: their addresses are stable without fixed.
-                int count = 0;
-                while (count < segments.Length && count < MaxVectors && segments[count].IsPinned)
-                {
-                    ref byte data = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(segments[count].Array);
-                    vectors[count].Base = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref data) + segments[count].Offset;
-                    vectors[count].Length = (nuint)segments[count].Count;
-                    count++;
-                }
-                written = Native.writev(Fd, vectors, count);
+                written = Native.writev(Fd, vectors, GatherPinned(segments, vectors, MaxVectors));
             }
             if (written < 0)
             {
@@ -119,22 +104,13 @@ internal sealed unsafe class EpollConnection : LinuxConnection
             // Drained: stop watching for writability, and resume reading if backpressure paused it.
             SetInterest(Native.EPOLLIN | Native.EPOLLRDHUP);
         }
-        if (Handler.IsFinished && output.IsCompleted)
-        {
-            HalfClose();
-        }
+        TryHalfClose();
     }
 
     private void OnReadable()
     {
         byte[] buffer = _loop.ReceiveBuffer;
-        int have = 0;
-        if (!_spill.IsEmpty)
-        {
-            _spill.Bytes.CopyTo(buffer);
-            have = _spill.Bytes.Length;
-            _spill.Release(_loop.Pool);
-        }
+        int have = TakeKept(buffer);
         nint received;
         fixed (byte* at = &buffer[have])
         {
@@ -145,59 +121,23 @@ internal sealed unsafe class EpollConnection : LinuxConnection
             int error = received < 0 ? Native.LastError : 0;
             if (received < 0 && (error == Native.EAGAIN || error == Native.EINTR))
             {
-                _spill.Keep(buffer.AsSpan(0, have), _loop.Pool);
+                Keep(buffer.AsSpan(0, have));
                 return;
             }
             Close(received == 0 ? null : new SocketException(error)); // 0: the peer closed (FIN)
             return;
         }
-        have += (int)received;
-        if (Handler.IsFinished)
-        {
-            return; // after the close handshake: discard until the peer closes
-        }
-        OutboundQueue output = Handler.Output;
-        output.Cork();
-        int consumed;
-        try
-        {
-            consumed = Handler.OnReceived(buffer.AsSpan(0, have));
-        }
-        catch (Exception exception)
-        {
-            output.Uncork();
-            Close(exception);
-            return;
-        }
-        if (output.Uncork())
-        {
-            _loop.MarkDirty(this);
-        }
-        if (Handler.IsFinished)
-        {
-            _loop.MarkDirty(this); // the flush half-closes once the close frame is out
-            return;
-        }
-        _spill.Keep(buffer.AsSpan(consumed, have - consumed), _loop.Pool);
-        if (output.BufferedBytes > _loop.MaxBuffered)
+        ReceiveOutcome? outcome = DeliverRead(buffer.AsSpan(0, have + (int)received));
+        if (outcome is { } value && (value & ReceiveOutcome.OverLimit) != 0 && (value & ReceiveOutcome.Finished) == 0)
         {
             // Read-side backpressure: stop reading until the flush drains the replies (TCP slows the peer).
             SetInterest(_interest & ~Native.EPOLLIN);
         }
     }
 
-    private void HalfClose()
-    {
-        if (!_halfClosed && Handler.Output.BufferedBytes == 0)
-        {
-            _halfClosed = true;
-            Native.shutdown(Fd, Native.SHUT_WR);
-        }
-    }
-
     private void SetInterest(int interest)
     {
-        if (interest != _interest && !_closed)
+        if (interest != _interest && !Closed)
         {
             _interest = interest;
             _loop.Control(Native.EPOLL_CTL_MOD, Fd, interest, (ulong)Slot);
@@ -206,15 +146,14 @@ internal sealed unsafe class EpollConnection : LinuxConnection
 
     protected override void Close(Exception? error)
     {
-        if (_closed)
+        if (!TryMarkClosed())
         {
             return;
         }
-        _closed = true;
         _loop.Unregister(this);
         Native.close(Fd);
-        _spill.Release(_loop.Pool);
-        Handler.Output.Dispose();
+        ReleaseKept();
+        Output.Dispose();
         Handler.OnTransportClosed(error);
     }
 }

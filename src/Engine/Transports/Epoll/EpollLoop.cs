@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Engine.Runtime;
 using Engine.Transports.Linux;
 
 namespace Engine.Transports.Epoll;
@@ -20,8 +19,8 @@ internal sealed unsafe class EpollLoop : LinuxEventLoop<EpollConnection>
 
     private readonly int _epoll;
 
-    public EpollLoop(int index, Socket listener, BlockPool pool, long maxBuffered, Action<EpollConnection> onAccepted)
-        : base($"ws-epoll-{index}", listener, pool, maxBuffered, Native.O_NONBLOCK | Native.O_CLOEXEC, onAccepted)
+    public EpollLoop(int index, Socket listener, ConnectionBuffers buffers, Action<EpollConnection> onAccepted)
+        : base($"ws-epoll-{index}", listener, buffers, Native.O_NONBLOCK | Native.O_CLOEXEC, onAccepted)
     {
         // One receive buffer for all of this loop's connections: idle connections hold no buffer at all.
         ReceiveBuffer = GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true);

@@ -19,7 +19,6 @@ namespace Engine.Transports.IoUring;
 internal sealed unsafe class UringConnection : LinuxConnection
 {
     private readonly UringLoop _loop;
-    private ReceiveSpill _spill;
     private MsgHdr* _sendBlock;
     private GCHandle _pinned;
     private Exception? _closeError;
@@ -27,12 +26,10 @@ internal sealed unsafe class UringConnection : LinuxConnection
     private bool _sendInKernel;
     private bool _sending;
     private bool _readPaused;
-    private bool _halfClosed;
-    private bool _closed;
     private bool _ended;
 
     public UringConnection(UringLoop loop, int fd, int slot, PeerAddress peer)
-        : base(fd, slot, peer)
+        : base(fd, slot, peer, loop.Pool, loop.SegmentLists, loop.MaxBuffered)
     {
         _loop = loop;
     }
@@ -46,7 +43,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
     /// <summary>Loop thread: puts a receive into the kernel unless one is there, the connection is closing, or backpressure paused reading.</summary>
     public void ArmReceive()
     {
-        if (_receiving || _closed || _readPaused)
+        if (_receiving || Closed || _readPaused)
         {
             return;
         }
@@ -60,13 +57,13 @@ internal sealed unsafe class UringConnection : LinuxConnection
         _receiving = false;
         bool hasBuffer = (flags & CqeFBuffer) != 0;
         ushort bufferId = (ushort)(flags >> CqeBufferShift);
-        if (_closed || result <= 0)
+        if (Closed || result <= 0)
         {
             if (hasBuffer)
             {
                 _loop.Ring.AddBuffer(bufferId);
             }
-            if (_closed)
+            if (Closed)
             {
                 TryEnd();
             }
@@ -93,24 +90,20 @@ internal sealed unsafe class UringConnection : LinuxConnection
     /// <summary>Loop thread: sends what the queue holds unless a send is already in the kernel (its completion goes on).</summary>
     public override void Flush()
     {
-        if (_closed || _sendInKernel)
+        if (Closed || _sendInKernel)
         {
             return;
         }
-        OutboundQueue output = Handler.Output;
         if (!_sending)
         {
-            if (!output.TryBeginSend())
+            if (!Output.TryBeginSend())
             {
-                if (Handler.IsFinished && output.IsCompleted)
-                {
-                    HalfClose();
-                }
+                TryHalfClose();
                 return;
             }
             _sending = true;
         }
-        SubmitSend(output.GetInFlight());
+        SubmitSend(Output.GetInFlight());
     }
 
     /// <summary>Loop thread: the send completed with <paramref name="result"/> bytes written (or -errno).</summary>
@@ -118,12 +111,12 @@ internal sealed unsafe class UringConnection : LinuxConnection
     {
         _sendInKernel = false;
         ReleaseSendMemory();
-        if (_closed)
+        if (Closed)
         {
             TryEnd();
             return;
         }
-        OutboundQueue output = Handler.Output;
+        SendQueue output = Output;
         if (result < 0)
         {
             if (-result is Native.EINTR or Native.EAGAIN)
@@ -146,68 +139,25 @@ internal sealed unsafe class UringConnection : LinuxConnection
             _readPaused = false;
             ArmReceive();
         }
-        if (Handler.IsFinished && output.IsCompleted)
-        {
-            HalfClose();
-        }
+        TryHalfClose();
     }
 
     private void OnReceived(Span<byte> data)
     {
-        if (!_spill.IsEmpty)
+        ReceiveOutcome? outcome = DeliverRead(PrependKept(data, _loop.Scratch));
+        if (outcome is null)
         {
-            // Kept bytes go in front of the new ones. What is kept is at most a request head (bounded by the block
-            // size) or a frame header, so both fit the scratch buffer.
-            byte[] scratch = _loop.Scratch;
-            ReadOnlySpan<byte> kept = _spill.Bytes;
-            kept.CopyTo(scratch);
-            data.CopyTo(scratch.AsSpan(kept.Length));
-            data = scratch.AsSpan(0, kept.Length + data.Length);
-            _spill.Release(_loop.Pool);
+            return; // closed during the batch
         }
-        if (Handler.IsFinished)
+        if ((outcome.Value & ReceiveOutcome.OverLimit) != 0 && (outcome.Value & ReceiveOutcome.Finished) == 0)
         {
-            ArmReceive(); // after the close handshake: discard until the peer closes
+            _readPaused = true; // no receive until the sends drain the replies (TCP slows the peer)
             return;
         }
-        OutboundQueue output = Handler.Output;
-        output.Cork();
-        int consumed;
-        try
-        {
-            consumed = Handler.OnReceived(data);
-        }
-        catch (Exception exception)
-        {
-            output.Uncork();
-            Close(exception);
-            return;
-        }
-        if (output.Uncork())
-        {
-            _loop.MarkDirty(this);
-        }
-        if (_closed)
-        {
-            return; // the handler aborted the connection
-        }
-        if (Handler.IsFinished)
-        {
-            _loop.MarkDirty(this); // the flush half-closes once the close frame is out
-            ArmReceive();
-            return;
-        }
-        _spill.Keep(data.Slice(consumed), _loop.Pool);
-        if (output.BufferedBytes > _loop.MaxBuffered)
-        {
-            // Read-side backpressure: no receive until the sends drain the replies (TCP slows the peer).
-            _readPaused = true;
-            return;
-        }
-        ArmReceive();
+        ArmReceive(); // after the close handshake too: reads are discarded until the peer closes
     }
 
-    private void SubmitSend(ReadOnlySpan<OutboundSegment> segments)
+    private void SubmitSend(ReadOnlySpan<SendSegment> segments)
     {
         ulong token = UringLoop.Token(Slot, UringLoop.Send);
         if (!segments[0].IsPinned)
@@ -222,28 +172,14 @@ internal sealed unsafe class UringConnection : LinuxConnection
         }
         else
         {
-            // Pool blocks (owned or shared) live on the pinned object heap: their addresses are stable as they are.
             MsgHdr* message = _sendBlock = _loop.RentSendBlock();
             Native.IoVector* vectors = (Native.IoVector*)(message + 1);
-            int count = 0;
-            while (count < segments.Length && count < UringLoop.VectorLimit && segments[count].IsPinned)
-            {
-                vectors[count].Base = AddressOf(segments[count]);
-                vectors[count].Length = (nuint)segments[count].Count;
-                count++;
-            }
             *message = default;
             message->Iov = vectors;
-            message->IovLength = (nuint)count;
+            message->IovLength = (nuint)GatherPinned(segments, vectors, UringLoop.VectorLimit);
             _loop.Ring.PrepareSendMessage(Fd, message, token);
         }
         _sendInKernel = true;
-    }
-
-    private static byte* AddressOf(in OutboundSegment segment)
-    {
-        ref byte data = ref MemoryMarshal.GetArrayDataReference(segment.Array);
-        return (byte*)Unsafe.AsPointer(ref data) + segment.Offset;
     }
 
     private void ReleaseSendMemory()
@@ -259,22 +195,12 @@ internal sealed unsafe class UringConnection : LinuxConnection
         }
     }
 
-    private void HalfClose()
-    {
-        if (!_halfClosed && Handler.Output.BufferedBytes == 0)
-        {
-            _halfClosed = true;
-            Native.shutdown(Fd, Native.SHUT_WR);
-        }
-    }
-
     protected override void Close(Exception? error)
     {
-        if (_closed)
+        if (!TryMarkClosed())
         {
             return;
         }
-        _closed = true;
         _closeError = error;
         if (_receiving)
         {
@@ -300,8 +226,8 @@ internal sealed unsafe class UringConnection : LinuxConnection
         _ended = true;
         Native.close(Fd);
         _loop.Release(this);
-        _spill.Release(_loop.Pool);
-        Handler.Output.Dispose();
+        ReleaseKept();
+        Output.Dispose();
         Handler.OnTransportClosed(_closeError);
     }
 }

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Engine.Runtime;
 using Engine.Transports.Linux;
 using static Engine.Transports.IoUring.UringNative;
 
@@ -46,13 +45,13 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
     private readonly List<UringConnection> _starved = new();
     private readonly Stack<nint> _sendBlocks = new();
 
-    public UringLoop(int index, Socket listener, BlockPool pool, long maxBuffered, int receiveBuffers, Action<UringConnection> onAccepted)
-        : base($"ws-uring-{index}", listener, pool, maxBuffered, Native.O_CLOEXEC /* blocking, like the sockets: the ring waits on it */, onAccepted)
+    public UringLoop(int index, Socket listener, ConnectionBuffers buffers, int receiveBuffers, Action<UringConnection> onAccepted)
+        : base($"ws-uring-{index}", listener, buffers, Native.O_CLOEXEC /* blocking, like the sockets: the ring waits on it */, onAccepted)
     {
         // 4,096 submissions per system call at most; receive buffers of 16 KiB shared by all connections (128: 2 MiB).
         Ring = new Ring(4096, receiveBuffers, 16 * 1024);
         // Received bytes a connection kept, followed by one buffer's worth of new ones.
-        Scratch = GC.AllocateUninitializedArray<byte>(pool.BlockSize + Ring.BufferSize, pinned: true);
+        Scratch = GC.AllocateUninitializedArray<byte>(buffers.Pool.BlockSize + Ring.BufferSize, pinned: true);
         _wakeValue = (ulong*)NativeMemory.Alloc(sizeof(ulong));
     }
 

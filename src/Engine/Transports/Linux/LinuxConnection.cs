@@ -1,23 +1,31 @@
 using System.Net;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Engine.Buffers;
 
 namespace Engine.Transports.Linux;
 
 /// <summary>
-/// What a connection of the io_uring and epoll loops shares: its descriptor and slot, the peer's address, and how other
-/// threads reach it (a flush or an abort is posted to the loop, which runs <see cref="OnPosted"/> on its own thread).
+/// What a connection of the io_uring and epoll loops shares: its descriptor and slot, the peer's address, how other
+/// threads reach it (a flush or an abort is posted to the loop, which runs <see cref="OnPosted"/> on its own thread),
+/// the bytes kept between reads, and the gather of queued segments into an I/O vector. Loop thread only, except
+/// <see cref="RequestFlush"/> and <see cref="Abort"/>.
 /// </summary>
-internal abstract class LinuxConnection : TransportConnection
+internal abstract unsafe class LinuxConnection : TransportConnection
 {
     private readonly PeerAddress _peer;
     private EndPoint? _remoteEndPoint;
+    private ReceiveSpill _spill;
     private int _posted;
     private int _abortRequested;
 
-    protected LinuxConnection(int fd, int slot, PeerAddress peer)
+    protected LinuxConnection(int fd, int slot, PeerAddress peer, BlockPool pool, Microsoft.Extensions.ObjectPool.ObjectPool<SendSegment[]> lists, long maxBuffered)
+        : base(pool, lists, maxBuffered)
     {
         Fd = fd;
         Slot = slot;
         _peer = peer;
+        Pool = pool;
     }
 
     public int Fd { get; }
@@ -27,12 +35,13 @@ internal abstract class LinuxConnection : TransportConnection
     /// <summary>Made on first use: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
     public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _peer.ToEndPoint();
 
-    protected ITransportHandler Handler { get; private set; } = null!;
+    protected BlockPool Pool { get; }
+
+    /// <summary>Set once the connection is dropped: nothing more is read or sent.</summary>
+    protected bool Closed { get; private set; }
 
     /// <summary>Whether the caller is this connection's loop thread.</summary>
     protected abstract bool OnLoopThread { get; }
-
-    public override void Start(ITransportHandler handler) => Handler = handler;
 
     public override void RequestFlush()
     {
@@ -87,4 +96,106 @@ internal abstract class LinuxConnection : TransportConnection
 
     /// <summary>Loop thread: drops the connection; <paramref name="error"/> is null for an orderly end.</summary>
     protected abstract void Close(Exception? error);
+
+    /// <summary>Marks the connection closed; false when it already was.</summary>
+    protected bool TryMarkClosed()
+    {
+        if (Closed)
+        {
+            return false;
+        }
+        Closed = true;
+        return true;
+    }
+
+    /// <summary>
+    /// Puts the bytes kept from the last read in front of <paramref name="read"/>, in <paramref name="scratch"/> (large
+    /// enough for a block plus a read: what is kept is at most a request head or a frame header). The kept bytes go back.
+    /// </summary>
+    protected Span<byte> PrependKept(Span<byte> read, byte[] scratch)
+    {
+        if (_spill.IsEmpty)
+        {
+            return read;
+        }
+        ReadOnlySpan<byte> kept = _spill.Bytes;
+        kept.CopyTo(scratch);
+        read.CopyTo(scratch.AsSpan(kept.Length));
+        int length = kept.Length + read.Length;
+        _spill.Release(Pool);
+        return scratch.AsSpan(0, length);
+    }
+
+    /// <summary>Moves the kept bytes to the front of <paramref name="buffer"/> (a read goes behind them); returns their length.</summary>
+    protected int TakeKept(Span<byte> buffer)
+    {
+        if (_spill.IsEmpty)
+        {
+            return 0;
+        }
+        int length = _spill.Bytes.Length;
+        _spill.Bytes.CopyTo(buffer);
+        _spill.Release(Pool);
+        return length;
+    }
+
+    /// <summary>
+    /// Hands one read (kept bytes in front) to the session and keeps what it did not consume. Schedules the flush the
+    /// batch needs. Returns null when the connection closed during the batch (the session failed or aborted it).
+    /// </summary>
+    protected ReceiveOutcome? DeliverRead(Span<byte> data)
+    {
+        ReceiveOutcome outcome;
+        int consumed;
+        try
+        {
+            outcome = Deliver(data, out consumed);
+        }
+        catch (Exception exception)
+        {
+            Close(exception);
+            return null;
+        }
+        if (Closed)
+        {
+            return null; // aborted from a callback
+        }
+        if ((outcome & (ReceiveOutcome.FlushNeeded | ReceiveOutcome.Finished)) != 0)
+        {
+            MarkDirty(); // a finished connection's flush half-closes once the close frame is out
+        }
+        _spill.Keep(data.Slice(consumed), Pool);
+        return outcome;
+    }
+
+    /// <summary>Keeps <paramref name="rest"/> for the next read (a read that returned nothing new).</summary>
+    protected void Keep(ReadOnlySpan<byte> rest) => _spill.Keep(rest, Pool);
+
+    /// <summary>Gives back the kept bytes; the connection is over.</summary>
+    protected void ReleaseKept() => _spill.Release(Pool);
+
+    /// <summary>
+    /// Fills <paramref name="vectors"/> with the leading pinned segments (at most <paramref name="max"/>) and returns how
+    /// many: pool blocks, owned or shared, live on the pinned object heap, so their addresses are stable as they are.
+    /// </summary>
+    protected static int GatherPinned(ReadOnlySpan<SendSegment> segments, Native.IoVector* vectors, int max)
+    {
+        int count = 0;
+        while (count < segments.Length && count < max && segments[count].IsPinned)
+        {
+            vectors[count].Base = AddressOf(segments[count]);
+            vectors[count].Length = (nuint)segments[count].Count;
+            count++;
+        }
+        return count;
+    }
+
+    /// <summary>The address of a pinned segment's first byte.</summary>
+    protected static byte* AddressOf(in SendSegment segment)
+    {
+        ref byte data = ref MemoryMarshal.GetArrayDataReference(segment.Array);
+        return (byte*)Unsafe.AsPointer(ref data) + segment.Offset;
+    }
+
+    protected override void ShutdownSend() => Native.shutdown(Fd, Native.SHUT_WR);
 }

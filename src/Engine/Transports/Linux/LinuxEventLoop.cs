@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
-using Engine.Runtime;
+using Engine.Buffers;
+using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports.Linux;
 
@@ -25,12 +26,13 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
     /// Takes the loop's listener. <paramref name="wakeFlags"/> are the eventfd's flags: the epoll loop reads it itself
     /// (non-blocking), the io_uring loop keeps a read on it (blocking).
     /// </summary>
-    protected LinuxEventLoop(string threadName, Socket listener, BlockPool pool, long maxBuffered, int wakeFlags, Action<TConnection> onAccepted)
+    protected LinuxEventLoop(string threadName, Socket listener, ConnectionBuffers buffers, int wakeFlags, Action<TConnection> onAccepted)
     {
         Listener = listener;
         ListenerFd = (int)listener.Handle;
-        Pool = pool;
-        MaxBuffered = maxBuffered;
+        Pool = buffers.Pool;
+        SegmentLists = buffers.SegmentLists;
+        MaxBuffered = buffers.MaxBuffered;
         _onAccepted = onAccepted;
         WakeFd = Native.eventfd(0, wakeFlags);
         if (WakeFd < 0)
@@ -46,6 +48,8 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
     }
 
     public BlockPool Pool { get; }
+
+    public ObjectPool<SendSegment[]> SegmentLists { get; }
 
     public long MaxBuffered { get; }
 

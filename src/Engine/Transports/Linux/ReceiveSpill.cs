@@ -1,5 +1,5 @@
 using System.Buffers;
-using Engine.Runtime;
+using Engine.Buffers;
 
 namespace Engine.Transports.Linux;
 

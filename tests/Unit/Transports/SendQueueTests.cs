@@ -1,16 +1,26 @@
 using System.Buffers;
+using Engine.Buffers;
 using Engine.Protocol;
-using Engine.Runtime;
+using Engine.Session;
+using Engine.Tests.Unit.Session;
 using Engine.Transports;
 
-namespace Engine.Tests.Unit.Transport;
+namespace Engine.Tests.Unit.Transports;
 
-public class OutboundQueueTests
+/// <summary>The send queue moves bytes; these tests write frames into it (header, then body) as the session does.</summary>
+public class SendQueueTests
 {
     private const int BlockSize = 1024;
 
+    private static EnqueueResult Write(SendQueue queue, Opcode opcode, ReadOnlySpan<byte> payload, long limit, bool final = false)
+    {
+        Span<byte> header = stackalloc byte[FrameReader.MaxHeaderLength];
+        int length = FrameWriter.WriteHeader(header, opcode, fin: true, payload.Length);
+        return queue.TryWrite(header.Slice(0, length), payload, limit, final);
+    }
+
     /// <summary>Plays a transport whose sends accept at most <paramref name="sendSize"/> bytes each.</summary>
-    private static byte[] Drain(OutboundQueue queue, int sendSize)
+    private static byte[] Drain(SendQueue queue, int sendSize)
     {
         var sent = new List<byte>();
         while (queue.TryBeginSend())
@@ -21,7 +31,7 @@ public class OutboundQueueTests
                 do
                 {
                     int budget = sendSize;
-                    foreach (OutboundSegment segment in queue.GetInFlight())
+                    foreach (SendSegment segment in queue.GetInFlight())
                     {
                         int take = Math.Min(budget, segment.Count);
                         sent.AddRange(segment.Array.AsSpan(segment.Offset, take));
@@ -63,7 +73,7 @@ public class OutboundQueueTests
     public void Frames_around_the_block_size_come_out_whole_and_in_order_however_the_sends_are_cut(int sendSize)
     {
         var pool = new BlockPool(BlockSize, 16);
-        var queue = new OutboundQueue(pool);
+        var queue = new SendQueue(pool);
         int[] sizes = [0, 1, 125, 126, 1000, BlockSize - 4, BlockSize - 3, BlockSize, BlockSize + 1, 3 * BlockSize + 17, 65535, 65536, 70_000, 5];
         var expected = new List<byte[]>();
         var random = new Random(sendSize);
@@ -72,7 +82,7 @@ public class OutboundQueueTests
             byte[] payload = new byte[size];
             random.NextBytes(payload);
             expected.Add(payload);
-            Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, payload, long.MaxValue, final: false, out _));
+            Assert.Equal(EnqueueResult.Queued, Write(queue, Opcode.Binary, payload, long.MaxValue));
         }
         Assert.Equal(sizes.Sum(s => FrameWriter.HeaderLength(s, masked: false) + s), queue.BufferedBytes);
 
@@ -91,12 +101,13 @@ public class OutboundQueueTests
     public void Nothing_follows_the_final_frame()
     {
         var pool = new BlockPool(BlockSize, 16);
-        var queue = new OutboundQueue(pool);
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Text, "a"u8, long.MaxValue, final: false, out bool flush));
-        Assert.True(flush);
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Close, [0x03, 0xE8], long.MaxValue, final: true, out _));
+        var transport = new FakeTransport(pool);
+        SendQueue queue = transport.Output;
+        Assert.Equal(EnqueueResult.Queued, Write(queue, Opcode.Text, "a"u8, long.MaxValue));
+        Assert.Equal(1, transport.Flushes); // an idle queue asks its transport to flush
+        Assert.Equal(EnqueueResult.Queued, Write(queue, Opcode.Close, [0x03, 0xE8], long.MaxValue, final: true));
         Assert.True(queue.IsCompleted);
-        Assert.Equal(EnqueueResult.Completed, queue.TryEnqueueFrame(Opcode.Text, "b"u8, long.MaxValue, final: false, out _));
+        Assert.Equal(EnqueueResult.Completed, Write(queue, Opcode.Text, "b"u8, long.MaxValue));
         Assert.Equal([Opcode.Text, Opcode.Close], ParseFrames(Drain(queue, 3)).Select(f => f.Opcode));
         Assert.Equal(0, pool.Outstanding);
     }
@@ -105,11 +116,11 @@ public class OutboundQueueTests
     public void The_limit_refuses_other_threads_but_always_takes_one_frame_into_an_empty_queue()
     {
         var pool = new BlockPool(BlockSize, 16);
-        var queue = new OutboundQueue(pool);
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, new byte[5000], limit: 100, final: false, out _));
-        Assert.Equal(EnqueueResult.OverLimit, queue.TryEnqueueFrame(Opcode.Binary, new byte[10], limit: 100, final: false, out _));
+        var queue = new SendQueue(pool);
+        Assert.Equal(EnqueueResult.Queued, Write(queue, Opcode.Binary, new byte[5000], 100));
+        Assert.Equal(EnqueueResult.OverLimit, Write(queue, Opcode.Binary, new byte[10], 100));
         Drain(queue, 4096);
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, new byte[10], limit: 100, final: false, out _));
+        Assert.Equal(EnqueueResult.Queued, Write(queue, Opcode.Binary, new byte[10], 100));
         queue.Dispose();
         Assert.Equal(0, pool.Outstanding);
     }
@@ -118,14 +129,32 @@ public class OutboundQueueTests
     public void While_corked_replies_from_the_receiving_thread_are_never_refused_and_no_flush_is_requested()
     {
         var pool = new BlockPool(BlockSize, 16);
-        var queue = new OutboundQueue(pool);
+        var transport = new FakeTransport(pool);
+        SendQueue queue = transport.Output;
         queue.Cork();
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, new byte[500], limit: 100, final: false, out bool first));
-        Assert.Equal(EnqueueResult.Queued, queue.TryEnqueueFrame(Opcode.Binary, new byte[500], limit: 100, final: false, out bool second));
-        Assert.False(first);
-        Assert.False(second);
+        Assert.Equal(EnqueueResult.Queued, Write(queue, Opcode.Binary, new byte[500], 100));
+        Assert.Equal(EnqueueResult.Queued, Write(queue, Opcode.Binary, new byte[500], 100));
+        Assert.Equal(0, transport.Flushes); // the transport flushes once after the batch
         Assert.True(queue.Uncork());
         Assert.Equal(2, ParseFrames(Drain(queue, 100)).Count);
+        Assert.Equal(0, pool.Outstanding);
+    }
+
+    [Fact]
+    public void A_shared_buffer_is_referenced_not_copied_and_released_once_sent()
+    {
+        var pool = new BlockPool(BlockSize, 16);
+        SharedBuffer shared = SharedBuffer.Rent(10, pool, ArrayPool<byte>.Shared);
+        "0123456789"u8.CopyTo(shared.Span);
+        var first = new SendQueue(pool);
+        var second = new SendQueue(pool);
+        Assert.Equal(EnqueueResult.Queued, first.TryWrite(shared, long.MaxValue));
+        Assert.Equal(EnqueueResult.Queued, second.TryWrite(shared, long.MaxValue));
+        shared.Release(); // the creator's reference
+        Assert.Equal(1, pool.Outstanding);
+        Assert.Equal("0123456789"u8.ToArray(), Drain(first, 3));
+        Assert.Equal(1, pool.Outstanding); // still queued on the second
+        second.Dispose();
         Assert.Equal(0, pool.Outstanding);
     }
 
@@ -133,11 +162,11 @@ public class OutboundQueueTests
     public void Dispose_returns_every_block_sent_or_not()
     {
         var pool = new BlockPool(BlockSize, 16);
-        var queue = new OutboundQueue(pool);
-        queue.TryEnqueueFrame(Opcode.Binary, new byte[10_000], long.MaxValue, final: false, out _);
+        var queue = new SendQueue(pool);
+        Write(queue, Opcode.Binary, new byte[10_000], long.MaxValue);
         Assert.True(queue.TryBeginSend());
         queue.OnSent(100); // part of the in-flight batch sent
-        queue.TryEnqueueFrame(Opcode.Binary, new byte[3000], long.MaxValue, final: false, out _); // and more pending
+        Write(queue, Opcode.Binary, new byte[3000], long.MaxValue); // and more pending
         Assert.True(pool.Outstanding > 0);
         queue.Dispose();
         Assert.Equal(0, pool.Outstanding);

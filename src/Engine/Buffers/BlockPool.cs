@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Engine.Runtime;
+namespace Engine.Buffers;
 
 /// <summary>
 /// Fixed-size pinned byte blocks for receive and send buffers (the Kestrel PinnedBlockMemoryPool idea): pinned on

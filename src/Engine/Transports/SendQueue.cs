@@ -1,59 +1,33 @@
 using System.Buffers;
-using Engine.Protocol;
-using Engine.Runtime;
+using Engine.Buffers;
+using Engine.Session;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports;
 
-internal enum SegmentOwner : byte
-{
-    /// <summary>A pinned pool block owned by this queue.</summary>
-    Block,
-    /// <summary>An ArrayPool array owned by this queue (large HTTP responses).</summary>
-    ArrayPool,
-    /// <summary>A reference to a <see cref="SharedFrame"/> (pub/sub): released, not returned, once sent.</summary>
-    Shared,
-}
-
-internal struct OutboundSegment
-{
-    public byte[] Array;
-    public int Offset;
-    public int Count;
-    public SegmentOwner Owner;
-    public SharedFrame? Shared;
-
-    /// <summary>Whether the array is pinned (pool blocks, shared frames in blocks): the epoll transport gathers those without pinning.</summary>
-    public readonly bool IsPinned => Owner == SegmentOwner.Block || (Owner == SegmentOwner.Shared && Shared!.IsPinned);
-}
-
-internal enum EnqueueResult : byte
-{
-    Queued,
-    Completed,
-    OverLimit,
-}
-
 /// <summary>
-/// A connection's outgoing bytes: frames appended by any thread, taken in batches by the transport so that many frames
-/// leave in one send. Frames are written straight into pooled blocks (no per-message allocation); consecutive small
-/// frames share a block. One small lock guards the pending list; it is a leaf lock, never held while calling out.
-/// While the transport is corked (processing a receive batch), writers only append and the transport flushes once after.
+/// A connection's outgoing bytes, created and disposed by the transport that sends them: written by any thread (the
+/// session frames into it), taken in batches by the transport so that many frames leave in one send. Knows bytes, not
+/// frames. Writes are copied straight into pooled blocks (no per-message allocation); consecutive small writes share
+/// a block. One small lock guards the pending list; it is a leaf lock, never held while calling out. While the
+/// transport is corked (processing a receive batch), writers only append and the transport flushes once after; outside
+/// a batch, the write that finds the queue idle asks the transport to flush.
 /// </summary>
-internal sealed class OutboundQueue : IBufferWriter<byte>
+internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
 {
     /// <summary>Length of the segment lists shared through the server's pool: small frames share one block, so most batches fit.</summary>
     public const int PooledListLength = 2;
 
     private readonly BlockPool _pool;
-    private readonly ObjectPool<OutboundSegment[]>? _lists;
+    private readonly ObjectPool<SendSegment[]>? _lists;
+    private readonly TransportConnection? _owner;
     // The queue locks itself (a thin monitor, no lock object per connection): it is internal, so nothing else locks it.
     private object _lock => this;
     // Lists are rented when the first frame is queued and returned once everything is sent, so an idle connection holds
     // none (memory per idle connection); a list that had to grow stays with its queue, so a busy queue does not reallocate.
-    private OutboundSegment[] _pending = [];
+    private SendSegment[] _pending = [];
     private int _pendingCount;
-    private OutboundSegment[] _inFlight = [];
+    private SendSegment[] _inFlight = [];
     private int _inFlightCount;
     private int _inFlightIndex;
     private long _buffered;
@@ -65,17 +39,19 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     private TaskCompletionSource? _drainWaiter;
     private long _drainThreshold;
 
-    /// <param name="pool">Blocks for frames.</param>
+    /// <param name="pool">Blocks for written bytes.</param>
     /// <param name="lists">Segment lists of <see cref="PooledListLength"/> entries shared by the server's queues; null: the queue allocates its own.</param>
-    public OutboundQueue(BlockPool pool, ObjectPool<OutboundSegment[]>? lists = null)
+    /// <param name="owner">The transport asked to flush when a write outside a receive batch finds the queue idle; null: the caller drains.</param>
+    public SendQueue(BlockPool pool, ObjectPool<SendSegment[]>? lists = null, TransportConnection? owner = null)
     {
         _pool = pool;
         _lists = lists;
+        _owner = owner;
     }
 
     /// <summary>A server's pool of segment lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>
-    public static ObjectPool<OutboundSegment[]> CreateListPool(int maxRetained) =>
-        new DefaultObjectPool<OutboundSegment[]>(new ListPolicy(), maxRetained);
+    public static ObjectPool<SendSegment[]> CreateListPool(int maxRetained) =>
+        new DefaultObjectPool<SendSegment[]>(new ListPolicy(), maxRetained);
 
     /// <summary>Bytes queued and not yet handed to the kernel.</summary>
     public long BufferedBytes => Interlocked.Read(ref _buffered);
@@ -92,66 +68,59 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         }
     }
 
-    /// <summary>
-    /// Appends one frame. Refused when the close frame is already queued, or when <paramref name="limit"/> would be
-    /// passed (an empty queue takes any one frame, so a message larger than the limit can still go out). Replies made
-    /// by the receiving thread during its own batch are never refused: the transport stops reading until the queue is
-    /// back under the limit instead, so a request/response peer is slowed down by TCP rather than losing replies.
-    /// On <see cref="EnqueueResult.Queued"/>, <paramref name="flushNeeded"/> says whether the caller must ask the transport to flush.
-    /// <paramref name="rsv"/> carries RSV1 for a compressed message (permessage-deflate).
-    /// </summary>
-    public EnqueueResult TryEnqueueFrame(Opcode opCode, ReadOnlySpan<byte> payload, long limit, bool final, out bool flushNeeded, byte rsv = 0)
+    /// <inheritdoc/>
+    public EnqueueResult TryWrite(ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, long limit, bool final)
     {
-        flushNeeded = false;
-        int headerLength = FrameWriter.HeaderLength(payload.Length, masked: false);
-        int size = headerLength + payload.Length;
+        int size = header.Length + body.Length;
+        bool flush;
         lock (_lock)
         {
             if (_completed)
             {
                 return EnqueueResult.Completed;
             }
-            long buffered = _buffered;
+            // Replies the receiving thread writes during its own batch are never refused: the transport stops reading
+            // until the queue is back under the limit instead, so a request/response peer is slowed down by TCP rather
+            // than losing replies.
             bool reply = _corked && _corkOwner == Environment.CurrentManagedThreadId;
-            if (!reply && buffered > 0 && buffered + size > limit)
+            if (!reply && _buffered > 0 && _buffered + size > limit)
             {
                 return EnqueueResult.OverLimit;
             }
             if (size <= _pool.BlockSize)
             {
                 Span<byte> span = GetSpanLocked(size);
-                FrameWriter.WriteHeader(span, opCode, fin: true, payload.Length, rsv);
-                payload.CopyTo(span.Slice(headerLength));
+                header.CopyTo(span);
+                body.CopyTo(span.Slice(header.Length));
                 AdvanceLocked(size);
             }
             else
             {
-                // A large frame spans a chain of pooled blocks (the transport gathers them): no large array is rented.
-                Span<byte> header = stackalloc byte[FrameReader.MaxHeaderLength];
-                AppendLocked(header.Slice(0, FrameWriter.WriteHeader(header, opCode, fin: true, payload.Length, rsv)));
-                AppendLocked(payload);
+                // A large write spans a chain of pooled blocks (the transport gathers them): no large array is rented.
+                AppendLocked(header);
+                AppendLocked(body);
             }
             _completed = final;
-            flushNeeded = !_corked && !_sending;
-            return EnqueueResult.Queued;
+            flush = !_corked && !_sending;
         }
+        if (flush)
+        {
+            _owner?.RequestFlush();
+        }
+        return EnqueueResult.Queued;
     }
 
-    /// <summary>
-    /// Queues a reference to a frame serialized once for many connections; same rules as <see cref="TryEnqueueFrame"/>
-    /// (a cross-thread send: the limit always applies). Takes its own reference on success.
-    /// </summary>
-    public EnqueueResult TryEnqueueShared(SharedFrame frame, long limit, out bool flushNeeded)
+    /// <inheritdoc/>
+    public EnqueueResult TryWrite(SharedBuffer buffer, long limit)
     {
-        flushNeeded = false;
+        bool flush;
         lock (_lock)
         {
             if (_completed)
             {
                 return EnqueueResult.Completed;
             }
-            long buffered = _buffered;
-            if (buffered > 0 && buffered + frame.Length > limit)
+            if (_buffered > 0 && _buffered + buffer.Length > limit)
             {
                 return EnqueueResult.OverLimit;
             }
@@ -159,12 +128,16 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             {
                 GrowPendingLocked();
             }
-            frame.AddReference();
-            _pending[_pendingCount++] = new OutboundSegment { Array = frame.Array, Offset = 0, Count = frame.Length, Owner = SegmentOwner.Shared, Shared = frame };
-            Interlocked.Add(ref _buffered, frame.Length);
-            flushNeeded = !_corked && !_sending;
-            return EnqueueResult.Queued;
+            buffer.AddReference();
+            _pending[_pendingCount++] = new SendSegment { Array = buffer.Array, Offset = 0, Count = buffer.Length, Owner = SegmentOwner.Shared, Shared = buffer };
+            Interlocked.Add(ref _buffered, buffer.Length);
+            flush = !_corked && !_sending;
         }
+        if (flush)
+        {
+            _owner?.RequestFlush();
+        }
+        return EnqueueResult.Queued;
     }
 
     /// <summary>
@@ -200,22 +173,20 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         return cancellationToken.CanBeCanceled ? waiter.Task.WaitAsync(cancellationToken) : waiter.Task;
     }
 
-    /// <summary>Marks the queue complete without a frame (HTTP responses end the connection too).</summary>
-    public void Complete()
-    {
-        lock (_lock)
-        {
-            _completed = true;
-        }
-    }
-
-    /// <summary>Runs <paramref name="write"/> against this writer under the lock (HTTP responses during the handshake).</summary>
-    public void WriteLocked<TState>(TState state, Action<IBufferWriter<byte>, TState> write)
+    /// <inheritdoc/>
+    public void WriteHttp<TState>(TState state, Action<IBufferWriter<byte>, TState> write, bool final)
         where TState : allows ref struct
     {
+        bool flush;
         lock (_lock)
         {
             write(this, state);
+            _completed |= final;
+            flush = !_corked && !_sending && _pendingCount > 0;
+        }
+        if (flush)
+        {
+            _owner?.RequestFlush();
         }
     }
 
@@ -277,7 +248,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     }
 
     /// <summary>The unsent part of the in-flight list, first segment already offset by what was sent.</summary>
-    public ReadOnlySpan<OutboundSegment> GetInFlight() => _inFlight.AsSpan(_inFlightIndex, _inFlightCount - _inFlightIndex);
+    public ReadOnlySpan<SendSegment> GetInFlight() => _inFlight.AsSpan(_inFlightIndex, _inFlightCount - _inFlightIndex);
 
     /// <summary>Records <paramref name="bytes"/> as sent; returns true when the in-flight list is done.</summary>
     public bool OnSent(int bytes)
@@ -289,7 +260,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         }
         while (_inFlightIndex < _inFlightCount)
         {
-            ref OutboundSegment segment = ref _inFlight[_inFlightIndex];
+            ref SendSegment segment = ref _inFlight[_inFlightIndex];
             if (bytes < segment.Count)
             {
                 segment.Offset += bytes;
@@ -340,7 +311,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         waiter?.TrySetResult();
     }
 
-    // IBufferWriter<byte>: only through WriteLocked (the caller holds the lock).
+    // IBufferWriter<byte>: only through WriteHttp (the caller holds the lock).
     void IBufferWriter<byte>.Advance(int count) => AdvanceLocked(count);
 
     Memory<byte> IBufferWriter<byte>.GetMemory(int sizeHint) => throw new NotSupportedException();
@@ -351,7 +322,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     {
         if (_pendingCount > 0)
         {
-            ref OutboundSegment tail = ref _pending[_pendingCount - 1];
+            ref SendSegment tail = ref _pending[_pendingCount - 1];
             int free = tail.Array.Length - tail.Offset - tail.Count;
             if (free >= size)
             {
@@ -374,7 +345,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
             array = ArrayPool<byte>.Shared.Rent(size);
             owner = SegmentOwner.ArrayPool;
         }
-        _pending[_pendingCount++] = new OutboundSegment { Array = array, Offset = 0, Count = 0, Owner = owner };
+        _pending[_pendingCount++] = new SendSegment { Array = array, Offset = 0, Count = 0, Owner = owner };
         return array.AsSpan();
     }
 
@@ -400,10 +371,10 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
     {
         if (_pending.Length == 0)
         {
-            _pending = _lists?.Get() ?? new OutboundSegment[PooledListLength];
+            _pending = _lists?.Get() ?? new SendSegment[PooledListLength];
             return;
         }
-        OutboundSegment[] grown = new OutboundSegment[_pending.Length * 2];
+        SendSegment[] grown = new SendSegment[_pending.Length * 2];
         _pending.AsSpan(0, _pendingCount).CopyTo(grown);
         ReturnList(_pending);
         _pending = grown;
@@ -425,7 +396,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         }
     }
 
-    private void ReturnList(OutboundSegment[] list)
+    private void ReturnList(SendSegment[] list)
     {
         if (list.Length == PooledListLength)
         {
@@ -442,7 +413,7 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         _pendingCount = 0;
     }
 
-    private void Release(ref OutboundSegment segment)
+    private void Release(ref SendSegment segment)
     {
         switch (segment.Owner)
         {
@@ -459,10 +430,10 @@ internal sealed class OutboundQueue : IBufferWriter<byte>
         segment = default;
     }
 
-    private sealed class ListPolicy : PooledObjectPolicy<OutboundSegment[]>
+    private sealed class ListPolicy : PooledObjectPolicy<SendSegment[]>
     {
-        public override OutboundSegment[] Create() => new OutboundSegment[PooledListLength];
+        public override SendSegment[] Create() => new SendSegment[PooledListLength];
 
-        public override bool Return(OutboundSegment[] list) => list.Length == PooledListLength;
+        public override bool Return(SendSegment[] list) => list.Length == PooledListLength;
     }
 }

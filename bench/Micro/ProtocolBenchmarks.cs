@@ -151,7 +151,7 @@ public class FrameWriterBenchmarks
     {
         _payload = new byte[PayloadSize];
         new Random(1).NextBytes(_payload);
-        _queue = new Engine.Transports.SendQueue(_pool, Engine.Transports.SendQueue.CreateListPool(16)); // as the server does: segment lists pooled
+        _queue = new Engine.Transports.SendQueue(_pool); // segment lists pooled, as the server does
         EnqueueAndDrain(); // grow the segment lists once
     }
 

@@ -42,7 +42,7 @@ public class SessionBenchmarks
         _receive = new byte[_frame.Length];
 
         var pool = new BlockPool(16 * 1024, 64);
-        _output = new SendQueue(pool, SendQueue.CreateListPool(16)); // as the server does: segment lists pooled
+        _output = new SendQueue(pool); // segment lists pooled, as the server does
         _host.Session = _session;
         var settings = new SessionSettings(
             MaxMessageSize: 1 << 20, MaxRequestHeadSize: 8192, Streamed: false, HandshakeTimeoutMs: 5_000,

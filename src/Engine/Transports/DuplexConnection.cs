@@ -12,7 +12,6 @@ namespace Engine.Transports;
 /// </summary>
 internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkItem
 {
-    private readonly BlockPool _pool;
     private byte[]? _block;
     private int _start;
     private int _end;
@@ -23,9 +22,8 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     private Exception? _error;
 
     protected DuplexConnection(ConnectionBuffers buffers)
-        : base(buffers.Pool, buffers.SegmentLists, buffers.MaxBuffered)
+        : base(buffers)
     {
-        _pool = buffers.Pool;
     }
 
     public override void Start(ITransportHandler handler)
@@ -95,7 +93,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                     ReturnBlock();
                     // Zero-byte read: wait for data without holding a buffer (memory per idle connection).
                     await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);
-                    _block = _pool.Rent();
+                    _block = Pool.Rent();
                     received = await ReceiveAsync(_block).ConfigureAwait(false);
                 }
                 else
@@ -219,7 +217,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     {
         if (_block is not null)
         {
-            _pool.Return(_block);
+            Pool.Return(_block);
             _block = null;
             _start = _end = 0;
         }

@@ -18,8 +18,7 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
     /// <summary>Length of the segment lists shared through the server's pool: small frames share one block, so most batches fit.</summary>
     public const int PooledListLength = 2;
 
-    private readonly BlockPool _pool;
-    private readonly ObjectPool<SendSegment[]>? _lists;
+    private readonly ConnectionBuffers _buffers;
     private readonly TransportConnection? _owner;
     // The queue locks itself (a thin monitor, no lock object per connection): it is internal, so nothing else locks it.
     private object _lock => this;
@@ -33,21 +32,30 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
     private long _buffered;
     private bool _completed;
     private bool _sending;
+    // A flush was asked of the transport and has not begun: later writes need not ask again (a broadcast burst queues
+    // many frames per subscriber per loop turn; each used to post the same connection to the loop again).
+    private bool _flushRequested;
     private bool _corked;
     private int _corkOwner;
     private bool _disposed;
     private TaskCompletionSource? _drainWaiter;
     private long _drainThreshold;
 
-    /// <param name="pool">Blocks for written bytes.</param>
-    /// <param name="lists">Segment lists of <see cref="PooledListLength"/> entries shared by the server's queues; null: the queue allocates its own.</param>
+    /// <param name="buffers">The server's blocks for written bytes and segment lists of <see cref="PooledListLength"/> entries.</param>
     /// <param name="owner">The transport asked to flush when a write outside a receive batch finds the queue idle; null: the caller drains.</param>
-    public SendQueue(BlockPool pool, ObjectPool<SendSegment[]>? lists = null, TransportConnection? owner = null)
+    public SendQueue(ConnectionBuffers buffers, TransportConnection? owner = null)
     {
-        _pool = pool;
-        _lists = lists;
+        _buffers = buffers;
         _owner = owner;
     }
+
+    /// <summary>A queue of its own (tests, tools): its own list pool, no limit, no transport.</summary>
+    public SendQueue(BlockPool pool)
+        : this(new ConnectionBuffers(pool, CreateListPool(16), long.MaxValue))
+    {
+    }
+
+    private BlockPool Pool => _buffers.Pool;
 
     /// <summary>A server's pool of segment lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>
     public static ObjectPool<SendSegment[]> CreateListPool(int maxRetained) =>
@@ -75,19 +83,16 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         bool flush;
         lock (_lock)
         {
-            if (_completed)
-            {
-                return EnqueueResult.Completed;
-            }
             // Replies the receiving thread writes during its own batch are never refused: the transport stops reading
             // until the queue is back under the limit instead, so a request/response peer is slowed down by TCP rather
             // than losing replies.
             bool reply = _corked && _corkOwner == Environment.CurrentManagedThreadId;
-            if (!reply && _buffered > 0 && _buffered + size > limit)
+            EnqueueResult admitted = AdmitLocked(size, reply ? long.MaxValue : limit);
+            if (admitted != EnqueueResult.Queued)
             {
-                return EnqueueResult.OverLimit;
+                return admitted;
             }
-            if (size <= _pool.BlockSize)
+            if (size <= Pool.BlockSize)
             {
                 Span<byte> span = GetSpanLocked(size);
                 header.CopyTo(span);
@@ -101,12 +106,9 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
                 AppendLocked(body);
             }
             _completed = final;
-            flush = !_corked && !_sending;
+            flush = FlushDueLocked();
         }
-        if (flush)
-        {
-            _owner?.RequestFlush();
-        }
+        RequestFlushIf(flush);
         return EnqueueResult.Queued;
     }
 
@@ -116,13 +118,10 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         bool flush;
         lock (_lock)
         {
-            if (_completed)
+            EnqueueResult admitted = AdmitLocked(buffer.Length, limit);
+            if (admitted != EnqueueResult.Queued)
             {
-                return EnqueueResult.Completed;
-            }
-            if (_buffered > 0 && _buffered + buffer.Length > limit)
-            {
-                return EnqueueResult.OverLimit;
+                return admitted;
             }
             if (_pendingCount == _pending.Length)
             {
@@ -131,13 +130,36 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
             buffer.AddReference();
             _pending[_pendingCount++] = new SendSegment { Array = buffer.Array, Offset = 0, Count = buffer.Length, Owner = SegmentOwner.Shared, Shared = buffer };
             Interlocked.Add(ref _buffered, buffer.Length);
-            flush = !_corked && !_sending;
+            flush = FlushDueLocked();
         }
-        if (flush)
+        RequestFlushIf(flush);
+        return EnqueueResult.Queued;
+    }
+
+    /// <summary>Whether <paramref name="size"/> more bytes may be queued: not after the final write, and not past <paramref name="limit"/> (an empty queue takes any one write).</summary>
+    private EnqueueResult AdmitLocked(int size, long limit)
+    {
+        if (_completed)
+        {
+            return EnqueueResult.Completed;
+        }
+        return _buffered > 0 && _buffered + size > limit ? EnqueueResult.OverLimit : EnqueueResult.Queued;
+    }
+
+    /// <summary>After a write: whether this writer must ask the transport to flush (not corked, not sending, not asked already).</summary>
+    private bool FlushDueLocked()
+    {
+        bool due = !_corked && !_sending && !_flushRequested && _pendingCount > 0;
+        _flushRequested |= due;
+        return due;
+    }
+
+    private void RequestFlushIf(bool due)
+    {
+        if (due)
         {
             _owner?.RequestFlush();
         }
-        return EnqueueResult.Queued;
     }
 
     /// <summary>
@@ -182,12 +204,9 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         {
             write(this, state);
             _completed |= final;
-            flush = !_corked && !_sending && _pendingCount > 0;
+            flush = FlushDueLocked();
         }
-        if (flush)
-        {
-            _owner?.RequestFlush();
-        }
+        RequestFlushIf(flush);
     }
 
     /// <summary>Starts a receive batch: writes only append until <see cref="Uncork"/>.</summary>
@@ -218,6 +237,7 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
     {
         lock (_lock)
         {
+            _flushRequested = false;
             if (_sending || _pendingCount == 0)
             {
                 return false;
@@ -335,9 +355,9 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         }
         byte[] array;
         SegmentOwner owner;
-        if (size <= _pool.BlockSize)
+        if (size <= Pool.BlockSize)
         {
-            array = _pool.Rent();
+            array = Pool.Rent();
             owner = SegmentOwner.Block;
         }
         else
@@ -371,7 +391,7 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
     {
         if (_pending.Length == 0)
         {
-            _pending = _lists?.Get() ?? new SendSegment[PooledListLength];
+            _pending = _buffers.SegmentLists.Get() ?? new SendSegment[PooledListLength];
             return;
         }
         SendSegment[] grown = new SendSegment[_pending.Length * 2];
@@ -401,7 +421,7 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         if (list.Length == PooledListLength)
         {
             System.Array.Clear(list);
-            _lists?.Return(list);
+            _buffers.SegmentLists.Return(list);
         }
     }
 
@@ -418,7 +438,7 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         switch (segment.Owner)
         {
             case SegmentOwner.Block:
-                _pool.Return(segment.Array);
+                Pool.Return(segment.Array);
                 break;
             case SegmentOwner.Shared:
                 segment.Shared!.Release();

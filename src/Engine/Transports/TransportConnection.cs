@@ -1,7 +1,6 @@
 using System.Net;
 using Engine.Buffers;
 using Engine.Session;
-using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports;
 
@@ -14,12 +13,14 @@ namespace Engine.Transports;
 /// </summary>
 internal abstract class TransportConnection
 {
+    // Per-server settings are reached through one shared object, not copied into each connection (memory per idle connection).
+    private readonly ConnectionBuffers _buffers;
     private int _halfClosed;
 
-    protected TransportConnection(BlockPool pool, ObjectPool<SendSegment[]>? lists, long maxBuffered)
+    protected TransportConnection(ConnectionBuffers buffers)
     {
-        Output = new SendQueue(pool, lists, this);
-        MaxBuffered = maxBuffered;
+        _buffers = buffers;
+        Output = new SendQueue(buffers, this);
     }
 
     /// <summary>The connection's outgoing bytes; written by the session, drained and finally disposed by this transport.</summary>
@@ -31,7 +32,10 @@ internal abstract class TransportConnection
     protected ITransportHandler Handler { get; private set; } = null!;
 
     /// <summary>Queued bytes above which the transport stops reading (read-side backpressure).</summary>
-    protected long MaxBuffered { get; }
+    protected long MaxBuffered => _buffers.MaxBuffered;
+
+    /// <summary>The server's block pool.</summary>
+    protected BlockPool Pool => _buffers.Pool;
 
     /// <summary>Starts moving bytes for <paramref name="handler"/>.</summary>
     public virtual void Start(ITransportHandler handler) => Handler = handler;

@@ -73,7 +73,7 @@ internal sealed class FakeHost : ISessionHost
 }
 
 /// <summary>A transport that moves nothing: it owns the send queue the session writes to and counts the flushes asked of it.</summary>
-internal sealed class FakeTransport(BlockPool pool) : TransportConnection(pool, lists: null, maxBuffered: long.MaxValue)
+internal sealed class FakeTransport(BlockPool pool) : TransportConnection(new ConnectionBuffers(pool, SendQueue.CreateListPool(16), long.MaxValue))
 {
     public int Flushes { get; private set; }
 

@@ -113,6 +113,24 @@ public class SendQueueTests
     }
 
     [Fact]
+    public void One_flush_is_asked_per_idle_period_however_many_writes_follow_it()
+    {
+        var pool = new BlockPool(BlockSize, 16);
+        var transport = new FakeTransport(pool);
+        SendQueue queue = transport.Output;
+        for (int i = 0; i < 5; i++)
+        {
+            Write(queue, Opcode.Binary, new byte[10], long.MaxValue); // a broadcast burst before the loop flushes
+        }
+        Assert.Equal(1, transport.Flushes);
+        Assert.Equal(5, ParseFrames(Drain(queue, 4096)).Count);
+        Write(queue, Opcode.Binary, new byte[10], long.MaxValue); // idle again: the next write asks again
+        Assert.Equal(2, transport.Flushes);
+        queue.Dispose();
+        Assert.Equal(0, pool.Outstanding);
+    }
+
+    [Fact]
     public void The_limit_refuses_other_threads_but_always_takes_one_frame_into_an_empty_queue()
     {
         var pool = new BlockPool(BlockSize, 16);

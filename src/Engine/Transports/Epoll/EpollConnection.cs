@@ -18,7 +18,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
     private bool _sending;
 
     public EpollConnection(EpollLoop loop, int fd, int slot, PeerAddress peer)
-        : base(fd, slot, peer, loop.Pool, loop.SegmentLists, loop.MaxBuffered)
+        : base(fd, slot, peer, loop.Buffers)
     {
         _loop = loop;
     }

@@ -29,7 +29,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
     private bool _ended;
 
     public UringConnection(UringLoop loop, int fd, int slot, PeerAddress peer)
-        : base(fd, slot, peer, loop.Pool, loop.SegmentLists, loop.MaxBuffered)
+        : base(fd, slot, peer, loop.Buffers)
     {
         _loop = loop;
     }

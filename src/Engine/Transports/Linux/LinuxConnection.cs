@@ -1,7 +1,6 @@
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Engine.Buffers;
 
 namespace Engine.Transports.Linux;
 
@@ -19,13 +18,12 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     private int _posted;
     private int _abortRequested;
 
-    protected LinuxConnection(int fd, int slot, PeerAddress peer, BlockPool pool, Microsoft.Extensions.ObjectPool.ObjectPool<SendSegment[]> lists, long maxBuffered)
-        : base(pool, lists, maxBuffered)
+    protected LinuxConnection(int fd, int slot, PeerAddress peer, ConnectionBuffers buffers)
+        : base(buffers)
     {
         Fd = fd;
         Slot = slot;
         _peer = peer;
-        Pool = pool;
     }
 
     public int Fd { get; }
@@ -34,8 +32,6 @@ internal abstract unsafe class LinuxConnection : TransportConnection
 
     /// <summary>Made on first use: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
     public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _peer.ToEndPoint();
-
-    protected BlockPool Pool { get; }
 
     /// <summary>Set once the connection is dropped: nothing more is read or sent.</summary>
     protected bool Closed { get; private set; }

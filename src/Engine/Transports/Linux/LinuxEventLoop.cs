@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Engine.Buffers;
-using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports.Linux;
 
@@ -30,9 +29,7 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
     {
         Listener = listener;
         ListenerFd = (int)listener.Handle;
-        Pool = buffers.Pool;
-        SegmentLists = buffers.SegmentLists;
-        MaxBuffered = buffers.MaxBuffered;
+        Buffers = buffers;
         _onAccepted = onAccepted;
         WakeFd = Native.eventfd(0, wakeFlags);
         if (WakeFd < 0)
@@ -47,11 +44,12 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
         { IsBackground = true, Name = threadName };
     }
 
-    public BlockPool Pool { get; }
+    /// <summary>What this loop's connections draw on (pool, segment lists, send limit).</summary>
+    public ConnectionBuffers Buffers { get; }
 
-    public ObjectPool<SendSegment[]> SegmentLists { get; }
+    public BlockPool Pool => Buffers.Pool;
 
-    public long MaxBuffered { get; }
+    public long MaxBuffered => Buffers.MaxBuffered;
 
     public int ThreadId { get; private set; }
 

@@ -4,6 +4,9 @@ using System.Net.Sockets;
 using Engine.Runtime;
 using Engine.Session;
 using Engine.Transports;
+using Engine.Transports.Epoll;
+using Engine.Transports.IoUring;
+using Engine.Transports.Linux;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
@@ -23,12 +26,12 @@ public sealed class WebSocketServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Socket? _listener;
-    private Transports.Linux.LoopTransport? _loops;
+    private LoopTransport? _loops;
     private Task[] _acceptLoops = [];
     private Thread? _timerThread;
     private long _nextId;
     private int _openConnections;
-    private int _state; // 0 new, 1 running, 2 stopping, 3 stopped
+    private int _state; // a ServerState, an int for Interlocked
 
     /// <summary>Creates a server; nothing is bound until <see cref="StartAsync"/>.</summary>
     public WebSocketServer(WebSocketServerOptions options, IWebSocketHandler handler)
@@ -80,7 +83,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     internal BlockPool Pool { get; }
 
     /// <summary>The io_uring or epoll loops, when the server runs on one of them.</summary>
-    internal Transports.Linux.LoopTransport? Loops => _loops;
+    internal LoopTransport? Loops => _loops;
 
     internal ObjectPool<OutboundSegment[]> SegmentLists { get; }
 
@@ -98,30 +101,32 @@ public sealed class WebSocketServer : IAsyncDisposable
     /// <summary>The per-connection settings made from the options (pub/sub reads the compression pool from it).</summary>
     internal SessionSettings Settings => _settings;
 
+    private ServerState State => (ServerState)Volatile.Read(ref _state);
+
     /// <summary>The server's clock in milliseconds (monotonic).</summary>
     internal Func<long> Clock { get; init; } = static () => Environment.TickCount64;
 
     /// <summary>Binds, listens and starts accepting.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        if (Interlocked.CompareExchange(ref _state, (int)ServerState.Running, (int)ServerState.New) != (int)ServerState.New)
         {
             throw new InvalidOperationException("The server was already started.");
         }
         // TLS needs a Stream (SslStream), so TLS servers accept on the portable path (Validate rejects the loops with TLS).
         TransportKind kind = Options.Tls is not null ? TransportKind.Sockets : Options.Transport switch
         {
-            TransportKind.Auto when Transports.IoUring.UringLoop.IsSupported => TransportKind.IoUring,
-            TransportKind.Auto when Transports.Linux.Native.IsSupported => TransportKind.Epoll,
+            TransportKind.Auto when UringLoop.IsSupported => TransportKind.IoUring,
+            TransportKind.Auto when Native.IsSupported => TransportKind.Epoll,
             TransportKind.Auto => TransportKind.Sockets,
             _ => Options.Transport,
         };
         if (kind != TransportKind.Sockets)
         {
-            _loops = Transports.Linux.LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
+            _loops = LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
                 Options.EventLoops, kind, (index, listener) => kind == TransportKind.IoUring
-                    ? new Transports.IoUring.UringLoop(index, listener, Pool, Options.MaxBufferedBytes, Options.UringReceiveBuffers, StartConnection)
-                    : new Transports.Epoll.EpollLoop(index, listener, Pool, Options.MaxBufferedBytes, StartConnection));
+                    ? new UringLoop(index, listener, Pool, Options.MaxBufferedBytes, Options.UringReceiveBuffers, StartConnection)
+                    : new EpollLoop(index, listener, Pool, Options.MaxBufferedBytes, StartConnection));
             StartTimer();
             ServerLog.ServerStarted(Logger, _loops.LocalEndPoint, kind);
             return Task.CompletedTask;
@@ -181,7 +186,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        if (Interlocked.CompareExchange(ref _state, (int)ServerState.Stopping, (int)ServerState.Running) != (int)ServerState.Running)
         {
             return;
         }
@@ -220,7 +225,7 @@ public sealed class WebSocketServer : IAsyncDisposable
                 await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
             }
         }
-        Volatile.Write(ref _state, 3);
+        Volatile.Write(ref _state, (int)ServerState.Stopped);
         _timerThread?.Join();
         _loops?.Stop();
         ServerLog.ServerStopped(Logger, aborted);
@@ -229,7 +234,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.CompareExchange(ref _state, 3, 0) != 0)
+        if (Interlocked.CompareExchange(ref _state, (int)ServerState.Stopped, (int)ServerState.New) != (int)ServerState.New)
         {
             await StopAsync().ConfigureAwait(false);
         }
@@ -260,7 +265,7 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     internal void OnConnectionEnded(WebSocketConnection connection)
     {
-        if (_connections.Remove(connection) && Volatile.Read(ref _state) >= 2)
+        if (_connections.Remove(connection) && State >= ServerState.Stopping)
         {
             _drained.TrySetResult();
         }
@@ -302,9 +307,9 @@ public sealed class WebSocketServer : IAsyncDisposable
         WebSocketSession session = _sessions.Get();
         var connection = new WebSocketConnection(this, id, transport, session);
         _connections.Add(connection);
-        session.Start(connection, ((Transports.ITransportHandler)connection).Output, Wheel, MessageBuffers, _settings, Clock());
+        session.Start(connection, ((ITransportHandler)connection).Output, Wheel, MessageBuffers, _settings, Clock());
         connection.Start();
-        if (Volatile.Read(ref _state) >= 2)
+        if (State >= ServerState.Stopping)
         {
             connection.CloseForShutdown();
         }
@@ -315,7 +320,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         _timerThread = new Thread(() =>
         {
             int sleep = Math.Max(1, (int)Options.TimerResolution.TotalMilliseconds);
-            while (Volatile.Read(ref _state) < 3)
+            while (State != ServerState.Stopped)
             {
                 Thread.Sleep(sleep);
                 try
@@ -337,9 +342,18 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     private void EnsureRunning()
     {
-        if (Volatile.Read(ref _state) != 1)
+        if (State != ServerState.Running)
         {
             throw new InvalidOperationException("The server is not running.");
         }
+    }
+
+    /// <summary>The server's lifecycle; it only moves forward (a stopped server does not start again).</summary>
+    private enum ServerState
+    {
+        New,
+        Running,
+        Stopping,
+        Stopped,
     }
 }

@@ -40,6 +40,9 @@ internal sealed class SessionRun : ISessionHost
 {
     public const int BlockSize = 4096;
 
+    /// <summary>The send-queue limit echoes are queued under (the value the removed SessionSettings.MaxBufferedBytes held here).</summary>
+    private const long MaxBufferedBytes = 1 << 20;
+
     private readonly OutboundQueue _output;
     private readonly CompressionPool? _compression;
     private readonly bool _echo;
@@ -99,8 +102,6 @@ internal sealed class SessionRun : ISessionHost
         HeartbeatTimeoutMs: 700,
         CloseTimeoutMs: 2_000,
         IdleTimeoutMs: options.HasFlag(SessionOptions.Clock) ? 3_000 : 0,
-        MaxBufferedBytes: 1 << 20,
-        SlowConsumerPolicy: SlowConsumerPolicy.FailSend,
         MaxFragmentsPerMessage: options.HasFlag(SessionOptions.SmallLimits) ? 4 : int.MaxValue,
         // Threshold 16 so that most echoes go out compressed; the server keeps no context, the client's is taken over.
         Compression: compression is null ? null : new SessionCompression(new DeflateConfig(15, 15, ServerNoContextTakeover: true, ClientNoContextTakeover: false), 16, compression));
@@ -238,13 +239,13 @@ internal sealed class SessionRun : ISessionHost
             lock (deflate)
             {
                 FuzzInvariantException.Check(deflate.TryCompress(payload, out byte[] compressed, out int length), "compression refused on an idle pool");
-                result = _output.TryEnqueueFrame((Opcode)type, compressed.AsSpan(0, length), Settings.MaxBufferedBytes, final: false, out _, rsv: 4);
+                result = _output.TryEnqueueFrame((Opcode)type, compressed.AsSpan(0, length), MaxBufferedBytes, final: false, out _, rsv: 4);
                 System.Buffers.ArrayPool<byte>.Shared.Return(compressed);
             }
         }
         else
         {
-            result = _output.TryEnqueueFrame((Opcode)type, payload, Settings.MaxBufferedBytes, final: false, out _);
+            result = _output.TryEnqueueFrame((Opcode)type, payload, MaxBufferedBytes, final: false, out _);
         }
         if (result == EnqueueResult.Queued)
         {

@@ -38,8 +38,6 @@ internal sealed class TimerWheel
         _currentTick = nowMs / tickMs;
     }
 
-    public long TickMs => _tickMs;
-
     /// <summary>Schedules (or moves) <paramref name="entry"/> to fire at <paramref name="dueMs"/>.</summary>
     public void Schedule(TimerEntry entry, long dueMs)
     {

@@ -10,8 +10,6 @@ internal sealed record SessionSettings(
     long HeartbeatTimeoutMs,
     long CloseTimeoutMs,
     long IdleTimeoutMs,
-    long MaxBufferedBytes,
-    SlowConsumerPolicy SlowConsumerPolicy,
     int MaxFragmentsPerMessage = int.MaxValue,
     SessionCompression? Compression = null)
 {
@@ -24,8 +22,6 @@ internal sealed record SessionSettings(
         (long)options.HeartbeatTimeout.TotalMilliseconds,
         (long)options.CloseTimeout.TotalMilliseconds,
         (long)options.IdleTimeout.TotalMilliseconds,
-        options.MaxBufferedBytes,
-        options.SlowConsumerPolicy,
         options.MaxFragmentsPerMessage,
         SessionCompression.From(options.Compression));
 }

@@ -3,6 +3,7 @@ using Engine.Compression;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
+using Engine.Timers;
 using Engine.Transports;
 
 namespace Engine.Fuzz;

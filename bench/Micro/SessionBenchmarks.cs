@@ -4,6 +4,7 @@ using BenchmarkDotNet.Attributes;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
+using Engine.Timers;
 using Engine.Transports;
 
 namespace Engine.Benchmarks.Micro;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Engine.Runtime;
 using Engine.Session;
+using Engine.Timers;
 using Engine.Transports;
 using Engine.Transports.Epoll;
 using Engine.Transports.IoUring;
@@ -42,15 +43,16 @@ public sealed class WebSocketServer : IAsyncDisposable
         Options = options;
         Handler = handler;
         _settings = SessionSettings.From(options);
+        Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
         SegmentLists = OutboundQueue.CreateListPool(4096);
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
-        Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock());
+        Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock(),
+            exception => ServerLog.TimerCallbackFailed(Logger, exception));
         PubSub = new PubSub(this, options.PubSubShards);
-        Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         Metrics = new ServerMetrics(this, options.MeterFactory);
         _sessions = new DefaultObjectPool<WebSocketSession>(new DefaultPooledObjectPolicy<WebSocketSession>(), 4096);
     }
@@ -323,14 +325,8 @@ public sealed class WebSocketServer : IAsyncDisposable
             while (State != ServerState.Stopped)
             {
                 Thread.Sleep(sleep);
-                try
-                {
-                    Wheel.Advance(Clock());
-                }
-                catch (Exception)
-                {
-                    // A timer callback bug must not stop every other connection's timeouts.
-                }
+                // A callback that throws is logged by the wheel, which goes on with the others (TimerCallbackFailed).
+                Wheel.Advance(Clock());
             }
         })
         {

@@ -1,5 +1,5 @@
 using Engine.Protocol;
-using Engine.Runtime;
+using Engine.Timers;
 using Engine.Transports;
 using Microsoft.Extensions.ObjectPool;
 

@@ -3,6 +3,7 @@ using System.Text;
 using Engine.Protocol;
 using Engine.Runtime;
 using Engine.Session;
+using Engine.Timers;
 using Engine.Transports;
 
 namespace Engine.Tests.Unit.Session;

@@ -2,7 +2,7 @@ using System.Net;
 
 namespace Engine.Transports;
 
-/// <summary>One connection's byte mover, as the layers above see it. Implementations: <see cref="DuplexConnection"/> (portable) and <see cref="Epoll.EpollConnection"/> (Linux).</summary>
+/// <summary>One connection's byte mover, as the layers above see it. Implementations: <see cref="DuplexConnection"/> (portable: sockets, streams, TLS) and <see cref="Linux.LinuxConnection"/> (the io_uring and epoll loops).</summary>
 internal abstract class TransportConnection
 {
     public abstract EndPoint? RemoteEndPoint { get; }

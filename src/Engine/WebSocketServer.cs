@@ -19,7 +19,7 @@ namespace Engine;
 /// Holds no global state: several servers can run in one process. It can also take over connections accepted
 /// elsewhere (<see cref="Accept(Socket)"/>, <see cref="Accept(Stream, EndPoint?)"/>).
 /// </summary>
-public sealed class WebSocketServer : IAsyncDisposable
+public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
 {
     private readonly ConnectionRegistry _connections = new();
     private readonly ObjectPool<WebSocketSession> _sessions;
@@ -42,7 +42,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         options.Validate();
         Options = options;
         Handler = handler;
-        _settings = SessionSettings.From(options);
+        _settings = SessionSettingsFrom(options);
         Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
@@ -92,9 +92,6 @@ public sealed class WebSocketServer : IAsyncDisposable
     internal ILogger Logger { get; }
 
     internal ServerMetrics Metrics { get; }
-
-    /// <summary>Every connection held (for metrics that sum over them).</summary>
-    internal ConnectionRegistry ConnectionTable => _connections;
 
     internal TimerWheel Wheel { get; }
 
@@ -335,6 +332,24 @@ public sealed class WebSocketServer : IAsyncDisposable
         };
         _timerThread.Start();
     }
+
+    private static SessionSettings SessionSettingsFrom(WebSocketServerOptions options) => new(
+        options.MaxMessageSize,
+        options.MaxRequestHeadSize,
+        options.MessageDelivery == MessageDelivery.Streamed,
+        (long)options.HandshakeTimeout.TotalMilliseconds,
+        (long)options.HeartbeatInterval.TotalMilliseconds,
+        (long)options.HeartbeatTimeout.TotalMilliseconds,
+        (long)options.CloseTimeout.TotalMilliseconds,
+        (long)options.IdleTimeout.TotalMilliseconds,
+        options.MaxFragmentsPerMessage,
+        SessionCompression.From(options.Compression));
+
+    int IServerGauges.ChannelCount => PubSub.ChannelCount;
+
+    long IServerGauges.Deliveries => PubSub.Deliveries;
+
+    (long Total, long Max) IServerGauges.SendQueueBytes() => _connections.SendQueueBytes();
 
     private void EnsureRunning()
     {

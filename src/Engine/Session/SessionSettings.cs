@@ -1,6 +1,9 @@
 namespace Engine.Session;
 
-/// <summary>The per-connection limits, made from the options once per server and shared by its sessions (milliseconds for the clock).</summary>
+/// <summary>
+/// The per-connection limits, made from the options once per server (<c>WebSocketServer</c>: the options belong to the
+/// layer above) and shared by its sessions (milliseconds for the clock).
+/// </summary>
 internal sealed record SessionSettings(
     long MaxMessageSize,
     int MaxRequestHeadSize,
@@ -11,20 +14,7 @@ internal sealed record SessionSettings(
     long CloseTimeoutMs,
     long IdleTimeoutMs,
     int MaxFragmentsPerMessage = int.MaxValue,
-    SessionCompression? Compression = null)
-{
-    public static SessionSettings From(WebSocketServerOptions options) => new(
-        options.MaxMessageSize,
-        options.MaxRequestHeadSize,
-        options.MessageDelivery == MessageDelivery.Streamed,
-        (long)options.HandshakeTimeout.TotalMilliseconds,
-        (long)options.HeartbeatInterval.TotalMilliseconds,
-        (long)options.HeartbeatTimeout.TotalMilliseconds,
-        (long)options.CloseTimeout.TotalMilliseconds,
-        (long)options.IdleTimeout.TotalMilliseconds,
-        options.MaxFragmentsPerMessage,
-        SessionCompression.From(options.Compression));
-}
+    SessionCompression? Compression = null);
 
 /// <summary>permessage-deflate as sessions need it: what to agree to, the threshold, and the server's compressor pool.</summary>
 internal sealed record SessionCompression(Protocol.DeflateConfig Config, int Threshold, Compression.CompressionPool Pool)

@@ -10,11 +10,13 @@ cd "$(dirname "$0")/.."
 
 quick=0
 ours_dll=0
+no_ours=0
 out=""
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   if [[ "${args[i]}" == "--quick" ]]; then quick=1; fi
   if [[ "${args[i]}" == "--ours-dll" ]]; then ours_dll=1; fi
+  if [[ "${args[i]}" == "--no-ours" ]]; then no_ours=1; fi
   # --out DIR writes the results elsewhere (the program takes the first --out it is given, so it is not passed twice).
   if [[ "${args[i]}" == "--out" ]]; then out="${args[i+1]:-}"; unset 'args[i]' 'args[i+1]'; i=$((i + 1)); fi
 done
@@ -29,21 +31,21 @@ echo "== building (Release)"
 dotnet build -c Release -nologo -v q bench/KestrelPeer/KestrelPeer.csproj
 dotnet build -c Release -nologo -v q bench/Load/Load.csproj
 
-extra=()
-# Our Host is measured when it builds; a stale Host.dll from an older build is not used.
-# --ours-dll PATH measures a Host built elsewhere (e.g. from a committed snapshot while src/ is being edited).
-if [[ $ours_dll == 1 ]]; then
+# Our Host is built here, so a stale Host.dll from an older build is never measured; a Host that does not build stops
+# the run (pass --no-ours to measure Kestrel and the raw TCP echo only). --ours-dll PATH measures a Host built elsewhere
+# (e.g. from a committed snapshot while src/ is being edited).
+if [[ $no_ours == 1 ]]; then
+  echo "== --no-ours: measuring Kestrel and the raw TCP echo only"
+elif [[ $ours_dll == 1 ]]; then
   echo "== measuring the Host given by --ours-dll"
-elif compgen -G "src/Host/*.cs" >/dev/null && dotnet build -c Release -nologo -v q src/Host/Host.csproj; then
-  echo "== our Host built: measuring ours vs Kestrel"
 else
-  echo "== WARNING: src/Host did not build (or has no sources yet): measuring Kestrel and the raw TCP echo only" >&2
-  extra+=(--no-ours)
+  dotnet build -c Release -nologo -v q src/Host/Host.csproj
+  echo "== our Host built: measuring ours vs Kestrel"
 fi
 
 mkdir -p "$out"
 echo "== running (servers pinned to CPU 0, generator to CPU 1)"
-taskset -c 1 bench/Load/bin/Release/net10.0/Engine.Benchmarks.Load --out "$out" "${extra[@]}" "$@"
+taskset -c 1 bench/Load/bin/Release/net10.0/Engine.Benchmarks.Load --out "$out" "$@"
 
 for f in load.md load.json load.svg; do
   if [[ ! -s "$out/$f" ]]; then

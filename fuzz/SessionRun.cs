@@ -4,6 +4,7 @@ using Engine.Protocol;
 using Engine.Buffers;
 using Engine.Runtime;
 using Engine.Session;
+using Engine.Timers;
 using Engine.Transports;
 
 namespace Engine.Fuzz;
@@ -40,6 +41,9 @@ internal enum SessionOptions : byte
 internal sealed class SessionRun : ISessionHost
 {
     public const int BlockSize = 4096;
+
+    /// <summary>The send-queue limit echoes are queued under (the value the removed SessionSettings.MaxBufferedBytes held here).</summary>
+    private const long MaxBufferedBytes = 1 << 20;
 
     private readonly SendQueue _output;
     private readonly CompressionPool? _compression;
@@ -103,8 +107,6 @@ internal sealed class SessionRun : ISessionHost
         HeartbeatTimeoutMs: 700,
         CloseTimeoutMs: 2_000,
         IdleTimeoutMs: options.HasFlag(SessionOptions.Clock) ? 3_000 : 0,
-        MaxBufferedBytes: 1 << 20,
-        SlowConsumerPolicy: SlowConsumerPolicy.FailSend,
         MaxFragmentsPerMessage: options.HasFlag(SessionOptions.SmallLimits) ? 4 : int.MaxValue,
         // Threshold 16 so that most echoes go out compressed; the server keeps no context, the client's is taken over.
         Compression: compression is null ? null : new SessionCompression(new DeflateConfig(15, 15, ServerNoContextTakeover: true, ClientNoContextTakeover: false), 16, compression));
@@ -235,7 +237,7 @@ internal sealed class SessionRun : ISessionHost
     /// <summary>Sends the message back through the session, as <see cref="WebSocketConnection.Send"/> does (compressed over the threshold when deflate was agreed).</summary>
     private void Echo(ReadOnlySpan<byte> payload, MessageType type)
     {
-        if (_session.Send(payload, type, Settings.MaxBufferedBytes) == EnqueueResult.Queued)
+        if (_session.Send(payload, type, MaxBufferedBytes) == EnqueueResult.Queued)
         {
             Echoed.Add((type, payload.ToArray()));
         }

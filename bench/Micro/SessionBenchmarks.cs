@@ -5,6 +5,7 @@ using Engine.Protocol;
 using Engine.Buffers;
 using Engine.Runtime;
 using Engine.Session;
+using Engine.Timers;
 using Engine.Transports;
 
 namespace Engine.Benchmarks.Micro;
@@ -46,8 +47,7 @@ public class SessionBenchmarks
         _host.Session = _session;
         var settings = new SessionSettings(
             MaxMessageSize: 1 << 20, MaxRequestHeadSize: 8192, Streamed: false, HandshakeTimeoutMs: 5_000,
-            HeartbeatIntervalMs: 0, HeartbeatTimeoutMs: 10_000, CloseTimeoutMs: 2_000, IdleTimeoutMs: 0,
-            MaxBufferedBytes: 1 << 20, SlowConsumerPolicy: SlowConsumerPolicy.FailSend);
+            HeartbeatIntervalMs: 0, HeartbeatTimeoutMs: 10_000, CloseTimeoutMs: 2_000, IdleTimeoutMs: 0);
         _session.Start(_host, _output, new TimerWheel(100, 64, 0), System.Buffers.ArrayPool<byte>.Shared, settings, 0);
         byte[] request = Encoding.ASCII.GetBytes(
             "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +

@@ -4,7 +4,11 @@ using System.Net.Sockets;
 using Engine.Buffers;
 using Engine.Runtime;
 using Engine.Session;
+using Engine.Timers;
 using Engine.Transports;
+using Engine.Transports.Epoll;
+using Engine.Transports.IoUring;
+using Engine.Transports.Linux;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
@@ -16,19 +20,19 @@ namespace Engine;
 /// Holds no global state: several servers can run in one process. It can also take over connections accepted
 /// elsewhere (<see cref="Accept(Socket)"/>, <see cref="Accept(Stream, EndPoint?)"/>).
 /// </summary>
-public sealed class WebSocketServer : IAsyncDisposable
+public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
 {
     private readonly ConnectionRegistry _connections = new();
     private readonly SessionSettings _settings;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Socket? _listener;
-    private Transports.Linux.LoopTransport? _loops;
+    private LoopTransport? _loops;
     private Task[] _acceptLoops = [];
     private Thread? _timerThread;
     private long _nextId;
     private int _openConnections;
-    private int _state; // 0 new, 1 running, 2 stopping, 3 stopped
+    private int _state; // a ServerState, an int for Interlocked
 
     /// <summary>Creates a server; nothing is bound until <see cref="StartAsync"/>.</summary>
     public WebSocketServer(WebSocketServerOptions options, IWebSocketHandler handler)
@@ -38,16 +42,17 @@ public sealed class WebSocketServer : IAsyncDisposable
         options.Validate();
         Options = options;
         Handler = handler;
-        _settings = SessionSettings.From(options) with { Clock = () => Clock() }; // read at call time: Clock is an init property
+        _settings = SessionSettingsFrom(options) with { Clock = () => Clock() }; // read at call time: Clock is an init property
+        Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
         Buffers = new ConnectionBuffers(Pool, SendQueue.CreateListPool(4096), options.MaxBufferedBytes);
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
-        Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock());
+        Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock(),
+            exception => ServerLog.TimerCallbackFailed(Logger, exception));
         PubSub = new PubSub(this, options.PubSubShards);
-        Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         Metrics = new ServerMetrics(this, options.MeterFactory);
     }
 
@@ -79,7 +84,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     internal BlockPool Pool { get; }
 
     /// <summary>The io_uring or epoll loops, when the server runs on one of them.</summary>
-    internal Transports.Linux.LoopTransport? Loops => _loops;
+    internal LoopTransport? Loops => _loops;
 
     /// <summary>What every connection's transport draws on: blocks, send-segment lists, the send limit.</summary>
     internal ConnectionBuffers Buffers { get; }
@@ -88,9 +93,6 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     internal ServerMetrics Metrics { get; }
 
-    /// <summary>Every connection held (for metrics that sum over them).</summary>
-    internal ConnectionRegistry ConnectionTable => _connections;
-
     internal TimerWheel Wheel { get; }
 
     internal ArrayPool<byte> MessageBuffers { get; }
@@ -98,30 +100,32 @@ public sealed class WebSocketServer : IAsyncDisposable
     /// <summary>The per-connection settings made from the options (pub/sub reads the compression pool from it).</summary>
     internal SessionSettings Settings => _settings;
 
+    private ServerState State => (ServerState)Volatile.Read(ref _state);
+
     /// <summary>The server's clock in milliseconds (monotonic).</summary>
     internal Func<long> Clock { get; init; } = static () => Environment.TickCount64;
 
     /// <summary>Binds, listens and starts accepting.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        if (Interlocked.CompareExchange(ref _state, (int)ServerState.Running, (int)ServerState.New) != (int)ServerState.New)
         {
             throw new InvalidOperationException("The server was already started.");
         }
         // TLS needs a Stream (SslStream), so TLS servers accept on the portable path (Validate rejects the loops with TLS).
         TransportKind kind = Options.Tls is not null ? TransportKind.Sockets : Options.Transport switch
         {
-            TransportKind.Auto when Transports.IoUring.UringLoop.IsSupported => TransportKind.IoUring,
-            TransportKind.Auto when Transports.Linux.Native.IsSupported => TransportKind.Epoll,
+            TransportKind.Auto when UringLoop.IsSupported => TransportKind.IoUring,
+            TransportKind.Auto when Native.IsSupported => TransportKind.Epoll,
             TransportKind.Auto => TransportKind.Sockets,
             _ => Options.Transport,
         };
         if (kind != TransportKind.Sockets)
         {
-            _loops = Transports.Linux.LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
+            _loops = LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,
                 Options.EventLoops, kind, (index, listener) => kind == TransportKind.IoUring
-                    ? new Transports.IoUring.UringLoop(index, listener, Buffers, Options.UringReceiveBuffers, StartConnection)
-                    : new Transports.Epoll.EpollLoop(index, listener, Buffers, StartConnection));
+                    ? new UringLoop(index, listener, Buffers, Options.UringReceiveBuffers, StartConnection)
+                    : new EpollLoop(index, listener, Buffers, StartConnection));
             StartTimer();
             ServerLog.ServerStarted(Logger, _loops.LocalEndPoint, kind);
             return Task.CompletedTask;
@@ -181,7 +185,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        if (Interlocked.CompareExchange(ref _state, (int)ServerState.Stopping, (int)ServerState.Running) != (int)ServerState.Running)
         {
             return;
         }
@@ -220,7 +224,7 @@ public sealed class WebSocketServer : IAsyncDisposable
                 await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
             }
         }
-        Volatile.Write(ref _state, 3);
+        Volatile.Write(ref _state, (int)ServerState.Stopped);
         _timerThread?.Join();
         _loops?.Stop();
         ServerLog.ServerStopped(Logger, aborted);
@@ -229,7 +233,7 @@ public sealed class WebSocketServer : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.CompareExchange(ref _state, 3, 0) != 0)
+        if (Interlocked.CompareExchange(ref _state, (int)ServerState.Stopped, (int)ServerState.New) != (int)ServerState.New)
         {
             await StopAsync().ConfigureAwait(false);
         }
@@ -259,7 +263,7 @@ public sealed class WebSocketServer : IAsyncDisposable
 
     internal void OnConnectionEnded(WebSocketConnection connection)
     {
-        if (_connections.Remove(connection) && Volatile.Read(ref _state) >= 2)
+        if (_connections.Remove(connection) && State >= ServerState.Stopping)
         {
             _drained.TrySetResult();
         }
@@ -306,7 +310,7 @@ public sealed class WebSocketServer : IAsyncDisposable
         _connections.Add(connection);
         session.Start(connection, transport.Output, Wheel, MessageBuffers, _settings, Clock());
         transport.Start(session);
-        if (Volatile.Read(ref _state) >= 2)
+        if (State >= ServerState.Stopping)
         {
             connection.CloseForShutdown();
         }
@@ -317,17 +321,11 @@ public sealed class WebSocketServer : IAsyncDisposable
         _timerThread = new Thread(() =>
         {
             int sleep = Math.Max(1, (int)Options.TimerResolution.TotalMilliseconds);
-            while (Volatile.Read(ref _state) < 3)
+            while (State != ServerState.Stopped)
             {
                 Thread.Sleep(sleep);
-                try
-                {
-                    Wheel.Advance(Clock());
-                }
-                catch (Exception)
-                {
-                    // A timer callback bug must not stop every other connection's timeouts.
-                }
+                // A callback that throws is logged by the wheel, which goes on with the others (TimerCallbackFailed).
+                Wheel.Advance(Clock());
             }
         })
         {
@@ -337,11 +335,38 @@ public sealed class WebSocketServer : IAsyncDisposable
         _timerThread.Start();
     }
 
+    private static SessionSettings SessionSettingsFrom(WebSocketServerOptions options) => new(
+        options.MaxMessageSize,
+        options.MaxRequestHeadSize,
+        options.MessageDelivery == MessageDelivery.Streamed,
+        (long)options.HandshakeTimeout.TotalMilliseconds,
+        (long)options.HeartbeatInterval.TotalMilliseconds,
+        (long)options.HeartbeatTimeout.TotalMilliseconds,
+        (long)options.CloseTimeout.TotalMilliseconds,
+        (long)options.IdleTimeout.TotalMilliseconds,
+        options.MaxFragmentsPerMessage,
+        SessionCompression.From(options.Compression));
+
+    int IServerGauges.ChannelCount => PubSub.ChannelCount;
+
+    long IServerGauges.Deliveries => PubSub.Deliveries;
+
+    (long Total, long Max) IServerGauges.SendQueueBytes() => _connections.SendQueueBytes();
+
     private void EnsureRunning()
     {
-        if (Volatile.Read(ref _state) != 1)
+        if (State != ServerState.Running)
         {
             throw new InvalidOperationException("The server is not running.");
         }
+    }
+
+    /// <summary>The server's lifecycle; it only moves forward (a stopped server does not start again).</summary>
+    private enum ServerState
+    {
+        New,
+        Running,
+        Stopping,
+        Stopped,
     }
 }

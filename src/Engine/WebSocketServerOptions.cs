@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Security;
+using Engine.Transports.IoUring;
+using Engine.Transports.Linux;
 using Microsoft.Extensions.Logging;
 
 namespace Engine;
@@ -130,8 +132,8 @@ public sealed record WebSocketServerOptions
         Require(PubSubShards is > 0 and <= 1024, nameof(PubSubShards), "must be 1-1024");
         Require(EventLoops is > 0 and <= 256, nameof(EventLoops), "must be 1-256");
         Require(UringReceiveBuffers is > 0 and <= 32768 && (UringReceiveBuffers & (UringReceiveBuffers - 1)) == 0, nameof(UringReceiveBuffers), "must be a power of two up to 32768");
-        Require(Transport != TransportKind.Epoll || Engine.Transports.Linux.Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
-        Require(Transport != TransportKind.IoUring || Engine.Transports.IoUring.UringLoop.IsSupported, nameof(Transport), "IoUring needs Linux on x86-64 with io_uring allowed (kernel 6.1+)");
+        Require(Transport != TransportKind.Epoll || Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
+        Require(Transport != TransportKind.IoUring || UringLoop.IsSupported, nameof(Transport), "IoUring needs Linux on x86-64 with io_uring allowed (kernel 6.1+)");
         Require(Tls is null || Transport is not (TransportKind.Epoll or TransportKind.IoUring), nameof(Tls), "needs TransportKind.Auto or Sockets (the epoll and io_uring transports move raw descriptors' bytes, SslStream needs a stream)");
         Require(Tls is null || Tls.ServerCertificate is not null || Tls.ServerCertificateContext is not null || Tls.ServerCertificateSelectionCallback is not null,
             nameof(Tls), "needs a server certificate, certificate context or selection callback");

@@ -19,18 +19,6 @@ internal static class DeflateNegotiation
 {
     public const string ExtensionName = "permessage-deflate";
 
-    /// <summary>Finds the first acceptable permessage-deflate offer in one header value and decides the parameters.</summary>
-    public static bool TrySelect(ReadOnlySpan<byte> headerValue, in DeflateConfig config, out DeflateParameters agreed)
-    {
-        if (TrySelectOffer(headerValue, out Offer offer))
-        {
-            agreed = Decide(offer, config);
-            return true;
-        }
-        agreed = default;
-        return false;
-    }
-
     private static bool TrySelectOffer(ReadOnlySpan<byte> headerValue, out Offer chosen)
     {
         chosen = default;

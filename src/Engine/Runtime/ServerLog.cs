@@ -22,6 +22,9 @@ internal static partial class ServerLog
     [LoggerMessage(4, LogLevel.Debug, "Accept failed: {SocketError}")]
     public static partial void AcceptFailed(ILogger logger, System.Net.Sockets.SocketError socketError);
 
+    [LoggerMessage(5, LogLevel.Error, "A timer callback threw; the other connections' timeouts go on")]
+    public static partial void TimerCallbackFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(10, LogLevel.Debug, "Connection {ConnectionId} from {RemoteEndPoint} opened (subprotocol {Subprotocol})")]
     public static partial void ConnectionOpened(ILogger logger, long connectionId, EndPoint? remoteEndPoint, string? subprotocol);
 

@@ -19,7 +19,7 @@ internal sealed class ServerMetrics : IDisposable
     private const string StatusTag = "http.response.status_code";
     private const string ReasonTag = "websocket.reject_reason";
 
-    private readonly WebSocketServer _server;
+    private readonly IServerGauges _server;
     private readonly Stripe[] _stripes;
     private readonly int _mask;
     private readonly ConcurrentDictionary<int, TaggedCount> _closed = new();
@@ -31,7 +31,7 @@ internal sealed class ServerMetrics : IDisposable
     private long _dropped;
     private long _publishes;
 
-    public ServerMetrics(WebSocketServer server, IMeterFactory? factory)
+    public ServerMetrics(IServerGauges server, IMeterFactory? factory)
     {
         _server = server;
         int stripes = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, Environment.ProcessorCount * 2));
@@ -62,11 +62,11 @@ internal sealed class ServerMetrics : IDisposable
             "By", "The largest send queue of a single connection.");
         _meter.CreateObservableCounter("websocket.server.messages.dropped", () => Volatile.Read(ref _dropped),
             "{message}", "Sends refused by the slow-consumer policy (SendStatus.Backpressure).");
-        _meter.CreateObservableUpDownCounter("websocket.server.pubsub.channels", () => (long)_server.PubSub.ChannelCount,
+        _meter.CreateObservableUpDownCounter("websocket.server.pubsub.channels", () => (long)_server.ChannelCount,
             "{channel}", "Pub/sub channels with at least one subscriber.");
         _meter.CreateObservableCounter("websocket.server.pubsub.publishes", () => Volatile.Read(ref _publishes),
             "{message}", "Publish calls that had subscribers.");
-        _meter.CreateObservableCounter("websocket.server.pubsub.deliveries", () => _server.PubSub.Deliveries,
+        _meter.CreateObservableCounter("websocket.server.pubsub.deliveries", () => _server.Deliveries,
             "{message}", "Messages queued to subscribers by pub/sub.");
         _fanout = _meter.CreateHistogram("websocket.server.pubsub.fanout.duration", "s",
             "Time one Publish takes to frame a message and queue it to every subscriber.",
@@ -148,7 +148,7 @@ internal sealed class ServerMetrics : IDisposable
 
     private long SendQueue(bool max)
     {
-        (long total, long largest) = _server.ConnectionTable.SendQueueBytes();
+        (long total, long largest) = _server.SendQueueBytes();
         return max ? largest : total;
     }
 

@@ -1,5 +1,5 @@
 using Engine.Protocol;
-using Engine.Runtime;
+using Engine.Timers;
 
 namespace Engine.Session;
 

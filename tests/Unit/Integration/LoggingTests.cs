@@ -3,6 +3,7 @@ using System.Text;
 using Engine;
 using Engine.Protocol;
 using Engine.Runtime;
+using Engine.Timers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
@@ -61,6 +62,30 @@ public sealed class LoggingTests
     }
 
     [Fact]
+    public async Task A_timer_callback_that_throws_is_logged_and_the_timer_thread_goes_on()
+    {
+        using var provider = new FakeLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(provider).SetMinimumLevel(LogLevel.Debug));
+        await using var server = await TestServer.StartAsync(new ThrowingHandler(), o => o with
+        {
+            LoggerFactory = factory,
+            TimerResolution = TimeSpan.FromMilliseconds(10),
+        });
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        TimerWheel wheel = server.Server.Wheel;
+        long now = server.Server.Clock();
+        wheel.Schedule(new CallbackEntry(_ => throw new InvalidOperationException("timer bug")), now + 10);
+        wheel.Schedule(new CallbackEntry(_ => fired.TrySetResult()), now + 200); // due well after the faulty one
+
+        // 10 s: the entry is due 200 ms after scheduling on a 10 ms tick; the margin covers a loaded 2-core box. Before
+        // the fix the thread swallowed the exception silently, so the log assertion below is what fails.
+        await fired.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        FakeLogRecord record = Single(provider.Collector.GetSnapshot(), 5, LogLevel.Error);
+        Assert.Equal("timer bug", record.Exception?.Message);
+        Assert.Equal(1, wheel.CallbackFailures);
+    }
+
+    [Fact]
     public void A_disabled_level_allocates_nothing()
     {
         using var provider = new FakeLoggerProvider();
@@ -92,6 +117,12 @@ public sealed class LoggingTests
         Assert.True(matching.Count == 1, $"event {id}: {matching.Count} records in\n{string.Join("\n", records.Select(r => $"{r.Id.Id} {r.Message}"))}");
         Assert.Equal(level, matching[0].Level);
         return matching[0];
+    }
+
+    /// <summary>A timer entry that runs <paramref name="onTimer"/> when it fires.</summary>
+    private sealed class CallbackEntry(Action<long> onTimer) : TimerEntry
+    {
+        public override void OnTimer(long nowMs) => onTimer(nowMs);
     }
 
     /// <summary>Throws on the message "boom"; rejects the evil Origin.</summary>

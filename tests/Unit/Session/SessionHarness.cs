@@ -4,6 +4,7 @@ using Engine.Protocol;
 using Engine.Buffers;
 using Engine.Runtime;
 using Engine.Session;
+using Engine.Timers;
 using Engine.Transports;
 
 namespace Engine.Tests.Unit.Session;
@@ -113,9 +114,7 @@ internal sealed class SessionHarness
         HeartbeatIntervalMs: 0,
         HeartbeatTimeoutMs: 10_000,
         CloseTimeoutMs: 2_000,
-        IdleTimeoutMs: 0,
-        MaxBufferedBytes: 1 << 20,
-        SlowConsumerPolicy: SlowConsumerPolicy.FailSend);
+        IdleTimeoutMs: 0);
 
     private byte[] _pending = [];
     private readonly List<byte> _sent = [];

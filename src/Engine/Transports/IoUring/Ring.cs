@@ -239,7 +239,7 @@ internal sealed unsafe class Ring : IDisposable
             {
                 continue;
             }
-            if (error == Native.EAGAIN || error == 16 /* EBUSY: completions must be reaped first */ || error == 62 /* ETIME: the wait timed out */)
+            if (error is Native.EAGAIN or EBUSY or ETIME)
             {
                 return;
             }
@@ -279,7 +279,7 @@ internal sealed unsafe class Ring : IDisposable
         _bufTail++;
     }
 
-    public void PublishBuffers() => Volatile.Write(ref *(ushort*)((byte*)_bufRing + 14), _bufTail);
+    public void PublishBuffers() => Volatile.Write(ref *(ushort*)((byte*)_bufRing + BufRingTailOffset), _bufTail);
 
     public void Dispose()
     {

@@ -53,10 +53,23 @@ internal static unsafe partial class UringNative
     public const int MapShared = 1;
     public const int MapPopulate = 0x8000;
 
+    /// <summary>
+    /// The byte offset of <c>struct io_uring_buf_ring</c>'s tail: the ring's header overlays its first
+    /// <see cref="Buf"/> (addr 8 + len 4 + bid 2 bytes), so the tail shares that entry's reserved field.
+    /// </summary>
+    public const int BufRingTailOffset = 14;
+
+    // errno values (x86-64 Linux, asm-generic/errno*.h) that io_uring reports; a completion carries one negated in Res.
+    // EAGAIN and EINTR, which epoll shares, are in Native.
+
+    /// <summary>EBUSY from io_uring_enter: completions must be reaped before more can be submitted.</summary>
+    public const int EBUSY = 16;
+
+    /// <summary>ETIME from io_uring_enter: a wait with a timeout (<see cref="EnterExtArg"/>) timed out.</summary>
+    public const int ETIME = 62;
+
+    /// <summary>ENOBUFS in a receive completion: the provided-buffer ring was empty; the receive is re-armed.</summary>
     public const int ENOBUFS = 105;
-    public const int ECANCELED = 125;
-    public const int ENOENT = 2;
-    public const int EALREADY = 114;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct SqRingOffsets

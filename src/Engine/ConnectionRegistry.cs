@@ -1,4 +1,4 @@
-namespace Engine.Runtime;
+namespace Engine;
 
 /// <summary>
 /// The connections a server holds, for shutdown and counting: an intrusive doubly linked list (the links live in the

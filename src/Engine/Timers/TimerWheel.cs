@@ -1,21 +1,10 @@
-namespace Engine.Runtime;
-
-/// <summary>An intrusive node of the <see cref="TimerWheel"/>: one per connection, rescheduled to its nearest deadline.</summary>
-internal abstract class TimerEntry
-{
-    internal TimerEntry? Previous;
-    internal TimerEntry? Next;
-    internal long DueTick;
-    internal int Slot = -1;
-
-    /// <summary>Called on the wheel's thread, with no lock held, once the deadline has passed.</summary>
-    public abstract void OnTimer(long nowMs);
-}
+namespace Engine.Timers;
 
 /// <summary>
 /// A hashed timer wheel (Varghese and Lauck): O(1) schedule and cancel, one tick thread for all connections instead of
 /// a timer per connection. Deadlines are coarse (one tick, 100 ms by default), which is what liveness and timeouts need.
-/// Thread-safe: connections schedule from their I/O threads while the server's tick advances the wheel.
+/// Thread-safe: connections schedule from their I/O threads while the server's tick advances the wheel. A callback that
+/// throws is a bug in one connection: it is counted and reported, and every other entry still fires.
 /// </summary>
 internal sealed class TimerWheel
 {
@@ -24,9 +13,15 @@ internal sealed class TimerWheel
     private readonly long _tickMs;
     private readonly Lock _lock = new();
     private readonly List<TimerEntry> _expired = new();
+    private readonly Action<Exception>? _onCallbackError;
     private long _currentTick;
+    private long _callbackFailures;
 
-    public TimerWheel(long tickMs, int slotCount, long nowMs)
+    /// <param name="tickMs">The resolution: deadlines are rounded up to a multiple of it.</param>
+    /// <param name="slotCount">Slots per lap (a power of two); entries further out than a lap wait in their slot.</param>
+    /// <param name="nowMs">The clock now, in the milliseconds later passed to <see cref="Advance"/>.</param>
+    /// <param name="onCallbackError">Told (on the advancing thread) when an entry's <see cref="TimerEntry.OnTimer"/> throws.</param>
+    public TimerWheel(long tickMs, int slotCount, long nowMs, Action<Exception>? onCallbackError = null)
     {
         if (slotCount <= 0 || (slotCount & (slotCount - 1)) != 0)
         {
@@ -36,9 +31,11 @@ internal sealed class TimerWheel
         _mask = slotCount - 1;
         _tickMs = tickMs;
         _currentTick = nowMs / tickMs;
+        _onCallbackError = onCallbackError;
     }
 
-    public long TickMs => _tickMs;
+    /// <summary>Callbacks that threw since the wheel was made.</summary>
+    public long CallbackFailures => Interlocked.Read(ref _callbackFailures);
 
     /// <summary>Schedules (or moves) <paramref name="entry"/> to fire at <paramref name="dueMs"/>.</summary>
     public void Schedule(TimerEntry entry, long dueMs)
@@ -96,10 +93,32 @@ internal sealed class TimerWheel
         int fired = _expired.Count;
         for (int i = 0; i < fired; i++)
         {
-            _expired[i].OnTimer(nowMs);
+            Fire(_expired[i], nowMs);
         }
         _expired.Clear();
         return fired;
+    }
+
+    private void Fire(TimerEntry entry, long nowMs)
+    {
+        try
+        {
+            entry.OnTimer(nowMs);
+        }
+        catch (Exception exception)
+        {
+            // One connection's bug must not stop every other connection's timeouts (nor leave the rest of this batch
+            // to fire again next tick): the failure is counted and reported, and the wheel goes on.
+            Interlocked.Increment(ref _callbackFailures);
+            try
+            {
+                _onCallbackError?.Invoke(exception);
+            }
+            catch (Exception)
+            {
+                // The reporter failed too (a logger that throws): the count above still records the failure.
+            }
+        }
     }
 
     private void Unlink(TimerEntry entry)

@@ -1,6 +1,6 @@
-using Engine.Runtime;
+using Engine.Timers;
 
-namespace Engine.Tests.Unit.Runtime;
+namespace Engine.Tests.Unit.Timers;
 
 public class TimerWheelTests
 {
@@ -190,6 +190,50 @@ public class TimerWheelTests
         wheel.Schedule(probe, 1_000);
         Assert.Equal(0, wheel.Advance(5_099));
         Assert.Equal(1, wheel.Advance(5_100));
+    }
+
+    [Fact]
+    public void A_callback_that_throws_is_reported_and_the_others_still_fire()
+    {
+        var reported = new List<Exception>();
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0, reported.Add);
+        var before = new Probe("before");
+        var faulty = new Probe("faulty") { OnFire = _ => throw new InvalidOperationException("bug in one connection") };
+        var after = new Probe("after");
+        var later = new Probe("later");
+        // Same tick: the faulty entry sits between two healthy ones in the batch, whichever order the slot keeps.
+        wheel.Schedule(before, 300);
+        wheel.Schedule(faulty, 300);
+        wheel.Schedule(after, 300);
+        wheel.Schedule(later, 700);
+
+        Assert.Equal(3, wheel.Advance(300)); // does not throw
+        Assert.Equal([300L], before.Fired);
+        Assert.Equal([300L], faulty.Fired);
+        Assert.Equal([300L], after.Fired);
+        Exception failure = Assert.Single(reported);
+        Assert.Equal("bug in one connection", failure.Message);
+        Assert.Equal(1, wheel.CallbackFailures);
+
+        // The wheel goes on: the next tick fires only what is due then (the failed batch is not fired again).
+        Assert.Equal(1, wheel.Advance(700));
+        Assert.Equal([700L], later.Fired);
+        Assert.Single(faulty.Fired);
+        Assert.Single(before.Fired);
+        Assert.Single(reported);
+    }
+
+    [Fact]
+    public void A_reporter_that_throws_too_leaves_the_failure_counted_and_the_wheel_running()
+    {
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0, _ => throw new InvalidOperationException("logger down"));
+        var faulty = new Probe { OnFire = _ => throw new InvalidOperationException("bug") };
+        var healthy = new Probe();
+        wheel.Schedule(faulty, 100);
+        wheel.Schedule(healthy, 100);
+        Assert.Equal(2, wheel.Advance(100));
+        Assert.Equal([100L], healthy.Fired);
+        Assert.Equal(1, wheel.CallbackFailures);
     }
 
     [Theory]

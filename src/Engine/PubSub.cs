@@ -6,7 +6,6 @@ using Engine.Protocol;
 using Engine.Session;
 using Engine.Runtime;
 using Engine.Transports;
-using Microsoft.Extensions.Logging;
 
 namespace Engine;
 
@@ -203,8 +202,8 @@ public sealed class PubSub
         return FanOut(channel, payload, type, null, excludeId);
     }
 
-    /// <summary>The server's log (the history layer reports an unreachable broker there).</summary>
-    internal ILogger Logger => _server.Logger;
+    /// <summary>The server these channels belong to (the history layer logs through it).</summary>
+    internal WebSocketServer Server => _server;
 
     private int FanOut(string channel, ReadOnlySpan<byte> payload, MessageType type, WebSocketConnection? exclude, long excludeId)
     {

@@ -130,7 +130,7 @@ public sealed class ChannelHistory
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The broker went away mid-way: subscribed here all the same, without a position to come back with.
-            ServerLog.HistoryUnavailable(_pubSub.Logger, channel, exception.Message);
+            ServerLog.HistoryUnavailable(_pubSub.Server.Logger, channel, exception.Message);
             bool subscribed = connection.IsOpen && _pubSub.SubscriberCount(channel) > 0;
             return Joined(connection, joined, new SubscribeOutcome(subscribed, null, since is null ? null : false, 0));
         }
@@ -202,7 +202,7 @@ public sealed class ChannelHistory
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            ServerLog.HistoryUnavailable(_pubSub.Logger, channel, exception.Message);
+            ServerLog.HistoryUnavailable(_pubSub.Server.Logger, channel, exception.Message);
             return; // a gap stays a gap: the live message still goes out
         }
         if (cursor.Epoch is null)
@@ -223,7 +223,7 @@ public sealed class ChannelHistory
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                ServerLog.HistoryUnavailable(_pubSub.Logger, channel, exception.Message);
+                ServerLog.HistoryUnavailable(_pubSub.Server.Logger, channel, exception.Message);
                 return;
             }
         }

@@ -18,12 +18,21 @@ public abstract class BackplaneBase : IPubSubBackplane
     private readonly Channel<string> _interest = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, IAsyncDisposable> _listeners = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiting = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _stop;
+    private readonly CancellationToken _stopping;
     private IBackplaneSink? _sink;
     private Task? _loop;
     private long _undelivered;
     private long _received;
     private int _disposed;
+
+    /// <summary>Gives the backplane its <see cref="NodeId"/>; nothing connects before <see cref="Attach"/>.</summary>
+    protected BackplaneBase()
+    {
+        _stop = new CancellationTokenSource();
+        // Kept apart from the source: work that outlives the dispose may still read it (cancelled) without a throw.
+        _stopping = _stop.Token;
+    }
 
     /// <inheritdoc/>
     public Guid NodeId { get; } = Guid.NewGuid();
@@ -44,7 +53,7 @@ public abstract class BackplaneBase : IPubSubBackplane
     protected IBackplaneSink Sink => _sink ?? throw new InvalidOperationException("The backplane is not attached.");
 
     /// <summary>Cancelled when the backplane is disposed: stops the background work.</summary>
-    protected CancellationToken Stopping => _stop.Token;
+    protected CancellationToken Stopping => _stopping;
 
     /// <summary>The channels listened to now.</summary>
     protected ICollection<string> ListenedChannels => _listeners.Keys;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using Engine.History;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -19,16 +20,16 @@ namespace Engine.Backplane;
 /// <para>
 /// Publish: a plain NATS publish to the channel's subject with a reply subject of this node's, where JetStream
 /// acknowledges it (publish order is the order of the calls; no task per message). A refused or unacknowledged publish
-/// is counted in <see cref="UndeliveredMessages"/> and delivered to this node's subscribers without an offset.
+/// is counted in <see cref="IPubSubBackplane.UndeliveredMessages"/> and delivered to this node's subscribers without an offset.
 /// Live delivery: one ordered push consumer per channel with local subscribers, starting after the last offset this node
-/// read, handing each message to <see cref="PubSub.DeliverSequencedAsync"/> in order (this node's own messages too: the
+/// read, handing each message to <see cref="IHistorySink.DeliverSequencedAsync"/> in order (this node's own messages too: the
 /// broker's order is everyone's order). The consumer is made again after every reconnect, starting after the last
 /// offset this node delivered, so it brings what was published meanwhile itself (as far as the stream still holds it).
 /// </para>
 /// <para>One stream per channel suits up to some thousands of channels; streams stay on the broker when their channels
 /// go quiet (their messages age out with the time to live).</para>
 /// </summary>
-public sealed class NatsHistoryBackplane : IHistoryBackplane
+public sealed class NatsHistoryBackplane : HistoryBackplaneBase
 {
     private static readonly TimeSpan ReadConsumerInactivity = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan IdleHeartbeat = TimeSpan.FromSeconds(5);
@@ -43,16 +44,13 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
     private readonly ConcurrentDictionary<string, byte> _configChecked = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _ensuring = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _activations = new(StringComparer.Ordinal);
-    private PubSub? _pubSub;
     private INatsSub<NatsMemoryOwner<byte>>? _acks;
     private Task? _ackReader;
     private Task? _sweeper;
     private long _nextAck;
     private long _nextDeliver;
-    private long _undelivered;
-    private long _received;
 
-    /// <summary>Creates the backplane; nothing connects before <see cref="PubSub.UseBackplane"/> attaches it.</summary>
+    /// <summary>Creates the backplane; nothing connects before a <see cref="ChannelHistory"/> attaches it.</summary>
     public NatsHistoryBackplane(NatsBackplaneOptions options, NatsHistoryOptions history)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -63,8 +61,12 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
         _history = history;
         _ackPrefix = "_WS_ACK." + NodeId.ToString("N") + ".";
         _deliverPrefix = "_WS_LIVE." + NodeId.ToString("N") + ".";
-        // Echo off as in NatsBackplane: consumer deliveries and acks come from JetStream, never from our own publishes.
-        _link = new NatsLink(options, NodeId, echo: false, ListenAsync, StartAcksAsync, RestartListeners);
+        // A listener that failed while NATS was down is made now; the others start a new consumer after what they delivered.
+        _link = new NatsLink(options, NodeId, () =>
+        {
+            RecheckChannels();
+            RestartListeners();
+        });
         _link.Connection.ConnectionDisconnected += (_, _) =>
         {
             FailAllPending(); // their acks will not come: delivered here without an offset rather than lost
@@ -74,38 +76,24 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
     }
 
     /// <inheritdoc/>
-    public Guid NodeId { get; } = Guid.NewGuid();
+    public override bool IsConnected => _link.IsConnected;
+
+    /// <summary>Without the ack subscription an accepted publish could not be told from a lost one.</summary>
+    protected override bool CanPublish => _link.IsConnected && _acks is not null;
 
     /// <inheritdoc/>
-    public bool IsConnected => _link.IsConnected;
-
-    /// <inheritdoc/>
-    public long UndeliveredMessages => Interlocked.Read(ref _undelivered);
-
-    /// <summary>Messages received from the broker that other nodes published (this node's own come back too, and are not counted).</summary>
-    public long ReceivedMessages => Interlocked.Read(ref _received);
-
-    /// <inheritdoc/>
-    public void Attach(PubSub pubSub)
+    protected override async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(pubSub);
-        _pubSub = pubSub;
-        _link.Start(pubSub);
+        await _link.ConnectAsync().ConfigureAwait(false);
+        await StartAcksAsync(_link.Connection, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public void ChannelInterestChanged(string channel) => _link.InterestChanged(channel);
+    protected override bool IsBrokerFailure(Exception exception) => exception is NatsException;
 
     /// <inheritdoc/>
-    public bool Publish(string channel, ReadOnlySpan<byte> payload, MessageType type, long senderId)
+    protected override bool SendToBroker(string channel, byte[] envelope)
     {
-        // Without the ack subscription an accepted publish could not be told from a lost one.
-        if (!_link.IsConnected || _acks is null)
-        {
-            Interlocked.Increment(ref _undelivered);
-            return false;
-        }
-        byte[] envelope = BackplaneEnvelope.Create(NodeId, senderId, payload, type);
         long id = Interlocked.Increment(ref _nextAck);
         _pending[id] = new PendingPublish(channel, envelope, Environment.TickCount64);
         try
@@ -127,14 +115,14 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
         {
             // Refused before sending (over the server's max_payload, for example): PubSub delivers it here itself.
             _pending.TryRemove(id, out _);
-            Interlocked.Increment(ref _undelivered);
+            CountUndelivered();
             return false;
         }
         return true; // delivered here too when JetStream hands it back with its offset
     }
 
     /// <inheritdoc/>
-    public async ValueTask<HistoryPage> ReadHistoryAsync(string channel, long after, CancellationToken cancellationToken = default)
+    public override async ValueTask<HistoryPage> ReadHistoryAsync(string channel, long after, CancellationToken cancellationToken = default)
     {
         StreamInfo info = await GetOrCreateStreamAsync(channel, cancellationToken).ConfigureAwait(false);
         ulong last = info.State.LastSeq;
@@ -174,15 +162,15 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
     }
 
     /// <inheritdoc/>
-    public Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken)
+    public override Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken)
     {
         // Completed by the channel's listener once its consumer exists (the activation outlives a restart).
         TaskCompletionSource activation = _activations.GetOrAdd(channel, static _ => NewActivation());
         return activation.Task.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Stops listening and closes the connection.</summary>
-    public async ValueTask DisposeAsync()
+    /// <inheritdoc/>
+    protected override async ValueTask CloseAsync()
     {
         await _link.DisposeAsync().ConfigureAwait(false); // completes the ack subscription too
         if (_ackReader is not null)
@@ -277,7 +265,7 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
         {
             try
             {
-                await GetOrCreateStreamAsync(channel, _link.Stopping).ConfigureAwait(false);
+                await GetOrCreateStreamAsync(channel, Stopping).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is NatsException or OperationCanceledException or TimeoutException)
             {
@@ -295,7 +283,7 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
         INatsSub<NatsMemoryOwner<byte>> acks = await connection.SubscribeCoreAsync(_ackPrefix + "*",
             serializer: NatsRawSerializer<NatsMemoryOwner<byte>>.Default, cancellationToken: cancellationToken).ConfigureAwait(false);
         _ackReader = Task.Run(() => ReadAcksAsync(acks), CancellationToken.None);
-        _sweeper = Task.Run(() => SweepAsync(_link.Stopping), CancellationToken.None);
+        _sweeper = Task.Run(() => SweepAsync(Stopping), CancellationToken.None);
         _acks = acks;
     }
 
@@ -370,16 +358,13 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
         {
             return; // answered meanwhile
         }
-        Interlocked.Increment(ref _undelivered);
-        if (BackplaneEnvelope.TryRead(pending.Envelope, out _, out long senderId, out MessageType type, out ReadOnlySpan<byte> payload))
-        {
-            _pubSub!.DeliverLocal(pending.Channel, payload, type, senderId);
-        }
+        DeliverUnsequenced(pending.Channel, pending.Envelope);
         // The usual cause: no stream for the channel yet (nobody ever subscribed to it). Later publishes then land.
         EnsureStreamSoon(pending.Channel);
     }
 
-    private Task<IAsyncDisposable> ListenAsync(string channel, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    protected override Task<IAsyncDisposable> ListenAsync(string channel, CancellationToken cancellationToken)
     {
         var listener = new Listener(cancellationToken, _activations.GetOrAdd(channel, static _ => NewActivation()));
         listener.Loop = Task.Run(() => ListenLoopAsync(channel, listener), CancellationToken.None);
@@ -390,7 +375,7 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
 
     private void RestartListeners()
     {
-        foreach (IAsyncDisposable registration in _link.Listeners)
+        foreach (IAsyncDisposable registration in Listeners)
         {
             ((ListenerRegistration)registration).Listener.Restart();
         }
@@ -436,7 +421,7 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
                 }, attempt.Token).ConfigureAwait(false);
                 consumerName = consumer.Info.Name;
                 listener.Activation.TrySetResult();
-                // No PubSub.ResyncAsync here: the consumer starts at the next offset this node needs, so it brings what
+                // No ResyncAsync here: the consumer starts at the next offset this node needs, so it brings what
                 // was missed itself, in order; a resync would read the same messages again from the stream.
                 backoff = _options.ReconnectWaitMin;
                 next = await ConsumeAsync(channel, inbox, epoch, next, attempt.Token).ConfigureAwait(false);
@@ -486,11 +471,7 @@ public sealed class NatsHistoryBackplane : IHistoryBackplane
                 {
                     continue;
                 }
-                if (BackplaneEnvelope.TryRead(data.Span, out Guid origin, out _, out _, out _) && origin != NodeId)
-                {
-                    Interlocked.Increment(ref _received);
-                }
-                await _pubSub!.DeliverSequencedAsync(channel, new ChannelPosition((long)offset, epoch), data.Memory).ConfigureAwait(false);
+                await DeliverSequencedAsync(channel, new ChannelPosition((long)offset, epoch), data.Memory).ConfigureAwait(false);
                 next = offset + 1;
             }
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Engine.History;
 using StackExchange.Redis;
 
 namespace Engine.Backplane;
@@ -15,51 +16,48 @@ namespace Engine.Backplane;
 /// history begins) and the last offset (<c>o</c>); <c>{prefix}{{channel}}:s</c>, the stream (entries with fields
 /// <c>o</c>, the offset, and <c>d</c>, the <see cref="BackplaneEnvelope"/>). The hash tag keeps both on one cluster slot.
 /// Failure: as <see cref="RedisBackplane"/>; in addition, messages lost while the connection was down are read back from
-/// the stream when it is restored (<see cref="PubSub.ResyncAsync"/>), as far as the history reaches.
+/// the stream when it is restored (<see cref="IHistorySink.ResyncAsync"/>), as far as the history reaches.
 /// </para>
 /// </summary>
-public sealed class RedisHistoryBackplane : IHistoryBackplane
+public sealed class RedisHistoryBackplane : HistoryBackplaneBase
 {
-    // KEYS: meta hash, stream. ARGV: envelope, max entries (0: no cap), TTL ms (0: none), pub/sub channel, epoch if new.
-    private const string PublishScript = """
+    // What both scripts begin with. KEYS: meta hash, stream. ARGV[1]: the epoch to give a channel whose history begins
+    // now; ARGV[2]: TTL ms (0: none), entries older are trimmed.
+    private const string ScriptPrologue = """
         local epoch = redis.call('HGET', KEYS[1], 'e')
         if not epoch then
-          epoch = ARGV[5]
+          epoch = ARGV[1]
           redis.call('HSET', KEYS[1], 'e', epoch)
         end
-        local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
-        local maxlen = tonumber(ARGV[2])
-        if maxlen > 0 then
-          redis.call('XADD', KEYS[2], 'MAXLEN', maxlen, '*', 'o', offset, 'd', ARGV[1])
-        else
-          redis.call('XADD', KEYS[2], '*', 'o', offset, 'd', ARGV[1])
-        end
-        local ttl = tonumber(ARGV[3])
-        if ttl > 0 then
-          local now = redis.call('TIME')
-          local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-          redis.call('XTRIM', KEYS[2], 'MINID', (ms - ttl) .. '-0')
-          redis.call('PEXPIRE', KEYS[2], ttl)
-        end
-        redis.call('PUBLISH', ARGV[4], offset .. ':' .. epoch .. ':' .. ARGV[1])
-        return offset
-        """;
-
-    // KEYS: meta hash, stream. ARGV: read entries with offset above this, TTL ms (0: none), epoch if new.
-    private const string ReadScript = """
-        local epoch = redis.call('HGET', KEYS[1], 'e')
-        if not epoch then
-          epoch = ARGV[3]
-          redis.call('HSET', KEYS[1], 'e', epoch)
-        end
-        local top = tonumber(redis.call('HGET', KEYS[1], 'o') or '0')
         local ttl = tonumber(ARGV[2])
         if ttl > 0 then
           local now = redis.call('TIME')
           local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
           redis.call('XTRIM', KEYS[2], 'MINID', (ms - ttl) .. '-0')
         end
-        local after = tonumber(ARGV[1])
+
+        """;
+
+    // ARGV (after the prologue's): envelope, max entries (0: no cap), pub/sub channel.
+    private const string PublishScript = ScriptPrologue + """
+        local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
+        local maxlen = tonumber(ARGV[4])
+        if maxlen > 0 then
+          redis.call('XADD', KEYS[2], 'MAXLEN', maxlen, '*', 'o', offset, 'd', ARGV[3])
+        else
+          redis.call('XADD', KEYS[2], '*', 'o', offset, 'd', ARGV[3])
+        end
+        if ttl > 0 then
+          redis.call('PEXPIRE', KEYS[2], ttl)
+        end
+        redis.call('PUBLISH', ARGV[5], offset .. ':' .. epoch .. ':' .. ARGV[3])
+        return offset
+        """;
+
+    // ARGV (after the prologue's): read entries with offset above this.
+    private const string ReadScript = ScriptPrologue + """
+        local top = tonumber(redis.call('HGET', KEYS[1], 'o') or '0')
+        local after = tonumber(ARGV[3])
         local entries = {}
         if after < top then
           entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', top - after)
@@ -70,11 +68,8 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
     private readonly RedisBackplaneOptions _options;
     private readonly RedisHistoryOptions _history;
     private readonly RedisLink _link;
-    private PubSub? _pubSub;
-    private long _undelivered;
-    private long _received;
 
-    /// <summary>Creates the backplane; nothing connects before <see cref="PubSub.UseBackplane"/> attaches it.</summary>
+    /// <summary>Creates the backplane; nothing connects before a <see cref="ChannelHistory"/> attaches it.</summary>
     public RedisHistoryBackplane(RedisBackplaneOptions options, RedisHistoryOptions history)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -82,54 +77,50 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
         history.Validate();
         _options = options;
         _history = history;
-        _link = new RedisLink(options.Configuration, NodeId, LiveChannelOf, OnSubscribed, OnRestored);
+        _link = new RedisLink(options.Configuration, NodeId, subscription =>
+        {
+            RecheckChannels();
+            if (subscription)
+            {
+                OnRestored();
+            }
+        });
     }
 
     /// <inheritdoc/>
-    public Guid NodeId { get; } = Guid.NewGuid();
-
-    /// <inheritdoc/>
-    public bool IsConnected => _link.IsConnected;
-
-    /// <inheritdoc/>
-    public long UndeliveredMessages => Interlocked.Read(ref _undelivered);
-
-    /// <summary>Messages received from the broker that other nodes published (this node's own come back too, and are not counted).</summary>
-    public long ReceivedMessages => Interlocked.Read(ref _received);
+    public override bool IsConnected => _link.IsConnected;
 
     /// <summary>Completes once the first connection attempt has been made (connected or not).</summary>
     public Task Started => _link.Started;
 
     /// <inheritdoc/>
-    public void Attach(PubSub pubSub)
+    protected override bool CanPublish => _link.Database is not null && IsConnected;
+
+    /// <inheritdoc/>
+    protected override Task ConnectAsync(CancellationToken cancellationToken) => _link.ConnectAsync();
+
+    /// <inheritdoc/>
+    protected override async Task<IAsyncDisposable> ListenAsync(string channel, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(pubSub);
-        _pubSub = pubSub;
-        _link.Start(pubSub);
+        // One channel's messages in order, each awaited: DeliverSequencedAsync may read a gap from the stream first.
+        IAsyncDisposable listener = await _link.ListenAsync(LiveChannelOf(channel),
+            queue => queue.OnMessage(message => ReceiveAsync(channel, message.Message))).ConfigureAwait(false);
+        _ = HistorySink.ResyncAsync(channel); // what was published before the subscription was active
+        return listener;
     }
 
     /// <inheritdoc/>
-    public void ChannelInterestChanged(string channel) => _link.InterestChanged(channel);
-
-    /// <inheritdoc/>
-    public bool Publish(string channel, ReadOnlySpan<byte> payload, MessageType type, long senderId)
+    protected override bool SendToBroker(string channel, byte[] envelope)
     {
-        IDatabase? database = _link.Database;
-        if (database is null || !IsConnected)
-        {
-            Interlocked.Increment(ref _undelivered);
-            return false;
-        }
-        byte[] envelope = BackplaneEnvelope.Create(NodeId, senderId, payload, type);
         Task<RedisResult> sent;
         try
         {
-            sent = database.ScriptEvaluateAsync(PublishScript, Keys(channel),
-                [envelope, _history.MaxMessages, (long)_history.TimeToLive.TotalMilliseconds, LiveChannelName(channel), NewEpoch()]);
+            sent = _link.Database!.ScriptEvaluateAsync(PublishScript, Keys(channel),
+                [NewEpoch(), (long)_history.TimeToLive.TotalMilliseconds, envelope, _history.MaxMessages, LiveChannelName(channel)]);
         }
         catch (RedisException)
         {
-            Interlocked.Increment(ref _undelivered);
+            CountUndelivered();
             return false;
         }
         if (!sent.IsCompletedSuccessfully)
@@ -137,7 +128,8 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
             sent.ContinueWith(static (task, state) =>
             {
                 var (backplane, channel, envelope) = ((RedisHistoryBackplane, string, byte[]))state!;
-                backplane.PublishFailed(task, channel, envelope);
+                _ = task.Exception; // observed: counted, and delivered here without an offset rather than lost
+                backplane.DeliverUnsequenced(channel, envelope);
             }, (this, channel, envelope), CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
         }
@@ -145,11 +137,17 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
     }
 
     /// <inheritdoc/>
-    public async ValueTask<HistoryPage> ReadHistoryAsync(string channel, long after, CancellationToken cancellationToken = default)
+    protected override bool IsBrokerFailure(Exception exception) => exception is RedisException;
+
+    /// <inheritdoc/>
+    protected override ValueTask CloseAsync() => _link.DisposeAsync();
+
+    /// <inheritdoc/>
+    public override async ValueTask<HistoryPage> ReadHistoryAsync(string channel, long after, CancellationToken cancellationToken = default)
     {
         IDatabase database = _link.Database ?? throw new InvalidOperationException("Redis has not been connected yet.");
         RedisResult result = await database.ScriptEvaluateAsync(ReadScript, Keys(channel),
-            [after.ToString(CultureInfo.InvariantCulture), (long)_history.TimeToLive.TotalMilliseconds, NewEpoch()]).ConfigureAwait(false);
+            [NewEpoch(), (long)_history.TimeToLive.TotalMilliseconds, after.ToString(CultureInfo.InvariantCulture)]).ConfigureAwait(false);
         var parts = (RedisResult[])result!;
         var top = new ChannelPosition(long.Parse((string)parts[1]!, CultureInfo.InvariantCulture), (string)parts[0]!);
         var newestFirst = (RedisResult[])parts[2]!;
@@ -164,11 +162,8 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
     }
 
     /// <inheritdoc/>
-    public Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken) =>
-        _link.WaitForSubscriptionAsync(channel, cancellationToken);
-
-    /// <summary>Unsubscribes and closes the connection.</summary>
-    public ValueTask DisposeAsync() => _link.DisposeAsync();
+    public override Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken) =>
+        WaitForListenerAsync(channel, cancellationToken);
 
     private RedisKey[] Keys(string channel) => [$"{_options.Prefix}{{{channel}}}:m", $"{_options.Prefix}{{{channel}}}:s"];
 
@@ -177,13 +172,6 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
     private RedisChannel LiveChannelOf(string channel) => RedisChannel.Literal(LiveChannelName(channel));
 
     private static string NewEpoch() => Guid.NewGuid().ToString("N")[..12];
-
-    private void OnSubscribed(string channel, ChannelMessageQueue queue)
-    {
-        // One channel's messages in order, each awaited: DeliverSequencedAsync may read a gap from the stream first.
-        queue.OnMessage(message => ReceiveAsync(channel, message.Message));
-        _ = _pubSub!.ResyncAsync(channel); // what was published before the subscription was active
-    }
 
     private void OnRestored()
     {
@@ -194,14 +182,14 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
 
     private async Task ResyncAllAsync()
     {
-        foreach (string channel in _link.SubscribedChannels)
+        foreach (string channel in ListenedChannels)
         {
-            await _pubSub!.ResyncAsync(channel).ConfigureAwait(false);
+            await HistorySink.ResyncAsync(channel).ConfigureAwait(false);
         }
         await Task.Delay(1000).ConfigureAwait(false);
-        foreach (string channel in _link.SubscribedChannels)
+        foreach (string channel in ListenedChannels)
         {
-            await _pubSub!.ResyncAsync(channel).ConfigureAwait(false);
+            await HistorySink.ResyncAsync(channel).ConfigureAwait(false);
         }
     }
 
@@ -217,20 +205,6 @@ public sealed class RedisHistoryBackplane : IHistoryBackplane
         }
         string epoch = Encoding.ASCII.GetString(bytes, first + 1, second - first - 1);
         ReadOnlyMemory<byte> envelope = bytes.AsMemory(second + 1);
-        if (BackplaneEnvelope.TryRead(envelope.Span, out Guid origin, out _, out _, out _) && origin != NodeId)
-        {
-            Interlocked.Increment(ref _received);
-        }
-        await _pubSub!.DeliverSequencedAsync(channel, new ChannelPosition(offset, epoch), envelope).ConfigureAwait(false);
-    }
-
-    private void PublishFailed(Task task, string channel, byte[] envelope)
-    {
-        _ = task.Exception; // observed: counted, and delivered here without an offset rather than lost
-        Interlocked.Increment(ref _undelivered);
-        if (BackplaneEnvelope.TryRead(envelope, out _, out long senderId, out MessageType type, out ReadOnlySpan<byte> payload))
-        {
-            _pubSub!.DeliverLocal(channel, payload, type, senderId);
-        }
+        await DeliverSequencedAsync(channel, new ChannelPosition(offset, epoch), envelope).ConfigureAwait(false);
     }
 }

@@ -1,41 +1,26 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
 using StackExchange.Redis;
 
 namespace Engine.Backplane;
 
 /// <summary>
-/// The connection both Redis backplanes share: connects in the background and again with exponential backoff, keeps
-/// one Redis subscription per channel that has local subscribers (a single reader reconciles interest changes, so a
-/// channel's broker subscription follows its local subscriber count however fast it flips), and re-checks every
-/// channel when the connection comes back.
+/// The connection both Redis backplanes share: made in the background and again with exponential backoff after a
+/// failure (StackExchange.Redis restores the subscriptions); one Redis subscription per listened channel.
 /// </summary>
 internal sealed class RedisLink : IAsyncDisposable
 {
     private readonly string _configuration;
     private readonly Guid _nodeId;
-    private readonly Func<string, RedisChannel> _redisChannel;
-    private readonly Action<string, ChannelMessageQueue> _subscribed;
-    private readonly Action? _restored;
-    private readonly Channel<string> _interest = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<string, ChannelMessageQueue> _queues = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiting = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stop = new();
-    private PubSub? _pubSub;
+    private readonly Action<bool> _restored;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ConnectionMultiplexer? _redis;
-    private Task? _loop;
 
     /// <param name="configuration">StackExchange.Redis configuration string.</param>
     /// <param name="nodeId">Names the connection in CLIENT LIST.</param>
-    /// <param name="redisChannel">The Redis channel that carries a channel's messages.</param>
-    /// <param name="subscribed">Called when a channel's Redis subscription is active: attach the handler.</param>
-    /// <param name="restored">Called when the connection came back after a failure.</param>
-    public RedisLink(string configuration, Guid nodeId, Func<string, RedisChannel> redisChannel, Action<string, ChannelMessageQueue> subscribed, Action? restored = null)
+    /// <param name="restored">Called when a connection came back after a failure; true for the subscription connection.</param>
+    public RedisLink(string configuration, Guid nodeId, Action<bool> restored)
     {
         _configuration = configuration;
         _nodeId = nodeId;
-        _redisChannel = redisChannel;
-        _subscribed = subscribed;
         _restored = restored;
     }
 
@@ -47,54 +32,10 @@ internal sealed class RedisLink : IAsyncDisposable
     /// <summary>For commands and scripts: null until the first connection attempt finished.</summary>
     public IDatabase? Database { get; private set; }
 
-    /// <summary>Channels subscribed at Redis now.</summary>
-    public ICollection<string> SubscribedChannels => _queues.Keys;
-
     /// <summary>Completes once the first connection attempt has been made (connected or not).</summary>
-    public Task Started { get; private set; } = Task.CompletedTask;
+    public Task Started => _started.Task;
 
-    public void Start(PubSub pubSub)
-    {
-        if (Interlocked.CompareExchange(ref _pubSub, pubSub, null) is not null)
-        {
-            throw new InvalidOperationException("This backplane is already attached.");
-        }
-        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Started = connected.Task;
-        _loop = Task.Run(() => RunAsync(connected));
-    }
-
-    public void InterestChanged(string channel) => _interest.Writer.TryWrite(channel);
-
-    /// <summary>Completes once the channel's Redis subscription is active (at once if it is).</summary>
-    public Task WaitForSubscriptionAsync(string channel, CancellationToken cancellationToken)
-    {
-        if (_queues.ContainsKey(channel))
-        {
-            return Task.CompletedTask;
-        }
-        TaskCompletionSource waiting = _waiting.GetOrAdd(channel, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        // Subscribed between the first check and the registration: the reconcile may have missed the waiter.
-        return _queues.ContainsKey(channel) ? Task.CompletedTask : waiting.Task.WaitAsync(cancellationToken);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _interest.Writer.TryComplete();
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        if (_redis is not null)
-        {
-            await _redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
-            await _redis.DisposeAsync().ConfigureAwait(false);
-        }
-        _stop.Dispose();
-    }
-
-    private async Task RunAsync(TaskCompletionSource connected)
+    public async Task ConnectAsync()
     {
         try
         {
@@ -107,66 +48,33 @@ internal sealed class RedisLink : IAsyncDisposable
             _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
             Subscriber = _redis.GetSubscriber();
             Database = _redis.GetDatabase();
-            _redis.ConnectionRestored += (_, args) =>
-            {
-                // A subscription that failed while Redis was down is retried when it is back.
-                foreach (string channel in _pubSub!.Channels())
-                {
-                    _interest.Writer.TryWrite(channel);
-                }
-                if (args.ConnectionType == ConnectionType.Subscription)
-                {
-                    _restored?.Invoke();
-                }
-            };
+            _redis.ConnectionRestored += (_, args) => _restored(args.ConnectionType == ConnectionType.Subscription);
         }
         finally
         {
-            connected.TrySetResult();
-        }
-
-        try
-        {
-            await foreach (string channel in _interest.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
-            {
-                await ReconcileAsync(channel).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
+            _started.TrySetResult();
         }
     }
 
-    private async Task ReconcileAsync(string channel)
+    /// <summary>Subscribes to <paramref name="channel"/>, handing its messages to <paramref name="listen"/> in order; disposing the result unsubscribes.</summary>
+    public async Task<IAsyncDisposable> ListenAsync(RedisChannel channel, Action<ChannelMessageQueue> listen)
     {
-        bool wanted = _pubSub!.SubscriberCount(channel) > 0;
-        bool subscribed = _queues.TryGetValue(channel, out ChannelMessageQueue? queue);
-        try
+        ChannelMessageQueue queue = await Subscriber!.SubscribeAsync(channel).ConfigureAwait(false);
+        listen(queue);
+        return new Subscription(queue);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_redis is not null)
         {
-            if (wanted && !subscribed)
-            {
-                queue = await Subscriber!.SubscribeAsync(_redisChannel(channel)).ConfigureAwait(false);
-                _queues[channel] = queue;
-                _subscribed(channel, queue);
-                if (_waiting.TryRemove(channel, out TaskCompletionSource? waiting))
-                {
-                    waiting.TrySetResult();
-                }
-            }
-            else if (!wanted)
-            {
-                _waiting.TryRemove(channel, out _); // a waiter that left before the subscription: nothing to wait for
-                if (!subscribed)
-                {
-                    return;
-                }
-                _queues.TryRemove(channel, out _);
-                await queue!.UnsubscribeAsync().ConfigureAwait(false);
-            }
+            await _redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
+            await _redis.DisposeAsync().ConfigureAwait(false);
         }
-        catch (RedisException)
-        {
-            // Redis is down: ConnectionRestored re-checks every channel.
-        }
+    }
+
+    private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => new(queue.UnsubscribeAsync());
     }
 }

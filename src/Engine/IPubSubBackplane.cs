@@ -2,13 +2,16 @@ namespace Engine;
 
 /// <summary>
 /// Carries a <see cref="PubSub"/>'s channels across servers through a message broker (Redis, NATS), so a message
-/// published on one node reaches subscribers on every node. Attached with <see cref="PubSub.UseBackplane"/>.
+/// published on one node reaches subscribers on every node. Attached with <see cref="PubSub.UseBackplane"/> (or, for a
+/// backplane that keeps history, with <see cref="History.ChannelHistory"/>). <see cref="BackplaneBase"/> implements the
+/// parts every broker shares.
 /// <para>
 /// Contract: <see cref="PubSub"/> calls <see cref="ChannelInterestChanged"/> when a channel gets its first local
 /// subscriber and after it lost its last one (the backplane subscribes at the broker only while a channel has local
-/// subscribers, reading <see cref="PubSub.SubscriberCount"/> to decide); it calls <see cref="Publish"/> for every local
-/// publish. Messages from other nodes come back through <see cref="PubSub.DeliverLocal"/>. A
-/// backplane tags what it publishes with <see cref="NodeId"/> and never delivers its own messages twice.
+/// subscribers, asking <see cref="IBackplaneSink.HasSubscribers"/> to decide); it calls <see cref="Publish"/> for every
+/// local publish. Messages from other nodes go to local subscribers through the <see cref="IBackplaneSink"/> handed to
+/// <see cref="Attach"/>. A backplane tags what it publishes with <see cref="NodeId"/> and never delivers its own
+/// messages twice.
 /// </para>
 /// <para>Thread-safety: every member may be called from any thread, concurrently; <see cref="Publish"/> and
 /// <see cref="ChannelInterestChanged"/> run on I/O threads and must not block.</para>
@@ -27,8 +30,12 @@ public interface IPubSubBackplane : IAsyncDisposable
     /// <summary>Messages received from the broker and delivered to local subscribers.</summary>
     long ReceivedMessages { get; }
 
-    /// <summary>Called once by <see cref="PubSub.UseBackplane"/>: starts connecting (in the background; a broker that is down is retried with backoff).</summary>
-    void Attach(PubSub pubSub);
+    /// <summary>
+    /// Called once, when the backplane is attached to a <see cref="PubSub"/>: starts connecting (in the background; a
+    /// broker that is down is retried with backoff). <paramref name="sink"/> is how the backplane reaches the local
+    /// subscribers from then on; a history backplane is handed an <see cref="History.IHistorySink"/>.
+    /// </summary>
+    void Attach(IBackplaneSink sink);
 
     /// <summary>The channel got its first local subscriber or lost its last one: subscribe or unsubscribe at the broker. Must not block.</summary>
     void ChannelInterestChanged(string channel);

@@ -18,20 +18,17 @@ namespace Engine;
 /// or closed) and never delays the others. A connection that ends leaves all its channels. Thread-safe.
 /// <para>With an <see cref="IPubSubBackplane"/> (<see cref="UseBackplane"/>) channels span several servers: publishes
 /// also go to the broker, and the node subscribes at the broker only to channels that have local subscribers. Without
-/// one the publish path is the local fan-out alone (one null check more).</para>
-/// <para>With an <see cref="IHistoryBackplane"/> the broker numbers each channel's messages: local subscribers get a
-/// message when the broker hands it back with its offset, in offset order, exactly once (a per-channel gate on this
-/// node serializes that delivery with subscribes that replay missed messages, and fills gaps from the history).</para>
+/// one the publish path is the local fan-out alone (one null check more). Channel history (offsets, catch-up after a
+/// reconnect) is a layer on top: <see cref="History.ChannelHistory"/>.</para>
 /// </summary>
-public sealed partial class PubSub
+public sealed class PubSub
 {
     private readonly WebSocketServer _server;
     private readonly Shard[] _shards;
     private long _dropped;
     private long _deliveries;
     private IPubSubBackplane? _backplane;
-    private IHistoryBackplane? _history;
-    private OffsetStamp? _stamp;
+    private Action<string>? _channelEmptied;
 
     internal PubSub(WebSocketServer server, int shardCount)
     {
@@ -71,24 +68,35 @@ public sealed partial class PubSub
 
     /// <summary>
     /// Attaches a broker so channels span servers; once, before or after start (channels that already have subscribers
-    /// are announced to it). The backplane is disposed by its owner, not by the server.
+    /// are announced to it). The backplane is disposed by its owner, not by the server. A backplane that keeps history
+    /// (<see cref="History.IHistoryBackplane"/>) is attached with <see cref="History.ChannelHistory"/> instead.
     /// </summary>
-    /// <param name="backplane">The broker connection.</param>
-    /// <param name="stamp">
-    /// With an <see cref="IHistoryBackplane"/>: writes the offset into each delivered message (the application's format);
-    /// null delivers messages as published.
-    /// </param>
-    public void UseBackplane(IPubSubBackplane backplane, OffsetStamp? stamp = null)
+    public void UseBackplane(IPubSubBackplane backplane) => AttachBackplane(backplane, new PubSubSink(this), null);
+
+    /// <summary>
+    /// Attaches <paramref name="backplane"/>, handing it <paramref name="sink"/>; <paramref name="channelEmptied"/> (the
+    /// history layer's) runs after a channel lost its last local subscriber.
+    /// </summary>
+    internal void AttachBackplane(IPubSubBackplane backplane, IBackplaneSink sink, Action<string>? channelEmptied)
     {
         ArgumentNullException.ThrowIfNull(backplane);
-        // Set before the backplane attaches: messages may come back from the broker at once.
-        _history = backplane as IHistoryBackplane;
-        _stamp = stamp;
         if (Interlocked.CompareExchange(ref _backplane, backplane, null) is not null)
         {
             throw new InvalidOperationException("A backplane is already attached.");
         }
-        backplane.Attach(this);
+        // Set before the backplane attaches: channels may come and go from then on.
+        _channelEmptied = channelEmptied;
+        try
+        {
+            backplane.Attach(sink);
+        }
+        catch
+        {
+            // Refused (attached elsewhere already, or a history backplane without the history layer): none attached.
+            Volatile.Write(ref _backplane, null);
+            _channelEmptied = null;
+            throw;
+        }
         foreach (string channel in Channels())
         {
             backplane.ChannelInterestChanged(channel);
@@ -187,16 +195,15 @@ public sealed partial class PubSub
         return FanOut(channel, payload, type, exclude, 0);
     }
 
-    /// <summary>
-    /// Delivers a message to this server's subscribers only, never to the backplane: what an <see cref="IPubSubBackplane"/>
-    /// calls for messages from the broker. <paramref name="excludeId"/> is a connection id to skip (0 for none). Returns
-    /// how many subscribers it was queued to.
-    /// </summary>
-    public int DeliverLocal(string channel, ReadOnlySpan<byte> payload, MessageType type, long excludeId = 0)
+    /// <summary>Delivers to this server's subscribers only, never to the backplane (<see cref="IBackplaneSink.Deliver"/>).</summary>
+    internal int DeliverLocal(string channel, ReadOnlySpan<byte> payload, MessageType type, long excludeId)
     {
         ArgumentNullException.ThrowIfNull(channel);
         return FanOut(channel, payload, type, null, excludeId);
     }
+
+    /// <summary>The server these channels belong to (the history layer logs through it).</summary>
+    internal WebSocketServer Server => _server;
 
     private int FanOut(string channel, ReadOnlySpan<byte> payload, MessageType type, WebSocketConnection? exclude, long excludeId)
     {
@@ -293,10 +300,7 @@ public sealed partial class PubSub
         if (emptied)
         {
             _backplane?.ChannelInterestChanged(channel);
-            if (_history is not null)
-            {
-                _ = RetireCursorAsync(channel);
-            }
+            _channelEmptied?.Invoke(channel);
         }
         return true;
     }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Engine;
+using Engine.History;
 
 namespace Host;
 
@@ -15,6 +16,7 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
 {
     private readonly AppOptions _options;
     private readonly DiagnosticsEndpoints? _diagnostics;
+    private ChannelHistory? _history;
 
     /// <summary>Creates the handler; with a secret it starts the one background sweep that enforces the auth timeout.</summary>
     public AppHandler(AppOptions options, DiagnosticsEndpoints? diagnostics = null, HostMetrics? metrics = null)
@@ -30,6 +32,16 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
             _tokenParameters = CreateTokenParameters(options);
             _sweep = SweepAsync(_stopSweep.Token);
         }
+    }
+
+    /// <summary>
+    /// Subscribes through <paramref name="history"/> from now on: subscribers get history positions and may resume
+    /// after one (docs/protocol.md). Called once, before the server starts.
+    /// </summary>
+    public void UseHistory(ChannelHistory history)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        _history = history;
     }
 
     /// <summary>The protocol's counters (auth, channels, publishes, files).</summary>
@@ -154,17 +166,16 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
                 Outgoing.Error(state.Connection, $"too many channels (at most {_options.MaxChannels} per connection)");
                 return;
             }
-            PubSub pubSub = state.Connection.Server.PubSub;
-            if (pubSub.Backplane is IHistoryBackplane)
+            if (_history is { } history)
             {
                 // Joined (and `subscribed` sent) once the broker gave the position and any missed messages were queued.
                 ChannelPosition? since = message.Offset >= 0 ? new ChannelPosition(message.Offset, ClientMessage.GetString(message.Epoch)) : null;
                 state.Channels.Add(channel);
                 Metrics.Joined();
-                _ = SubscribeWithHistoryAsync(pubSub, state.Connection, channel, since);
+                _ = SubscribeWithHistoryAsync(history, state.Connection, channel, since);
                 return;
             }
-            if (!pubSub.Subscribe(state.Connection, channel))
+            if (!state.Connection.Server.PubSub.Subscribe(state.Connection, channel))
             {
                 return; // closing
             }
@@ -174,10 +185,10 @@ public sealed partial class AppHandler : IWebSocketHandler, IAsyncDisposable
         Outgoing.Send(state.Connection, new SubscribedMessage(channel), AppJsonContext.Default.SubscribedMessage);
     }
 
-    private static async Task SubscribeWithHistoryAsync(PubSub pubSub, WebSocketConnection connection, string channel, ChannelPosition? since)
+    private static async Task SubscribeWithHistoryAsync(ChannelHistory history, WebSocketConnection connection, string channel, ChannelPosition? since)
     {
         // `subscribed` goes out under the channel's gate: after the replayed messages, before any live one.
-        await pubSub.SubscribeAsync(connection, channel, since, (joined, outcome) => Outgoing.Send(joined,
+        await history.SubscribeAsync(connection, channel, since, (joined, outcome) => Outgoing.Send(joined,
             new SubscribedMessage(channel, outcome.Position?.Offset, outcome.Position?.Epoch, outcome.Recovered),
             AppJsonContext.Default.SubscribedMessage)).ConfigureAwait(false);
     }

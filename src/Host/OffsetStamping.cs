@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using Engine;
+using Engine.History;
 
 namespace Host;
 

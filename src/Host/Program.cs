@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Engine;
+using Engine.History;
 using Host;
 using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
@@ -51,8 +52,16 @@ IPubSubBackplane? backplane = settings.Backplane is null ? null : BackplaneFacto
 if (backplane is not null)
 {
     BackplaneMetrics.CreateInstruments(meters, backplane);
-    // The app protocol carries history offsets in its messages; the other modes relay payloads as they are.
-    server.PubSub.UseBackplane(backplane, app is null ? null : OffsetStamping.Stamp);
+    if (backplane is IHistoryBackplane history)
+    {
+        // The app protocol carries history offsets in its messages; the other modes relay payloads as they are.
+        var channelHistory = new ChannelHistory(server.PubSub, history, app is null ? null : OffsetStamping.Stamp);
+        app?.UseHistory(channelHistory);
+    }
+    else
+    {
+        server.PubSub.UseBackplane(backplane);
+    }
     // Give the broker a moment before taking clients, so the first subscribers already get history positions; a broker
     // that is down does not hold the node back (it runs degraded and connects when the broker is up).
     for (int waited = 0; waited < 3000 && !backplane.IsConnected; waited += 50)

@@ -1,4 +1,4 @@
-namespace Engine;
+namespace Engine.History;
 
 /// <summary>
 /// A place in a channel's history: <see cref="Offset"/> counts the channel's messages (1, 2, 3, ... with no gaps, 0

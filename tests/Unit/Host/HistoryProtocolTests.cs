@@ -1,5 +1,6 @@
 using System.Text;
 using Engine;
+using Engine.History;
 using Host;
 
 namespace Engine.Tests.Unit.HostApp;
@@ -11,7 +12,7 @@ public sealed class HistoryProtocolTests
     public void A_text_message_gets_its_offset_as_the_last_member()
     {
         byte[] message = """{"type":"message","channel":"room","content":{"a":[1,2]},"from":"alice"}"""u8.ToArray();
-        byte[] destination = new byte[message.Length + PubSub.OffsetStampReserve];
+        byte[] destination = new byte[message.Length + ChannelHistory.OffsetStampReserve];
         int written = OffsetStamping.Stamp(message, MessageType.Text, 9_007_199_254_740_993, destination);
         Assert.Equal("""{"type":"message","channel":"room","content":{"a":[1,2]},"from":"alice","offset":9007199254740993}""",
             Encoding.UTF8.GetString(destination, 0, written));
@@ -23,7 +24,7 @@ public sealed class HistoryProtocolTests
         byte[] payload = [0xAA, 0xBB, 0xCC];
         byte[] message = new byte[BinaryEnvelope.MessageLength(3, 2, payload.Length)];
         BinaryEnvelope.WriteMessage(message, "cam"u8, "bo"u8, payload);
-        byte[] destination = new byte[message.Length + PubSub.OffsetStampReserve];
+        byte[] destination = new byte[message.Length + ChannelHistory.OffsetStampReserve];
         int written = OffsetStamping.Stamp(message, MessageType.Binary, 0x0102030405060708, destination);
         Assert.Equal((byte[])[0x04, 3, (byte)'c', (byte)'a', (byte)'m', 2, (byte)'b', (byte)'o', 1, 2, 3, 4, 5, 6, 7, 8, 0xAA, 0xBB, 0xCC],
             destination[..written]);

@@ -1,11 +1,13 @@
 using System.Net.WebSockets;
 using System.Text;
 using Engine;
+using Engine.History;
 
 namespace Engine.Tests.Unit.Integration;
 
 /// <summary>
-/// PubSub's side of channel history, driven through <see cref="IHistoryBackplane"/> by an in-memory history (the
+/// The engine's side of channel history (<see cref="ChannelHistory"/>), driven through the <see cref="IHistorySink"/> an
+/// in-memory <see cref="IHistoryBackplane"/> is handed (the
 /// broker's part is tested against real Redis in tests/Backplane): a subscriber gets each offset once and in order,
 /// whatever order, repeats and gaps the broker's live feed has.
 /// </summary>
@@ -17,7 +19,7 @@ public sealed class HistoryDeliveryTests
         var history = new MemoryHistory("e1");
         var handler = new HistoryHandler();
         await using var server = await TestServer.StartAsync(handler);
-        server.Server.PubSub.UseBackplane(history, static (payload, _, offset, destination) =>
+        handler.History = new ChannelHistory(server.Server.PubSub, history, static (payload, _, offset, destination) =>
         {
             // "payload#offset": enough to see which offset each delivery carried.
             payload.CopyTo(destination);
@@ -28,16 +30,16 @@ public sealed class HistoryDeliveryTests
         SubscribeOutcome joined = await handler.Joined.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(new ChannelPosition(0, "e1"), joined.Position);
 
-        PubSub pubSub = server.Server.PubSub;
-        await pubSub.DeliverSequencedAsync("h", new ChannelPosition(1, "e1"), history.Append("m1"));
-        await pubSub.DeliverSequencedAsync("h", new ChannelPosition(2, "e1"), history.Append("m2"));
-        await pubSub.DeliverSequencedAsync("h", new ChannelPosition(2, "e1"), history.Entry(2)); // a repeat
+        IHistorySink sink = history.Sink!;
+        await sink.DeliverSequencedAsync("h", new ChannelPosition(1, "e1"), history.Append("m1"));
+        await sink.DeliverSequencedAsync("h", new ChannelPosition(2, "e1"), history.Append("m2"));
+        await sink.DeliverSequencedAsync("h", new ChannelPosition(2, "e1"), history.Entry(2)); // a repeat
         history.Append("m3");
         history.Append("m4");
-        await pubSub.DeliverSequencedAsync("h", new ChannelPosition(5, "e1"), history.Append("m5")); // 3 and 4 never came live
+        await sink.DeliverSequencedAsync("h", new ChannelPosition(5, "e1"), history.Append("m5")); // 3 and 4 never came live
         history.Append("m6");
-        await pubSub.ResyncAsync("h"); // as after a broker reconnect: 6 was published meanwhile
-        await pubSub.DeliverSequencedAsync("h", new ChannelPosition(6, "e1"), history.Entry(6)); // and then arrives late
+        await sink.ResyncAsync("h"); // as after a broker reconnect: 6 was published meanwhile
+        await sink.DeliverSequencedAsync("h", new ChannelPosition(6, "e1"), history.Entry(6)); // and then arrives late
 
         foreach (string expected in (string[])["m1#1", "m2#2", "m3#3", "m4#4", "m5#5", "m6#6"])
         {
@@ -55,7 +57,7 @@ public sealed class HistoryDeliveryTests
         var history = new MemoryHistory("e1");
         var handler = new HistoryHandler();
         await using var server = await TestServer.StartAsync(handler);
-        server.Server.PubSub.UseBackplane(history);
+        handler.History = new ChannelHistory(server.Server.PubSub, history);
         using var client = new ClientWebSocket();
         await client.ConnectAsync(server.Uri, CancellationToken.None);
         Assert.Equal(new ChannelPosition(0, "e1"), (await handler.Joined.Task.WaitAsync(TimeSpan.FromSeconds(10))).Position);
@@ -66,11 +68,11 @@ public sealed class HistoryDeliveryTests
             history.Append($"m{i}");
         }
         history.Keep = 3;
-        PubSub pubSub = server.Server.PubSub;
-        await pubSub.ResyncAsync("h"); // the subscription became active: the history starts at 4, past a gap
+        IHistorySink sink = history.Sink!;
+        await sink.ResyncAsync("h"); // the subscription became active: the history starts at 4, past a gap
         for (long offset = 1; offset <= 6; offset++)
         {
-            await pubSub.DeliverSequencedAsync("h", new ChannelPosition(offset, "e1"), history.Entry(offset));
+            await sink.DeliverSequencedAsync("h", new ChannelPosition(offset, "e1"), history.Entry(offset));
         }
         for (int i = 1; i <= 6; i++)
         {
@@ -84,8 +86,10 @@ public sealed class HistoryDeliveryTests
     {
         public readonly TaskCompletionSource<SubscribeOutcome> Joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        public ChannelHistory? History { get; set; }
+
         public void OnOpen(WebSocketConnection connection) =>
-            _ = connection.Server.PubSub.SubscribeAsync(connection, "h", joined: (_, outcome) => Joined.TrySetResult(outcome));
+            _ = History!.SubscribeAsync(connection, "h", joined: (_, outcome) => Joined.TrySetResult(outcome));
 
         public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> payload, MessageType type)
         {
@@ -116,9 +120,10 @@ public sealed class HistoryDeliveryTests
 
         public ReadOnlyMemory<byte> Entry(long offset) => _entries[(int)offset - 1];
 
-        public void Attach(PubSub pubSub)
-        {
-        }
+        /// <summary>What the history layer handed us: where the "broker's" messages go.</summary>
+        public IHistorySink? Sink { get; private set; }
+
+        public void Attach(IBackplaneSink sink) => Sink = (IHistorySink)sink;
 
         public void ChannelInterestChanged(string channel)
         {

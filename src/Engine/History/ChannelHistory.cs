@@ -2,14 +2,22 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using Engine.Runtime;
 
-namespace Engine;
+namespace Engine.History;
 
-// Channel history (IHistoryBackplane): the broker gives each channel message an offset, and this node delivers a
-// channel's messages to its subscribers in offset order, exactly once. One gate per channel serializes, on this node,
-// the live messages coming back from the broker, the catch-up reads after a (re)subscription at the broker, and the
-// subscribes that replay missed messages to one connection: so a subscriber gets the replay, then its `joined`
-// callback, then every later offset, with nothing skipped or doubled in between.
-public sealed partial class PubSub
+/// <summary>
+/// Channel history on top of a <see cref="PubSub"/>: with an <see cref="IHistoryBackplane"/> the broker numbers each
+/// channel's messages, and this layer delivers a channel's messages to the local subscribers in offset order, exactly
+/// once, and sends a subscriber that comes back with the last position it saw what it missed
+/// (<see cref="SubscribeAsync"/>). Creating it attaches the backplane to the <see cref="PubSub"/> (in place of
+/// <see cref="PubSub.UseBackplane"/>), handing the backplane an <see cref="IHistorySink"/>. Thread-safe.
+/// <para>
+/// One gate per channel serializes, on this node, the live messages coming back from the broker, the catch-up reads
+/// after a (re)subscription at the broker, and the subscribes that replay missed messages to one connection: so a
+/// subscriber gets the replay, then its <c>joined</c> callback, then every later offset, with nothing skipped or doubled
+/// in between.
+/// </para>
+/// </summary>
+public sealed class ChannelHistory
 {
     /// <summary>Bytes an <see cref="OffsetStamp"/> may add to a message.</summary>
     public const int OffsetStampReserve = 32;
@@ -18,29 +26,54 @@ public sealed partial class PubSub
     private static readonly TimeSpan SubscriptionWait = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, HistoryCursor> _cursors = new(StringComparer.Ordinal);
+    private readonly PubSub _pubSub;
+    private readonly IHistoryBackplane _history;
+    private readonly OffsetStamp? _stamp;
 
     /// <summary>
-    /// Subscribes <paramref name="connection"/>, and with an <see cref="IHistoryBackplane"/> sends it the messages it
-    /// missed after <paramref name="since"/> (what it saw last before a reconnect) before any live one. <paramref name="joined"/>
-    /// runs once the subscriber is in place and before any later message reaches it (the place to confirm the
-    /// subscription to the client). Without a history backplane, or while its broker is down, this is
-    /// <see cref="Subscribe"/> and the outcome has no position.
+    /// Attaches <paramref name="backplane"/> to <paramref name="pubSub"/> (once per <see cref="PubSub"/>: throws if one is
+    /// attached already). The backplane is disposed by its owner, not by the server.
+    /// </summary>
+    /// <param name="pubSub">The server's channels.</param>
+    /// <param name="backplane">The broker connection that keeps the history.</param>
+    /// <param name="stamp">Writes the offset into each delivered message (the application's format); null delivers messages as published.</param>
+    public ChannelHistory(PubSub pubSub, IHistoryBackplane backplane, OffsetStamp? stamp = null)
+    {
+        ArgumentNullException.ThrowIfNull(pubSub);
+        ArgumentNullException.ThrowIfNull(backplane);
+        _pubSub = pubSub;
+        _history = backplane;
+        _stamp = stamp;
+        pubSub.AttachBackplane(backplane, new Sink(this), channel => _ = RetireCursorAsync(channel));
+    }
+
+    /// <summary>The channels this history sequences.</summary>
+    public PubSub PubSub => _pubSub;
+
+    /// <summary>The broker that keeps the history.</summary>
+    public IHistoryBackplane Backplane => _history;
+
+    /// <summary>
+    /// Subscribes <paramref name="connection"/> and sends it the messages it missed after <paramref name="since"/> (what
+    /// it saw last before a reconnect) before any live one. <paramref name="joined"/> runs once the subscriber is in place
+    /// and before any later message reaches it (the place to confirm the subscription to the client). While the broker
+    /// is down this is <see cref="PubSub.Subscribe"/> and the outcome has no position.
     /// </summary>
     public async ValueTask<SubscribeOutcome> SubscribeAsync(WebSocketConnection connection, string channel, ChannelPosition? since = null,
         Action<WebSocketConnection, SubscribeOutcome>? joined = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(channel);
-        IHistoryBackplane? history = _history;
-        if (history is null || !history.IsConnected)
+        IHistoryBackplane history = _history;
+        if (!history.IsConnected)
         {
-            return Joined(connection, joined, new SubscribeOutcome(Subscribe(connection, channel), null, since is null ? null : false, 0));
+            return Joined(connection, joined, new SubscribeOutcome(_pubSub.Subscribe(connection, channel), null, since is null ? null : false, 0));
         }
         HistoryCursor cursor = await EnterAsync(channel).ConfigureAwait(false);
         try
         {
-            bool first = SubscriberCount(channel) == 0;
-            if (!Subscribe(connection, channel))
+            bool first = _pubSub.SubscriberCount(channel) == 0;
+            if (!_pubSub.Subscribe(connection, channel))
             {
                 return new SubscribeOutcome(false, null, null, 0);
             }
@@ -97,8 +130,8 @@ public sealed partial class PubSub
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The broker went away mid-way: subscribed here all the same, without a position to come back with.
-            ServerLog.HistoryUnavailable(_server.Logger, channel, exception.Message);
-            bool subscribed = connection.IsOpen && SubscriberCount(channel) > 0;
+            ServerLog.HistoryUnavailable(_pubSub.Server.Logger, channel, exception.Message);
+            bool subscribed = connection.IsOpen && _pubSub.SubscriberCount(channel) > 0;
             return Joined(connection, joined, new SubscribeOutcome(subscribed, null, since is null ? null : false, 0));
         }
         finally
@@ -107,13 +140,8 @@ public sealed partial class PubSub
         }
     }
 
-    /// <summary>
-    /// Delivers a message the broker handed back with its position, to this node's subscribers: what an
-    /// <see cref="IHistoryBackplane"/> calls for each message of a channel, in order, awaiting each. An offset delivered
-    /// already is skipped; one beyond the next expected first gets the missing ones from the history.
-    /// <paramref name="envelope"/> (a <see cref="BackplaneEnvelope"/>) must stay valid until the returned task completes.
-    /// </summary>
-    public async ValueTask DeliverSequencedAsync(string channel, ChannelPosition position, ReadOnlyMemory<byte> envelope)
+    /// <summary><see cref="IHistorySink.DeliverSequencedAsync"/>: an offset delivered already is skipped; one beyond the next expected first gets the missing ones from the history.</summary>
+    private async ValueTask DeliverSequencedAsync(string channel, ChannelPosition position, ReadOnlyMemory<byte> envelope)
     {
         ArgumentNullException.ThrowIfNull(channel);
         HistoryCursor cursor = await EnterAsync(channel).ConfigureAwait(false);
@@ -144,15 +172,11 @@ public sealed partial class PubSub
         }
     }
 
-    /// <summary>
-    /// Catches this node up with the broker: delivers what the history holds beyond the last offset delivered here. An
-    /// <see cref="IHistoryBackplane"/> calls it when its subscription to <paramref name="channel"/> becomes active, the
-    /// first time and after every reconnect, so messages published meanwhile are not lost.
-    /// </summary>
-    public async Task ResyncAsync(string channel)
+    /// <summary><see cref="IHistorySink.ResyncAsync"/>: delivers what the history holds beyond the last offset delivered here.</summary>
+    private async Task ResyncAsync(string channel)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        if (_history is null || SubscriberCount(channel) == 0)
+        if (_pubSub.SubscriberCount(channel) == 0)
         {
             return;
         }
@@ -174,11 +198,11 @@ public sealed partial class PubSub
         HistoryPage page;
         try
         {
-            page = await _history!.ReadHistoryAsync(channel, Math.Max(cursor.Position, 0)).ConfigureAwait(false);
+            page = await _history.ReadHistoryAsync(channel, Math.Max(cursor.Position, 0)).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            ServerLog.HistoryUnavailable(_server.Logger, channel, exception.Message);
+            ServerLog.HistoryUnavailable(_pubSub.Server.Logger, channel, exception.Message);
             return; // a gap stays a gap: the live message still goes out
         }
         if (cursor.Epoch is null)
@@ -195,11 +219,11 @@ public sealed partial class PubSub
             cursor.Position = 0;
             try
             {
-                page = await _history!.ReadHistoryAsync(channel, 0).ConfigureAwait(false);
+                page = await _history.ReadHistoryAsync(channel, 0).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                ServerLog.HistoryUnavailable(_server.Logger, channel, exception.Message);
+                ServerLog.HistoryUnavailable(_pubSub.Server.Logger, channel, exception.Message);
                 return;
             }
         }
@@ -226,17 +250,17 @@ public sealed partial class PubSub
             return;
         }
         // Connection ids are per node: the sender is skipped only on the node it published from.
-        long excludeId = origin == _backplane!.NodeId ? senderId : 0;
+        long excludeId = origin == _history.NodeId ? senderId : 0;
         if (_stamp is not { } stamp)
         {
-            FanOut(channel, payload, type, null, excludeId);
+            _pubSub.DeliverLocal(channel, payload, type, excludeId);
             return;
         }
         byte[] buffer = ArrayPool<byte>.Shared.Rent(payload.Length + OffsetStampReserve);
         try
         {
             int length = stamp(payload, type, offset, buffer);
-            FanOut(channel, buffer.AsSpan(0, length), type, null, excludeId);
+            _pubSub.DeliverLocal(channel, buffer.AsSpan(0, length), type, excludeId);
         }
         finally
         {
@@ -292,7 +316,7 @@ public sealed partial class PubSub
     /// <summary>Releases the gate; a channel left without subscribers here gives its cursor up (bounded memory).</summary>
     private void ReleaseOrRetire(string channel, HistoryCursor cursor)
     {
-        if (SubscriberCount(channel) == 0)
+        if (_pubSub.SubscriberCount(channel) == 0)
         {
             _cursors.TryRemove(new KeyValuePair<string, HistoryCursor>(channel, cursor));
         }
@@ -307,6 +331,15 @@ public sealed partial class PubSub
         }
         await cursor.Gate.WaitAsync().ConfigureAwait(false);
         ReleaseOrRetire(channel, cursor);
+    }
+
+    /// <summary>What the history backplane is handed: local delivery, and the sequenced delivery through the gates.</summary>
+    private sealed class Sink(ChannelHistory history) : PubSubSink(history._pubSub), IHistorySink
+    {
+        public ValueTask DeliverSequencedAsync(string channel, ChannelPosition position, ReadOnlyMemory<byte> envelope) =>
+            history.DeliverSequencedAsync(channel, position, envelope);
+
+        public Task ResyncAsync(string channel) => history.ResyncAsync(channel);
     }
 
     /// <summary>This node's place in one channel's history.</summary>

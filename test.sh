@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: unit + integration (ClientWebSocket), the Autobahn-catalogue conformance suite (our engine and
-# Kestrel side by side), and the benchmark smoke runs (micro, load and cross-node, quick mode: they check that the benchmarks
-# run and write their files, never speed). Installs what it needs first. Exit code is non-zero on any failure.
+# ./test.sh        runs every test, what CI runs (.ci/run): unit + integration (ClientWebSocket), the Autobahn-catalogue
+#                  conformance suite (our engine and Kestrel side by side), and the benchmark smoke runs (micro, load and
+#                  cross-node, quick mode: they check that the benchmarks run and write their files, never speed). Installs
+#                  what it needs first (scripts/install-deps.sh: apt and npm, so root and network on a fresh machine).
+# ./test.sh quick  the inner loop: build the engine's unit tests and run them (no sockets, no root, no apt; no network
+#                  once NuGet packages are restored). About a minute on a 2-core box.
+# Exit code is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -11,29 +15,27 @@ trap 'rm -rf "$log" "$aot_dir"' EXIT
 
 # dotnet test, with its summary kept for the closing "N passed, N failed" line.
 run_tests() { dotnet test "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
+summary() {
+  passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+  failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+  echo "tests: $passed passed, $failed failed"
+}
 
-need_apt=()
-command -v taskset >/dev/null || need_apt+=(util-linux)
-command -v unzip >/dev/null || need_apt+=(unzip)   # NuGet pack check
-# Browser tests (tests/Browser): Debian's chromium, driven by playwright-core from npm.
-[[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
-command -v node >/dev/null || need_apt+=(nodejs npm)
-# Native AOT links with clang or gcc (the ILCompiler package ships its own libz.a, so zlib1g-dev is not needed).
-command -v clang >/dev/null || command -v gcc >/dev/null || need_apt+=(gcc)
-# Fuzzing smoke (fuzz/run.sh): AFL++ drives the SharpFuzz-instrumented engine.
-command -v afl-fuzz >/dev/null || need_apt+=(afl++)
-# Resilience tests (tests/Resilience): the half-open peer lives in a network namespace made with ip(8); needs root.
-command -v ip >/dev/null || need_apt+=(iproute2)
-# Backplane tests (tests/Backplane): real brokers from Debian (redis-tools' redis-cli comes with redis-server).
-command -v redis-server >/dev/null || need_apt+=(redis-server)
-# Cross-node benchmark smoke (bench/crossnode.sh) and backplane tests: Redis and NATS brokers side by side.
-command -v nats-server >/dev/null || need_apt+=(nats-server)
-if ((${#need_apt[@]})); then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
-fi
-if [[ ! -d tests/Browser/node_modules/playwright-core ]]; then
-  (cd tests/Browser && npm ci --no-audit --no-fund </dev/null)
-fi
+case ${1:-} in
+  "") ;;
+  quick)
+    echo "== build the unit tests and what they test (warnings are errors)"
+    dotnet build tests/Unit/Unit.csproj -c Release -nologo -v q
+    echo "== unit tests"
+    rc=0
+    run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo \
+      --filter "FullyQualifiedName!~.Integration.&FullyQualifiedName!~.HostApp.&FullyQualifiedName!~.Hosting.&FullyQualifiedName!~.ClientTests." || rc=$?
+    summary
+    exit "$rc" ;;
+  *) echo "usage: ./test.sh [quick]" >&2; exit 2 ;;
+esac
+
+scripts/install-deps.sh   # apt and npm packages the later stages need; installs only what is missing
 
 echo "== build (warnings are errors)"
 dotnet build Engine.sln -c Release -nologo -v q
@@ -141,6 +143,4 @@ HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Unit/Unit.csproj -c Release --no
 # backplane tests again (~25 s).
 HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Backplane/Backplane.csproj -c Release --no-build -nologo
 
-passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-echo "tests: $passed passed, $failed failed"
+summary

@@ -28,8 +28,7 @@ case ${1:-} in
     dotnet build tests/Unit/Unit.csproj -c Release -nologo -v q
     echo "== unit tests"
     rc=0
-    run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo \
-      --filter "FullyQualifiedName!~.Integration.&FullyQualifiedName!~.HostApp.&FullyQualifiedName!~.Hosting.&FullyQualifiedName!~.ClientTests." || rc=$?
+    run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo || rc=$?
     summary
     exit "$rc" ;;
   *) echo "usage: ./test.sh [quick]" >&2; exit 2 ;;
@@ -61,14 +60,20 @@ rm -rf "$pack_dir"
 echo "Pack tests: Passed: $pack_passed, Failed: $pack_failed" | tee -a "$log"
 ((pack_failed == 0))
 
-echo "== unit and integration tests (integration on the default transport: io_uring where the kernel allows it, else epoll)"
+echo "== unit tests (the engine without sockets)"
 run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo
 
+echo "== Host, Generic Host and C# client tests (in-process, real sockets)"
+run_tests tests/Host/Host.csproj -c Release --no-build -nologo
+
+echo "== integration tests on the default transport (io_uring where the kernel allows it, else epoll)"
+run_tests tests/Integration/Integration.csproj -c Release --no-build -nologo
+
 echo "== integration tests again on the epoll transport (the fallback where io_uring is not allowed)"
-ENGINE_TEST_TRANSPORT=epoll run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
+ENGINE_TEST_TRANSPORT=epoll run_tests tests/Integration/Integration.csproj -c Release --no-build -nologo
 
 echo "== integration tests again on the portable .NET sockets transport"
-ENGINE_TEST_TRANSPORT=sockets run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
+ENGINE_TEST_TRANSPORT=sockets run_tests tests/Integration/Integration.csproj -c Release --no-build -nologo
 
 echo "== resilience: slowloris (5,000 connections), SIGTERM without loss, half-open peer in a network namespace, Host restart"
 run_tests tests/Resilience/Resilience.csproj -c Release --no-build -nologo
@@ -138,7 +143,7 @@ aot_start=$SECONDS
 dotnet publish src/Host/Host.csproj -c Release -r linux-x64 -o "$aot_dir" -nologo -v q
 echo "AOT publish took $((SECONDS - aot_start)) s; executable: $(stat -c %s "$aot_dir/Host") bytes"
 # Starts it on a free port: WebSocket echo, /healthz, /readyz, /metrics, then SIGTERM and a clean exit.
-HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~PublishedHostTests"
+HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Host/Host.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~PublishedHostTests"
 # The broker clients (StackExchange.Redis, NATS.Net with JetStream's JSON) trimmed and compiled ahead of time: the
 # backplane tests again (~25 s).
 HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Backplane/Backplane.csproj -c Release --no-build -nologo

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Engine.Tests.HostApp;
@@ -13,59 +11,25 @@ namespace Engine.Tests.HostApp;
 /// clean exit, with READY=1 and STOPPING=1 sent to the socket. Once with the JIT build (dotnet Host.dll), once with the
 /// Native AOT executable test.sh publishes (<c>HOST_EXECUTABLE</c>).
 /// </summary>
-public sealed partial class PublishedHostTests
+public sealed class PublishedHostTests
 {
     [Fact]
-    public Task The_JIT_build_serves_echo_health_and_metrics_notifies_systemd_and_stops_on_SIGTERM() =>
-        RunAsync("dotnet", typeof(Host.HostSettings).Assembly.Location);
+    public Task The_JIT_build_serves_echo_health_and_metrics_notifies_systemd_and_stops_on_SIGTERM() => RunAsync(executable: null);
 
     [PublishedHostFact]
     public Task The_published_executable_serves_echo_health_and_metrics_notifies_systemd_and_stops_on_SIGTERM() =>
-        RunAsync(Environment.GetEnvironmentVariable(PublishedHostFactAttribute.Variable)!);
+        RunAsync(HostProcess.PublishedExecutable);
 
-    private static async Task RunAsync(string executable, params string[] prefix)
+    private static async Task RunAsync(string? executable)
     {
-        int port = FreePort();
         string notifyPath = Path.Combine(Path.GetTempPath(), $"engine-notify-{Guid.NewGuid():N}.sock");
         using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
-        var info = new ProcessStartInfo(executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetTempPath(),
-            Environment = { ["NOTIFY_SOCKET"] = notifyPath },
-        };
-        foreach (string argument in (string[])[.. prefix, "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--address", "127.0.0.1", "--heartbeat-interval", "0"])
-        {
-            info.ArgumentList.Add(argument);
-        }
-        using Process host = Process.Start(info)!;
-        var output = new StringBuilder();
-        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.OutputDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-            if (e.Data?.Contains("listening on", StringComparison.Ordinal) == true)
-            {
-                listening.TrySetResult();
-            }
-        };
-        host.ErrorDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-        };
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
         try
         {
-            await listening.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            using HostProcess host = await HostProcess.StartAsync(["--echo", "--port", "0", "--address", "127.0.0.1", "--heartbeat-interval", "0"],
+                new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath }, executable, workingDirectory: Path.GetTempPath());
+            int port = host.Port;
             Assert.Equal("READY=1", await ReceiveNotificationAsync(notify));
 
             using (var client = new ClientWebSocket())
@@ -95,22 +59,14 @@ public sealed partial class PublishedHostTests
             Dictionary<string, double> samples = PrometheusText.Parse(metrics);
             Assert.True(samples["dotnet_process_memory_working_set_bytes"] > 0);
 
-            Assert.Equal(0, Kill(host.Id, Sigterm));
-            Assert.True(host.WaitForExit(TimeSpan.FromSeconds(15)), "no exit within 15 s of SIGTERM");
+            host.Terminate();
+            Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(15)), "no exit within 15 s of SIGTERM");
             Assert.Equal("STOPPING=1", await ReceiveNotificationAsync(notify));
-            host.WaitForExit(); // flushes the output events
             Assert.Equal(0, host.ExitCode);
-            lock (output)
-            {
-                Assert.Contains("stopped", output.ToString(), StringComparison.Ordinal);
-            }
+            Assert.Contains("stopped", host.Output, StringComparison.Ordinal);
         }
         finally
         {
-            if (!host.HasExited)
-            {
-                host.Kill();
-            }
             File.Delete(notifyPath);
         }
     }
@@ -121,18 +77,6 @@ public sealed partial class PublishedHostTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         int length = await notify.ReceiveAsync(buffer, SocketFlags.None, deadline.Token);
         return Encoding.UTF8.GetString(buffer, 0, length);
-    }
-
-    private const int Sigterm = 15;
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

@@ -225,20 +225,13 @@ public sealed class TlsTests : IDisposable
     public async Task The_Host_with_WS_TLS_CERT_and_WS_TLS_KEY_serves_wss_and_https()
     {
         string directory = Directory.CreateTempSubdirectory("engine-tls-").FullName;
-        using var host = new Process();
         try
         {
             (string certificatePath, string keyPath) = _certificate.WritePem(directory);
-            host.StartInfo = new ProcessStartInfo("dotnet")
-            {
-                ArgumentList = { typeof(HostSettings).Assembly.Location, "--echo", "--port", "0", "--address", "127.0.0.1" },
-                Environment = { ["WS_TLS_CERT"] = certificatePath, ["WS_TLS_KEY"] = keyPath },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            host.Start();
-            int port = await ReadListeningPortAsync(host);
+            using HostProcess host = await HostProcess.StartAsync(["--echo", "--port", "0", "--address", "127.0.0.1"],
+                new Dictionary<string, string> { ["WS_TLS_CERT"] = certificatePath, ["WS_TLS_KEY"] = keyPath });
+            Assert.Contains("listening on wss://127.0.0.1:", host.Output, StringComparison.Ordinal);
+            int port = host.Port;
 
             using var client = new ClientWebSocket();
             client.Options.RemoteCertificateValidationCallback = _certificate.Validator;
@@ -254,30 +247,8 @@ public sealed class TlsTests : IDisposable
         }
         finally
         {
-            if (!host.HasExited)
-            {
-                host.Kill();
-                await host.WaitForExitAsync();
-            }
             Directory.Delete(directory, recursive: true);
         }
-    }
-
-    private static async Task<int> ReadListeningPortAsync(Process host)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (await host.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            // "<timestamp> info: Host[1] listening on wss://127.0.0.1:PORT (echo mode, pid N, ...)"
-            const string prefix = "listening on wss://127.0.0.1:";
-            int at = line.IndexOf(prefix, StringComparison.Ordinal);
-            if (at >= 0)
-            {
-                int start = at + prefix.Length;
-                return int.Parse(line.AsSpan(start, line.IndexOf(' ', start) - start));
-            }
-        }
-        throw new InvalidOperationException($"the Host did not report a wss:// listener: {await host.StandardError.ReadToEndAsync()}");
     }
 
     private static Uri WssUri(TestServer server) => new($"wss://localhost:{server.Port}/");

@@ -2,22 +2,15 @@ using Engine.Protocol;
 
 namespace Engine.Tests.Support;
 
-/// <summary>Builds frames the way a client sends them: masked with a key, payload masked by a scalar reference loop.</summary>
+/// <summary>Client frames as byte arrays, for tests that feed a session or a socket (written by <see cref="ClientFrameWriter"/>), and the scalar masking reference.</summary>
 internal static class ClientFrames
 {
     public const uint DefaultKey = 0x3D21FA37; // wire bytes 37 FA 21 3D, the RFC 6455 §5.7 example key
 
     public static byte[] Frame(Opcode opCode, ReadOnlySpan<byte> payload, bool fin = true, uint maskKey = DefaultKey, byte rsv = 0, bool masked = true)
     {
-        byte[] frame = new byte[FrameWriter.HeaderLength(payload.Length, masked) + payload.Length];
-        int header = masked
-            ? FrameWriter.WriteMaskedHeader(frame, opCode, fin, payload.Length, maskKey, rsv)
-            : FrameWriter.WriteHeader(frame, opCode, fin, payload.Length, rsv);
-        payload.CopyTo(frame.AsSpan(header));
-        if (masked)
-        {
-            ScalarMask(frame.AsSpan(header), maskKey, 0);
-        }
+        byte[] frame = new byte[ClientFrameWriter.FrameSize(payload.Length, masked)];
+        ClientFrameWriter.Write(frame, (byte)opCode, payload, maskKey, fin, rsv, masked);
         return frame;
     }
 

@@ -61,16 +61,9 @@ internal sealed class RawClient : IDisposable
     /// <summary>A client frame: masked unless told otherwise.</summary>
     public static byte[] Frame(Opcode opCode, ReadOnlySpan<byte> payload, bool fin = true, bool masked = true, byte rsv = 0)
     {
-        var frame = new byte[FrameWriter.HeaderLength(payload.Length, masked) + payload.Length];
+        var frame = new byte[ClientFrameWriter.FrameSize(payload.Length, masked)];
         uint key = masked ? BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4)) : 0;
-        int header = masked
-            ? FrameWriter.WriteMaskedHeader(frame, opCode, fin, payload.Length, key, rsv)
-            : FrameWriter.WriteHeader(frame, opCode, fin, payload.Length, rsv);
-        payload.CopyTo(frame.AsSpan(header));
-        if (masked)
-        {
-            Masking.Apply(frame.AsSpan(header), key, 0);
-        }
+        ClientFrameWriter.Write(frame, (byte)opCode, payload, key, fin, rsv, masked);
         return frame;
     }
 

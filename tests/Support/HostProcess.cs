@@ -3,9 +3,14 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
-namespace Engine.Tests.Resilience;
+namespace Engine.Tests.Support;
 
-/// <summary>The real Host (src/Host, same configuration as these tests) as a child process: started, signalled, awaited.</summary>
+/// <summary>
+/// The real Host (src/Host, same configuration as the tests) as a child process: started, signalled, awaited. The one
+/// launcher the test projects share (resilience, backplane nodes, the TLS and published-executable tests): inherited
+/// <c>WS_*</c> variables are dropped so a test runs only with what it passes, and the port is read from the Host's
+/// "listening on" line (start it with port 0 for a free one).
+/// </summary>
 internal sealed partial class HostProcess : IDisposable
 {
     private readonly Process _process;
@@ -54,16 +59,34 @@ internal sealed partial class HostProcess : IDisposable
         }
     }
 
-    /// <summary>Starts the Host with <paramref name="args"/> (add <c>--port 0</c> for a free port) and waits until it listens.</summary>
-    public static async Task<HostProcess> StartAsync(params string[] args)
+    /// <summary>The Native AOT Host that test.sh publishes (<c>HOST_EXECUTABLE</c>), or null when it is not set.</summary>
+    public static string? PublishedExecutable =>
+        Environment.GetEnvironmentVariable("HOST_EXECUTABLE") is { Length: > 0 } executable ? executable : null;
+
+    /// <summary>Starts the JIT Host (<c>dotnet Host.dll</c>) with <paramref name="args"/> (add <c>--port 0</c> for a free port) and waits until it listens.</summary>
+    public static Task<HostProcess> StartAsync(params string[] args) => StartAsync(args, environment: null);
+
+    /// <summary>
+    /// Starts the Host with <paramref name="args"/> and <paramref name="environment"/> and waits until it listens.
+    /// <paramref name="executable"/> runs a published Host instead of <c>dotnet Host.dll</c>.
+    /// </summary>
+    public static async Task<HostProcess> StartAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment,
+        string? executable = null, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(executable ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(HostDll);
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
+        if (executable is null)
+        {
+            info.ArgumentList.Add(HostDll);
+        }
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -71,6 +94,10 @@ internal sealed partial class HostProcess : IDisposable
         foreach (string name in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(n => n.StartsWith("WS_", StringComparison.Ordinal)).ToList())
         {
             info.Environment.Remove(name); // only what the test passes
+        }
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the Host");
         var host = new HostProcess(process);
@@ -86,6 +113,11 @@ internal sealed partial class HostProcess : IDisposable
         {
             host.Dispose();
             throw new InvalidOperationException("the Host did not start listening within 30 s: " + host.Output);
+        }
+        catch (InvalidOperationException)
+        {
+            host.Dispose();
+            throw;
         }
         return host;
     }
@@ -134,6 +166,8 @@ internal sealed partial class HostProcess : IDisposable
     {
         if (line is null)
         {
+            // Its output ended before a listening line: the Host exited (a bad setting, a port in use); fail at once.
+            _port.TrySetException(new InvalidOperationException("the Host exited before listening: " + Output));
             return;
         }
         _output.Enqueue(line);

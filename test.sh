@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: unit + integration (ClientWebSocket), the Autobahn-catalogue conformance suite (our engine and
-# Kestrel side by side), and the benchmark smoke runs (micro, load and cross-node, quick mode: they check that the benchmarks
-# run and write their files, never speed). Installs what it needs first. Exit code is non-zero on any failure.
+# ./test.sh        runs every test, what CI runs (.ci/run): unit + integration (ClientWebSocket), the Autobahn-catalogue
+#                  conformance suite (our engine and Kestrel side by side), and the benchmark smoke runs (micro, load and
+#                  cross-node, quick mode: they check that the benchmarks run and write their files, never speed). Installs
+#                  what it needs first (scripts/install-deps.sh: apt and npm, so root and network on a fresh machine).
+# ./test.sh quick  the inner loop: build the engine's unit tests and run them (no sockets, no root, no apt; no network
+#                  once NuGet packages are restored). Under 2 minutes on a 2-core box, even from a fresh clone.
+# Exit code is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -11,29 +15,26 @@ trap 'rm -rf "$log" "$aot_dir"' EXIT
 
 # dotnet test, with its summary kept for the closing "N passed, N failed" line.
 run_tests() { dotnet test "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
+summary() {
+  passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+  failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+  echo "tests: $passed passed, $failed failed"
+}
 
-need_apt=()
-command -v taskset >/dev/null || need_apt+=(util-linux)
-command -v unzip >/dev/null || need_apt+=(unzip)   # NuGet pack check
-# Browser tests (tests/Browser): Debian's chromium, driven by playwright-core from npm.
-[[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
-command -v node >/dev/null || need_apt+=(nodejs npm)
-# Native AOT links with clang or gcc (the ILCompiler package ships its own libz.a, so zlib1g-dev is not needed).
-command -v clang >/dev/null || command -v gcc >/dev/null || need_apt+=(gcc)
-# Fuzzing smoke (fuzz/run.sh): AFL++ drives the SharpFuzz-instrumented engine.
-command -v afl-fuzz >/dev/null || need_apt+=(afl++)
-# Resilience tests (tests/Resilience): the half-open peer lives in a network namespace made with ip(8); needs root.
-command -v ip >/dev/null || need_apt+=(iproute2)
-# Backplane tests (tests/Backplane): real brokers from Debian (redis-tools' redis-cli comes with redis-server).
-command -v redis-server >/dev/null || need_apt+=(redis-server)
-# Cross-node benchmark smoke (bench/crossnode.sh) and backplane tests: Redis and NATS brokers side by side.
-command -v nats-server >/dev/null || need_apt+=(nats-server)
-if ((${#need_apt[@]})); then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" </dev/null
-fi
-if [[ ! -d tests/Browser/node_modules/playwright-core ]]; then
-  (cd tests/Browser && npm ci --no-audit --no-fund </dev/null)
-fi
+case ${1:-} in
+  "") ;;
+  quick)
+    echo "== build the unit tests and what they test (warnings are errors)"
+    dotnet build tests/Unit/Unit.csproj -c Release -nologo -v q
+    echo "== unit tests"
+    rc=0
+    run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo || rc=$?
+    summary
+    exit "$rc" ;;
+  *) echo "usage: ./test.sh [quick]" >&2; exit 2 ;;
+esac
+
+scripts/install-deps.sh   # apt and npm packages the later stages need; installs only what is missing
 
 echo "== build (warnings are errors)"
 dotnet build Engine.sln -c Release -nologo -v q
@@ -59,14 +60,20 @@ rm -rf "$pack_dir"
 echo "Pack tests: Passed: $pack_passed, Failed: $pack_failed" | tee -a "$log"
 ((pack_failed == 0))
 
-echo "== unit and integration tests (integration on the default transport: io_uring where the kernel allows it, else epoll)"
+echo "== unit tests (the engine without sockets)"
 run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo
 
+echo "== Host, Generic Host and C# client tests (in-process, real sockets)"
+run_tests tests/Host/Host.csproj -c Release --no-build -nologo
+
+echo "== integration tests on the default transport (io_uring where the kernel allows it, else epoll)"
+run_tests tests/Integration/Integration.csproj -c Release --no-build -nologo
+
 echo "== integration tests again on the epoll transport (the fallback where io_uring is not allowed)"
-ENGINE_TEST_TRANSPORT=epoll run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
+ENGINE_TEST_TRANSPORT=epoll run_tests tests/Integration/Integration.csproj -c Release --no-build -nologo
 
 echo "== integration tests again on the portable .NET sockets transport"
-ENGINE_TEST_TRANSPORT=sockets run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~Integration"
+ENGINE_TEST_TRANSPORT=sockets run_tests tests/Integration/Integration.csproj -c Release --no-build -nologo
 
 echo "== resilience: slowloris (5,000 connections), SIGTERM without loss, half-open peer in a network namespace, Host restart"
 run_tests tests/Resilience/Resilience.csproj -c Release --no-build -nologo
@@ -136,11 +143,9 @@ aot_start=$SECONDS
 dotnet publish src/Host/Host.csproj -c Release -r linux-x64 -o "$aot_dir" -nologo -v q
 echo "AOT publish took $((SECONDS - aot_start)) s; executable: $(stat -c %s "$aot_dir/Host") bytes"
 # Starts it on a free port: WebSocket echo, /healthz, /readyz, /metrics, then SIGTERM and a clean exit.
-HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~PublishedHostTests"
+HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Host/Host.csproj -c Release --no-build -nologo --filter "FullyQualifiedName~PublishedHostTests"
 # The broker clients (StackExchange.Redis, NATS.Net with JetStream's JSON) trimmed and compiled ahead of time: the
 # backplane tests again (~25 s).
 HOST_EXECUTABLE="$aot_dir/Host" run_tests tests/Backplane/Backplane.csproj -c Release --no-build -nologo
 
-passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-echo "tests: $passed passed, $failed failed"
+summary

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Start-up time and idle RSS of a Host build (the README's AOT vs JIT figures).
+"""Start-up time and idle RSS of a Host build (the AOT vs JIT figures in docs/deployment.md).
 
     bench/footprint.py [--runs N] NAME COMMAND... [-- NAME COMMAND...]
 

@@ -2,7 +2,7 @@ namespace Engine;
 
 /// <summary>
 /// Names under which a <see cref="WebSocketServer"/> reports: the meter (see <see cref="WebSocketServerOptions.MeterFactory"/>)
-/// and the logger category (see <see cref="WebSocketServerOptions.LoggerFactory"/>). The instrument names are listed in the README.
+/// and the logger category (see <see cref="WebSocketServerOptions.LoggerFactory"/>). The instrument names are listed in docs/metrics.md.
 /// </summary>
 public static class WebSocketTelemetry
 {

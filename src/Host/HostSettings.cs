@@ -49,7 +49,7 @@ public sealed record HostSettings
 
     /// <summary>
     /// Every setting, the single source of truth: environment name, flag, default, meaning (printed by <c>--help</c>,
-    /// mirrored in the README). The appsettings.json key is derived from the environment name
+    /// mirrored in docs/configuration.md). The appsettings.json key is derived from the environment name
     /// (<see cref="HostConfiguration.Key"/>: <c>WS_HEARTBEAT_INTERVAL</c> is <c>Host:HeartbeatInterval</c>); a flag
     /// that does not start with <c>--</c> means the setting has no flag. To add a setting, add a row and read it below.
     /// </summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Backplane;
 
@@ -41,26 +42,15 @@ public sealed class Broker : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        string binary = Kind == "redis" ? "redis-server" : "nats-server";
-        string? path = Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(dir => Path.Combine(dir, binary)).FirstOrDefault(File.Exists);
+        string? path = BrokerCommand.Find(Kind);
         if (path is null)
         {
-            Assert.Fail($"{binary} is not installed: the backplane tests need a real broker (test.sh installs the Debian package)");
+            Assert.Fail($"{BrokerCommand.Binary(Kind)} is not installed: the backplane tests need a real broker (test.sh installs the Debian package)");
         }
         var start = new ProcessStartInfo(path!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Kind == "redis")
+        foreach (string arg in BrokerCommand.Arguments(Kind, Port, _dataDir, MonitorPort))
         {
-            foreach (string arg in (string[])["--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dataDir])
-            {
-                start.ArgumentList.Add(arg);
-            }
-        }
-        else
-        {
-            foreach (string arg in (string[])["-a", "127.0.0.1", "-p", Port.ToString(), "-m", MonitorPort.ToString(), "-js", "-sd", _dataDir])
-            {
-                start.ArgumentList.Add(arg);
-            }
+            start.ArgumentList.Add(arg);
         }
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, _) => { };

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using Engine.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Engine.Tests.Resilience;

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
-using Engine.Tests.Unit.Integration;
+using Engine.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Engine.Tests.Resilience;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Resilience;
 
@@ -61,31 +62,9 @@ internal sealed class WirePeer : IDisposable
     /// <summary>Appends one masked frame to <paramref name="to"/> (mask key fixed: these tests are not about masking).</summary>
     public static void AppendFrame(List<byte> to, byte opCode, ReadOnlySpan<byte> payload, bool fin = true)
     {
-        to.Add((byte)((fin ? 0x80 : 0) | opCode));
-        if (payload.Length < 126)
-        {
-            to.Add((byte)(0x80 | payload.Length));
-        }
-        else if (payload.Length <= ushort.MaxValue)
-        {
-            to.Add(0x80 | 126);
-            to.Add((byte)(payload.Length >> 8));
-            to.Add((byte)payload.Length);
-        }
-        else
-        {
-            to.Add(0x80 | 127);
-            for (int shift = 56; shift >= 0; shift -= 8)
-            {
-                to.Add((byte)((long)payload.Length >> shift));
-            }
-        }
-        ReadOnlySpan<byte> key = [0x12, 0x34, 0x56, 0x78];
-        to.AddRange(key);
-        for (int i = 0; i < payload.Length; i++)
-        {
-            to.Add((byte)(payload[i] ^ key[i & 3]));
-        }
+        byte[] frame = new byte[ClientFrameWriter.FrameSize(payload.Length)];
+        ClientFrameWriter.Write(frame, opCode, payload, maskKey: 0x78563412, fin); // wire bytes 12 34 56 78
+        to.AddRange(frame);
     }
 
     public async Task SendRawAsync(ReadOnlyMemory<byte> bytes)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Bench.Codec;
+using Engine.Tests.Support;
 
 namespace Bench.Client;
 

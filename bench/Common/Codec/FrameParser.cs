@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Engine.Tests.Support;
 
 namespace Bench.Codec;
 

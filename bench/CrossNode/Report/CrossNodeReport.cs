@@ -113,7 +113,7 @@ internal sealed class CrossNodeReport(ResultSet results, IReadOnlyList<(SetupSpe
         return sb.ToString();
     }
 
-    /// <summary>The README's small table: setup, p50, p99, deliveries/s, and the ratios to the single node.</summary>
+    /// <summary>The small table in docs/performance.md: setup, p50, p99, deliveries/s, and the ratios to the single node.</summary>
     private void Headline(StringBuilder sb)
     {
         var p50 = results.Find(Trial.Latency, options.LatencyCell, "p50");

@@ -5,22 +5,17 @@ namespace CrossNode.Setups;
 /// <summary>A real redis-server or nats-server (Debian packages) on a free loopback port, pinned with the Hosts, owned by the run.</summary>
 internal static class Broker
 {
-    public static string Binary(string kind) => kind == "redis" ? "redis-server" : "nats-server";
+    public static string Binary(string kind) => BrokerCommand.Binary(kind);
 
     /// <summary>The binary's full path, or null when it is not installed.</summary>
-    public static string? Find(string kind) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':').Select(dir => Path.Combine(dir, Binary(kind))).FirstOrDefault(File.Exists);
+    public static string? Find(string kind) => BrokerCommand.Find(kind);
 
     /// <summary>Starts the broker with no persistence; its data directory (JetStream's, for NATS) is under <paramref name="workDirectory"/>.</summary>
     public static PinnedProcess Start(string kind, string path, int port, string cpus, string workDirectory, string log)
     {
         var data = Path.Combine(workDirectory, $"{kind}-{port}");
         Directory.CreateDirectory(data);
-        string[] arguments = kind == "redis"
-            ? ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", data]
-            // JetStream on: a history backplane over NATS may keep channel history in streams.
-            : ["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", data];
-        return PinnedProcess.Start(cpus, path, arguments, log);
+        return PinnedProcess.Start(cpus, path, BrokerCommand.Arguments(kind, port, data), log);
     }
 
     /// <summary>The broker's version line (for the report), or "" when it cannot be read.</summary>

@@ -6,7 +6,7 @@ namespace Engine.Runtime;
 /// <summary>
 /// The server's log events, source-generated (<see cref="LoggerMessageAttribute"/>): each checks the level first and
 /// formats nothing when it is off. Callers guard arguments that cost something to compute (a remote end point) with
-/// <see cref="ILogger.IsEnabled"/>. Event ids are stable (the README lists them).
+/// <see cref="ILogger.IsEnabled"/>. Event ids are stable (docs/metrics.md lists them).
 /// </summary>
 internal static partial class ServerLog
 {

@@ -7,6 +7,12 @@ namespace Conformance.Fuzzing;
 /// Encodes client frames exactly as asked, including the illegal ones (reserved bits, reserved opcodes,
 /// oversized control frames): the fuzzer must be able to say anything a broken client could.
 /// </summary>
+// Deliberately not tests/Support's ClientFrameWriter, which the other tests and the benchmarks share: the conformance
+// suite grades servers (ours and Kestrel) as an outside client would, so it keeps its own encoder, written from the
+// RFC and from Autobahn's cases alone. It must go on building deliberately broken frames (any RSV bits, reserved
+// opcodes, fragmented or oversized control frames, Autobahn's cyclic payloads) whatever happens to the shared writer,
+// and it must not share code with the engine or its other tests, or a misreading of the RFC could pass everywhere at
+// once.
 public static class FrameBuilder
 {
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class BackplaneBaseTests
     [Fact]
     public async Task A_pubsub_whose_backplane_refused_to_attach_has_none_and_takes_another()
     {
-        await using var server = new WebSocketServer(new WebSocketServerOptions { Port = 0 }, new Host.EchoHandler());
+        await using var server = new WebSocketServer(new WebSocketServerOptions { Port = 0 }, new IdleHandler());
         await using var taken = new MemoryBackplane();
         taken.Attach(new MemorySink()); // attached elsewhere already
         Assert.Throws<InvalidOperationException>(() => server.PubSub.UseBackplane(taken));
@@ -150,7 +150,7 @@ public sealed class BackplaneBaseTests
     [Fact]
     public async Task A_history_backplane_refuses_a_plain_pubsub_and_is_attached_by_the_history_layer()
     {
-        await using var server = new WebSocketServer(new WebSocketServerOptions { Port = 0 }, new Host.EchoHandler());
+        await using var server = new WebSocketServer(new WebSocketServerOptions { Port = 0 }, new IdleHandler());
         await using var backplane = new MemoryHistoryBackplane();
         Assert.Throws<InvalidOperationException>(() => server.PubSub.UseBackplane(backplane));
         Assert.Null(server.PubSub.Backplane);
@@ -306,5 +306,13 @@ public sealed class BackplaneBaseTests
         }
 
         public Task ResyncAsync(string channel) => Task.CompletedTask;
+    }
+
+    /// <summary>A server that is never started needs a handler, never calls it.</summary>
+    private sealed class IdleHandler : IWebSocketHandler
+    {
+        public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> payload, MessageType type)
+        {
+        }
     }
 }

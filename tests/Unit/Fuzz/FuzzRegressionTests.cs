@@ -3,7 +3,7 @@ using Engine.Compression;
 using Engine.Protocol;
 using Engine.Session;
 using Engine.Tests.Unit.Session;
-using Engine.Tests.Unit.Support;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Fuzz;
 

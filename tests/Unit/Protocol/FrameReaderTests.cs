@@ -1,6 +1,6 @@
 using System.Buffers;
 using Engine.Protocol;
-using Engine.Tests.Unit.Support;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Protocol;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Engine.Protocol;
-using Engine.Tests.Unit.Support;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Protocol;
 

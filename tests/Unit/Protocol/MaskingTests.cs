@@ -1,5 +1,5 @@
 using Engine.Protocol;
-using Engine.Tests.Unit.Support;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Protocol;
 

@@ -4,7 +4,7 @@ using System.Text;
 using CsCheck;
 using Engine.Protocol;
 using Engine.Session;
-using Engine.Tests.Unit.Support;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Session;
 

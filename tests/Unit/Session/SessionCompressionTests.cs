@@ -2,7 +2,7 @@ using System.Text;
 using Engine.Compression;
 using Engine.Protocol;
 using Engine.Session;
-using Engine.Tests.Unit.Support;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Session;
 

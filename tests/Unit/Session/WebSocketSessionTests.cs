@@ -1,7 +1,7 @@
 using System.Text;
 using Engine.Protocol;
 using Engine.Session;
-using Engine.Tests.Unit.Support;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Session;
 

@@ -1,0 +1,81 @@
+using System.Net.WebSockets;
+using System.Text;
+using Engine.Protocol;
+using Engine.Transports.IoUring;
+using Host;
+
+namespace Engine.Tests.Integration;
+
+/// <summary>What the Linux transports do beyond the echo every integration test runs on them.</summary>
+public sealed class TransportTests
+{
+    [Fact]
+    public async Task Auto_runs_on_io_uring_where_the_kernel_allows_it_else_epoll_else_sockets()
+    {
+        await using var server = await TestServer.StartAsync(new EchoHandler(), o => o with { Transport = TransportKind.Auto });
+        TransportKind expected = UringLoop.IsSupported ? TransportKind.IoUring
+            : Engine.Transports.Linux.Native.IsSupported ? TransportKind.Epoll
+            : TransportKind.Sockets;
+
+        Assert.Equal(expected, server.Server.ActiveTransport);
+        using var client = new ClientWebSocket();
+        await client.ConnectAsync(server.Uri, CancellationToken.None);
+        await client.SendAsync("on the chosen transport"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        Assert.Equal("on the chosen transport", Encoding.UTF8.GetString((await EchoTests.ReceiveMessageAsync(client)).Payload));
+    }
+
+    [Fact]
+    public async Task Io_uring_receives_that_find_every_shared_buffer_taken_wait_and_lose_nothing()
+    {
+        if (!UringLoop.IsSupported)
+        {
+            return; // io_uring forbidden here (e.g. a container's seccomp profile): nothing to test
+        }
+        // Two receive buffers per loop for 48 connections that all send at once: most receives find none free.
+        await using var server = await TestServer.StartAsync(new EchoHandler(),
+            o => o with { Transport = TransportKind.IoUring, UringReceiveBuffers = 2, EventLoops = 1 });
+        var clients = new List<RawClient>();
+        try
+        {
+            for (int i = 0; i < 48; i++)
+            {
+                RawClient client = await RawClient.ConnectAsync(server.Port);
+                Assert.Contains("101 Switching Protocols", await client.HandshakeAsync());
+                clients.Add(client);
+            }
+            for (int round = 0; round < 10; round++)
+            {
+                // Each client sends 3 KiB in 3 frames; all sends start before any reply is read.
+                byte[][] payloads = clients.Select((_, i) => Encoding.ASCII.GetBytes($"{round}:{i}:" + new string('x', 3000))).ToArray();
+                await Task.WhenAll(clients.Select((client, i) => client.SendAsync(
+                    [.. RawClient.Frame(Opcode.Text, payloads[i].AsSpan(0, 1000), fin: false),
+                     .. RawClient.Frame(Opcode.Continuation, payloads[i].AsSpan(1000, 1000), fin: false),
+                     .. RawClient.Frame(Opcode.Continuation, payloads[i].AsSpan(2000), fin: true)])));
+                for (int i = 0; i < clients.Count; i++)
+                {
+                    var frame = await clients[i].ReadFrameAsync();
+                    Assert.NotNull(frame);
+                    Assert.Equal(Opcode.Text, frame.Value.Opcode);
+                    Assert.Equal(payloads[i], frame.Value.Payload);
+                }
+            }
+        }
+        finally
+        {
+            foreach (RawClient client in clients)
+            {
+                client.Dispose();
+            }
+        }
+        await server.AssertDrainedAsync();
+        long starved = server.Server.Loops!.EventLoops.Cast<UringLoop>().Sum(loop => loop.StarvedReceives);
+        Assert.True(starved > 0, "no receive ever found the buffers taken: the test did not reach the path it is for");
+    }
+
+    [Fact]
+    public void The_io_uring_transport_refuses_TLS_at_validation()
+    {
+        var options = new WebSocketServerOptions { Transport = TransportKind.IoUring, Tls = new System.Net.Security.SslServerAuthenticationOptions() };
+        Assert.Throws<ArgumentException>(options.Validate);
+    }
+}

@@ -42,7 +42,6 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
         options.Validate();
         Options = options;
         Handler = handler;
-        _settings = SessionSettingsFrom(options) with { Clock = () => Clock() }; // read at call time: Clock is an init property
         Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
@@ -50,6 +49,8 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
+        // The clock is read at call time: Clock is an init property, set after this constructor.
+        _settings = SessionSettingsFrom(options) with { Clock = () => Clock(), MessageBuffers = MessageBuffers };
         Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock(),
             exception => ServerLog.TimerCallbackFailed(Logger, exception));
         PubSub = new PubSub(this, options.PubSubShards);
@@ -308,7 +309,7 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
         var session = new WebSocketSession();
         var connection = new WebSocketConnection(this, id, transport, session);
         _connections.Add(connection);
-        session.Start(connection, transport.Output, Wheel, MessageBuffers, _settings, Clock());
+        session.Start(connection, transport.Output, Wheel, _settings, Clock());
         transport.Start(session);
         if (State >= ServerState.Stopping)
         {

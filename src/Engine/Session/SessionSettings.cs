@@ -18,6 +18,9 @@ internal sealed record SessionSettings(
 {
     /// <summary>The clock (milliseconds) that reads are stamped with; the server's, so tests can drive it.</summary>
     public Func<long> Clock { get; init; } = static () => Environment.TickCount64;
+
+    /// <summary>Where messages that span reads are assembled (the server's pool; shared by its sessions, not held by each).</summary>
+    public System.Buffers.ArrayPool<byte> MessageBuffers { get; init; } = System.Buffers.ArrayPool<byte>.Shared;
 }
 
 /// <summary>permessage-deflate as sessions need it: what to agree to, the threshold, and the server's compressor pool.</summary>

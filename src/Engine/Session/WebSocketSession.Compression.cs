@@ -152,7 +152,7 @@ internal sealed partial class WebSocketSession
     {
         if (_settings.Streamed)
         {
-            _inflateScratch ??= _messageBuffers.Rent(StreamedInflateChunk);
+            _inflateScratch ??= _settings.MessageBuffers.Rent(StreamedInflateChunk);
             return _inflateScratch.AsSpan(0, StreamedInflateChunk);
         }
         long cap = _settings.MaxMessageSize + 1;
@@ -160,11 +160,11 @@ internal sealed partial class WebSocketSession
         if (_assembly is null || _assembly.Length == have)
         {
             long size = Math.Min(cap, Math.Max(4096, have * 2L));
-            byte[] larger = _messageBuffers.Rent((int)size);
+            byte[] larger = _settings.MessageBuffers.Rent((int)size);
             if (_assembly is not null)
             {
                 _assembly.AsSpan(0, have).CopyTo(larger);
-                _messageBuffers.Return(_assembly);
+                _settings.MessageBuffers.Return(_assembly);
             }
             _assembly = larger;
         }
@@ -181,7 +181,7 @@ internal sealed partial class WebSocketSession
         _inflated = 0;
         if (_inflateScratch is not null)
         {
-            _messageBuffers.Return(_inflateScratch);
+            _settings.MessageBuffers.Return(_inflateScratch);
             _inflateScratch = null;
         }
         _deflate?.EndInflate(failed);

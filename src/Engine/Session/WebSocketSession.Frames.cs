@@ -219,11 +219,11 @@ internal sealed partial class WebSocketSession
         if (_assembly is null || _assembly.Length < needed)
         {
             long size = Math.Max(needed, Math.Min(_settings.MaxMessageSize, Math.Max(4096, (_assembly?.Length ?? 0) * 2L)));
-            byte[] larger = _messageBuffers.Rent((int)Math.Max(size, needed));
+            byte[] larger = _settings.MessageBuffers.Rent((int)Math.Max(size, needed));
             if (_assembly is not null)
             {
                 _assembly.AsSpan(0, (int)have).CopyTo(larger);
-                _messageBuffers.Return(_assembly);
+                _settings.MessageBuffers.Return(_assembly);
             }
             _assembly = larger;
         }
@@ -234,7 +234,7 @@ internal sealed partial class WebSocketSession
     {
         if (_assembly is not null)
         {
-            _messageBuffers.Return(_assembly);
+            _settings.MessageBuffers.Return(_assembly);
             _assembly = null;
         }
     }

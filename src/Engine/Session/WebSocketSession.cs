@@ -17,7 +17,6 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private ISessionHost _host = null!;
     private IFrameOutput _output = null!;
     private TimerWheel _wheel = null!;
-    private System.Buffers.ArrayPool<byte> _messageBuffers = null!;
     private SessionSettings _settings = null!;
     private int _state;
 
@@ -50,10 +49,9 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
 
     public SessionState State => (SessionState)Volatile.Read(ref _state);
 
-    public void Start(ISessionHost host, IFrameOutput output, TimerWheel wheel, System.Buffers.ArrayPool<byte> messageBuffers,
-        in SessionSettings settings, long nowMs)
+    /// <summary>Starts serving a connection: deadlines on <paramref name="wheel"/>, per-server limits and pools in <paramref name="settings"/>.</summary>
+    public void Start(ISessionHost host, IFrameOutput output, TimerWheel wheel, SessionSettings settings, long nowMs)
     {
-        _messageBuffers = messageBuffers;
         _host = host;
         _output = output;
         _wheel = wheel;

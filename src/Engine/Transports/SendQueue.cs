@@ -55,6 +55,9 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
     {
     }
 
+    /// <summary>What the server's connections draw on: blocks, segment lists, the send limit.</summary>
+    public ConnectionBuffers Buffers => _buffers;
+
     private BlockPool Pool => _buffers.Pool;
 
     /// <summary>A server's pool of segment lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>

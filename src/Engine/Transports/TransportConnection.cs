@@ -13,15 +13,11 @@ namespace Engine.Transports;
 /// </summary>
 internal abstract class TransportConnection
 {
-    // Per-server settings are reached through one shared object, not copied into each connection (memory per idle connection).
-    private readonly ConnectionBuffers _buffers;
     private int _halfClosed;
 
-    protected TransportConnection(ConnectionBuffers buffers)
-    {
-        _buffers = buffers;
-        Output = new SendQueue(buffers, this);
-    }
+    // Per-server settings are reached through the queue's one shared ConnectionBuffers, not copied into each
+    // connection (memory per idle connection).
+    protected TransportConnection(ConnectionBuffers buffers) => Output = new SendQueue(buffers, this);
 
     /// <summary>The connection's outgoing bytes; written by the session, drained and finally disposed by this transport.</summary>
     public SendQueue Output { get; }
@@ -32,10 +28,10 @@ internal abstract class TransportConnection
     protected ITransportHandler Handler { get; private set; } = null!;
 
     /// <summary>Queued bytes above which the transport stops reading (read-side backpressure).</summary>
-    protected long MaxBuffered => _buffers.MaxBuffered;
+    protected long MaxBuffered => Output.Buffers.MaxBuffered;
 
     /// <summary>The server's block pool.</summary>
-    protected BlockPool Pool => _buffers.Pool;
+    protected BlockPool Pool => Output.Buffers.Pool;
 
     /// <summary>Starts moving bytes for <paramref name="handler"/>.</summary>
     public virtual void Start(ITransportHandler handler) => Handler = handler;

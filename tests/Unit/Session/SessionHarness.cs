@@ -128,7 +128,7 @@ internal sealed class SessionHarness
         Wheel = new TimerWheel(100, 64, Now);
         Host = new FakeHost(this);
         Session = new WebSocketSession();
-        Session.Start(Host, Output, Wheel, System.Buffers.ArrayPool<byte>.Shared, settings ?? DefaultSettings, Now);
+        Session.Start(Host, Output, Wheel, settings ?? DefaultSettings, Now);
     }
 
     public long Now { get; private set; }

@@ -12,11 +12,13 @@ namespace Engine.Transports.Linux;
 /// </summary>
 internal abstract unsafe class LinuxConnection : TransportConnection
 {
+    private const int Posted = 1;
+    private const int AbortRequested = 2;
+
     private readonly PeerAddress _peer;
-    private EndPoint? _remoteEndPoint;
     private ReceiveSpill _spill;
-    private int _posted;
-    private int _abortRequested;
+    // Mail from other threads, as bits: a flush or an abort posted to the loop (one int, not two: memory per idle connection).
+    private int _mail;
 
     protected LinuxConnection(int fd, int slot, PeerAddress peer, ConnectionBuffers buffers)
         : base(buffers)
@@ -30,8 +32,8 @@ internal abstract unsafe class LinuxConnection : TransportConnection
 
     public int Slot { get; }
 
-    /// <summary>Made on first use: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
-    public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _peer.ToEndPoint();
+    /// <summary>Made on each use, not kept: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
+    public override EndPoint? RemoteEndPoint => _peer.ToEndPoint();
 
     /// <summary>Set once the connection is dropped: nothing more is read or sent.</summary>
     protected bool Closed { get; private set; }
@@ -45,7 +47,7 @@ internal abstract unsafe class LinuxConnection : TransportConnection
         {
             MarkDirty();
         }
-        else if (Interlocked.Exchange(ref _posted, 1) == 0)
+        else if ((Interlocked.Or(ref _mail, Posted) & Posted) == 0)
         {
             PostToLoop();
         }
@@ -53,7 +55,7 @@ internal abstract unsafe class LinuxConnection : TransportConnection
 
     public override void Abort()
     {
-        if (Interlocked.Exchange(ref _abortRequested, 1) == 0)
+        if ((Interlocked.Or(ref _mail, AbortRequested) & AbortRequested) == 0)
         {
             if (OnLoopThread)
             {
@@ -61,7 +63,7 @@ internal abstract unsafe class LinuxConnection : TransportConnection
             }
             else
             {
-                Interlocked.Exchange(ref _posted, 1);
+                Interlocked.Or(ref _mail, Posted);
                 PostToLoop();
             }
         }
@@ -70,8 +72,7 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     /// <summary>Loop thread: a posted flush or abort.</summary>
     public void OnPosted()
     {
-        Volatile.Write(ref _posted, 0);
-        if (Volatile.Read(ref _abortRequested) != 0)
+        if ((Interlocked.And(ref _mail, ~Posted) & AbortRequested) != 0)
         {
             Close(null);
         }

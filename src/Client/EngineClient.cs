@@ -378,7 +378,7 @@ public sealed partial class EngineClient : IAsyncDisposable
                 OnBinary(received.Payload);
                 continue;
             }
-            using JsonDocument document = JsonDocument.Parse(received.Payload);
+            using var document = JsonDocument.Parse(received.Payload);
             JsonElement root = document.RootElement;
             string? type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out JsonElement t) ? t.GetString() : null;
             switch (type)

@@ -42,7 +42,10 @@ public sealed class WebSocketClientConnection : IAsyncDisposable
     /// <summary>The largest message <see cref="ReceiveAsync"/> assembles before failing (bytes).</summary>
     public int MaxMessageSize { get; init; } = 64 * 1024 * 1024;
 
-    /// <summary>Connects and performs the opening handshake (RFC 6455 §4.1). Throws <see cref="WebSocketHandshakeException"/> when the server's answer is not a valid 101.</summary>
+    /// <summary>
+    /// Connects and performs the opening handshake (RFC 6455 §4.1). Throws <see cref="WebSocketHandshakeException"/>
+    /// when the server's answer is not a valid 101.
+    /// </summary>
     public static async Task<WebSocketClientConnection> ConnectAsync(Uri uri, IReadOnlyList<string>? subprotocols = null, CancellationToken cancellationToken = default)
     {
         if (uri.Scheme != "ws")
@@ -80,7 +83,7 @@ public sealed class WebSocketClientConnection : IAsyncDisposable
     {
         // RFC 6455 §4.1: the nonce is 16 random bytes, base64-encoded.
         string key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
-        var request = new StringBuilder()
+        StringBuilder request = new StringBuilder()
             .Append("GET ").Append(uri.PathAndQuery).Append(" HTTP/1.1\r\n")
             .Append("Host: ").Append(uri.Authority).Append("\r\n")
             .Append("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n")

@@ -82,10 +82,10 @@ internal static class Outgoing
     private const int RetainLimit = 1 << 20;
 
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
+    private static ArrayBufferWriter<byte>? _threadBuffer;
 
     [ThreadStatic]
-    private static Utf8JsonWriter? t_writer;
+    private static Utf8JsonWriter? _threadWriter;
 
     /// <summary>Serializes <paramref name="value"/> and sends it as one text message.</summary>
     public static SendStatus Send<T>(WebSocketConnection connection, T value, JsonTypeInfo<T> type)
@@ -102,13 +102,13 @@ internal static class Outgoing
     /// <summary>A reset writer over the thread's buffer; finish with <see cref="End"/>, whose span is valid until the next Begin on this thread.</summary>
     public static Utf8JsonWriter Begin()
     {
-        ArrayBufferWriter<byte> buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        ArrayBufferWriter<byte> buffer = _threadBuffer ??= new ArrayBufferWriter<byte>(1024);
         if (buffer.Capacity > RetainLimit)
         {
-            buffer = t_buffer = new ArrayBufferWriter<byte>(1024);
+            buffer = _threadBuffer = new ArrayBufferWriter<byte>(1024);
         }
         buffer.ResetWrittenCount();
-        Utf8JsonWriter writer = t_writer ??= new Utf8JsonWriter(buffer);
+        Utf8JsonWriter writer = _threadWriter ??= new Utf8JsonWriter(buffer);
         writer.Reset(buffer);
         return writer;
     }
@@ -117,6 +117,6 @@ internal static class Outgoing
     public static ReadOnlySpan<byte> End(Utf8JsonWriter writer)
     {
         writer.Flush();
-        return t_buffer!.WrittenSpan;
+        return _threadBuffer!.WrittenSpan;
     }
 }

@@ -394,7 +394,7 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
             _pending = _buffers.SegmentLists.Get() ?? new SendSegment[PooledListLength];
             return;
         }
-        SendSegment[] grown = new SendSegment[_pending.Length * 2];
+        var grown = new SendSegment[_pending.Length * 2];
         _pending.AsSpan(0, _pendingCount).CopyTo(grown);
         ReturnList(_pending);
         _pending = grown;

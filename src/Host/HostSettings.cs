@@ -282,9 +282,3 @@ public sealed record HostSettings
         return text.ToString();
     }
 }
-
-/// <summary>
-/// How much of each channel's history the broker keeps: the last <paramref name="MaxMessages"/> (0: no count limit),
-/// for <paramref name="TimeToLive"/> (zero: no age limit).
-/// </summary>
-public sealed record HistorySettings(int MaxMessages, TimeSpan TimeToLive);

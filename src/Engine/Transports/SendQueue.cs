@@ -136,7 +136,10 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         return EnqueueResult.Queued;
     }
 
-    /// <summary>Whether <paramref name="size"/> more bytes may be queued: not after the final write, and not past <paramref name="limit"/> (an empty queue takes any one write).</summary>
+    /// <summary>
+    /// Whether <paramref name="size"/> more bytes may be queued: not after the final write, and not past <paramref
+    /// name="limit"/> (an empty queue takes any one write).
+    /// </summary>
     private EnqueueResult AdmitLocked(int size, long limit)
     {
         if (_completed)

@@ -104,7 +104,7 @@ public sealed class NatsHistoryBackplane : HistoryBackplaneBase
             {
                 sent.AsTask().ContinueWith(static (task, state) =>
                 {
-                    var (backplane, id) = ((NatsHistoryBackplane, long))state!;
+                    (NatsHistoryBackplane backplane, long id) = ((NatsHistoryBackplane, long))state!;
                     _ = task.Exception; // observed: counted and delivered here instead
                     backplane.Fail(id);
                 }, (this, id), CancellationToken.None,

@@ -127,7 +127,7 @@ public sealed class RedisHistoryBackplane : HistoryBackplaneBase
         {
             sent.ContinueWith(static (task, state) =>
             {
-                var (backplane, channel, envelope) = ((RedisHistoryBackplane, string, byte[]))state!;
+                (RedisHistoryBackplane backplane, string channel, byte[] envelope) = ((RedisHistoryBackplane, string, byte[]))state!;
                 _ = task.Exception; // observed: counted, and delivered here without an offset rather than lost
                 backplane.DeliverUnsequenced(channel, envelope);
             }, (this, channel, envelope), CancellationToken.None,
@@ -196,7 +196,7 @@ public sealed class RedisHistoryBackplane : HistoryBackplaneBase
     private async Task ReceiveAsync(string channel, RedisValue message)
     {
         // offset ':' epoch ':' envelope
-        var bytes = (byte[])message!;
+        byte[] bytes = (byte[])message!;
         int first = Array.IndexOf(bytes, (byte)':');
         int second = first < 0 ? -1 : Array.IndexOf(bytes, (byte)':', first + 1);
         if (second < 0 || !long.TryParse(bytes.AsSpan(0, first), NumberStyles.None, CultureInfo.InvariantCulture, out long offset))

@@ -39,7 +39,7 @@ internal sealed class RedisLink : IAsyncDisposable
     {
         try
         {
-            ConfigurationOptions configuration = ConfigurationOptions.Parse(_configuration);
+            var configuration = ConfigurationOptions.Parse(_configuration);
             // Start with Redis down, and come back when it does: background reconnects with exponential backoff.
             configuration.AbortOnConnectFail = false;
             configuration.ReconnectRetryPolicy = new ExponentialRetry(250, 10_000);

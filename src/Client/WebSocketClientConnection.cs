@@ -6,13 +6,6 @@ using System.Text;
 
 namespace Engine.Client;
 
-/// <summary>A received message: its opcode (<see cref="Opcode.Text"/>, <see cref="Opcode.Binary"/> or <see cref="Opcode.Close"/>) and payload.</summary>
-/// <param name="Type">Text, Binary, or Close (then <paramref name="CloseCode"/> and <paramref name="CloseReason"/> are set).</param>
-/// <param name="Payload">The whole message (fragments joined). Owned by the caller.</param>
-/// <param name="CloseCode">The peer's close code (1005 when it sent none).</param>
-/// <param name="CloseReason">The peer's close reason.</param>
-public readonly record struct ReceivedMessage(Opcode Type, byte[] Payload, int CloseCode = 0, string CloseReason = "");
-
 /// <summary>
 /// An RFC 6455 client connection over a raw socket (ws:// only): opening handshake with Sec-WebSocket-Accept and
 /// subprotocol validation, masked frames, fragment reassembly, automatic pong replies. One reader at a time
@@ -42,7 +35,10 @@ public sealed class WebSocketClientConnection : IAsyncDisposable
     /// <summary>The largest message <see cref="ReceiveAsync"/> assembles before failing (bytes).</summary>
     public int MaxMessageSize { get; init; } = 64 * 1024 * 1024;
 
-    /// <summary>Connects and performs the opening handshake (RFC 6455 §4.1). Throws <see cref="WebSocketHandshakeException"/> when the server's answer is not a valid 101.</summary>
+    /// <summary>
+    /// Connects and performs the opening handshake (RFC 6455 §4.1). Throws <see cref="WebSocketHandshakeException"/>
+    /// when the server's answer is not a valid 101.
+    /// </summary>
     public static async Task<WebSocketClientConnection> ConnectAsync(Uri uri, IReadOnlyList<string>? subprotocols = null, CancellationToken cancellationToken = default)
     {
         if (uri.Scheme != "ws")
@@ -80,7 +76,7 @@ public sealed class WebSocketClientConnection : IAsyncDisposable
     {
         // RFC 6455 §4.1: the nonce is 16 random bytes, base64-encoded.
         string key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
-        var request = new StringBuilder()
+        StringBuilder request = new StringBuilder()
             .Append("GET ").Append(uri.PathAndQuery).Append(" HTTP/1.1\r\n")
             .Append("Host: ").Append(uri.Authority).Append("\r\n")
             .Append("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n")

@@ -14,8 +14,9 @@ public static class WebSocketEngineServiceCollectionExtensions
     /// Registers <typeparamref name="THandler"/> as the <see cref="IWebSocketHandler"/> (a singleton) and the engine; see
     /// <see cref="AddWebSocketEngine(IServiceCollection, Action{WebSocketEngineOptions}?)"/>.
     /// </summary>
-    public static OptionsBuilder<WebSocketEngineOptions> AddWebSocketEngine<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(this IServiceCollection services,
-        Action<WebSocketEngineOptions>? configure = null)
+    public static OptionsBuilder<WebSocketEngineOptions> AddWebSocketEngine<
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(
+        this IServiceCollection services, Action<WebSocketEngineOptions>? configure = null)
         where THandler : class, IWebSocketHandler
     {
         ArgumentNullException.ThrowIfNull(services);

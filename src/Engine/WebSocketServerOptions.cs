@@ -95,7 +95,8 @@ public sealed record WebSocketServerOptions
     /// change it after start; for certificate rotation set a
     /// <see cref="SslServerAuthenticationOptions.ServerCertificateSelectionCallback"/>. TLS runs on the portable stream
     /// path (<see cref="SslStream"/> over .NET sockets): <see cref="TransportKind.Auto"/> picks it, and
-    /// <see cref="TransportKind.Epoll"/> and <see cref="TransportKind.IoUring"/> are rejected because those transports move raw descriptors' bytes. Null (the default): plain ws://.
+    /// <see cref="TransportKind.Epoll"/> and <see cref="TransportKind.IoUring"/> are rejected because those transports move
+    /// raw descriptors' bytes. Null (the default): plain ws://.
     /// </summary>
     public SslServerAuthenticationOptions? Tls { get; init; }
 
@@ -131,10 +132,12 @@ public sealed record WebSocketServerOptions
         Require(BlockSize is >= 1024 and <= 1024 * 1024, nameof(BlockSize), "must be 1 KiB to 1 MiB");
         Require(PubSubShards is > 0 and <= 1024, nameof(PubSubShards), "must be 1-1024");
         Require(EventLoops is > 0 and <= 256, nameof(EventLoops), "must be 1-256");
-        Require(UringReceiveBuffers is > 0 and <= 32768 && (UringReceiveBuffers & (UringReceiveBuffers - 1)) == 0, nameof(UringReceiveBuffers), "must be a power of two up to 32768");
+        Require(UringReceiveBuffers is > 0 and <= 32768 && (UringReceiveBuffers & (UringReceiveBuffers - 1)) == 0,
+            nameof(UringReceiveBuffers), "must be a power of two up to 32768");
         Require(Transport != TransportKind.Epoll || Native.IsSupported, nameof(Transport), "Epoll needs Linux on x86-64");
         Require(Transport != TransportKind.IoUring || UringLoop.IsSupported, nameof(Transport), "IoUring needs Linux on x86-64 with io_uring allowed (kernel 6.1+)");
-        Require(Tls is null || Transport is not (TransportKind.Epoll or TransportKind.IoUring), nameof(Tls), "needs TransportKind.Auto or Sockets (the epoll and io_uring transports move raw descriptors' bytes, SslStream needs a stream)");
+        Require(Tls is null || Transport is not (TransportKind.Epoll or TransportKind.IoUring), nameof(Tls),
+            "needs TransportKind.Auto or Sockets (the epoll and io_uring transports move raw descriptors' bytes, SslStream needs a stream)");
         Require(Tls is null || Tls.ServerCertificate is not null || Tls.ServerCertificateContext is not null || Tls.ServerCertificateSelectionCallback is not null,
             nameof(Tls), "needs a server certificate, certificate context or selection callback");
         Require(TimerResolution >= TimeSpan.FromMilliseconds(1), nameof(TimerResolution), "must be at least 1 ms");

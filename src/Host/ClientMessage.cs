@@ -2,17 +2,6 @@ using System.Text.Json;
 
 namespace Host;
 
-/// <summary>The kinds of client-to-server text messages.</summary>
-internal enum ClientMessageType : byte
-{
-    Auth,
-    Subscribe,
-    Unsubscribe,
-    Message,
-    Ping,
-    RequestFile,
-}
-
 /// <summary>
 /// A parsed client text message: views into the payload, valid only as long as the payload. String fields are kept as
 /// their raw JSON tokens (quotes and escapes included) and decoded only when used, so parsing allocates nothing;

@@ -64,7 +64,12 @@ public sealed class DiagnosticsEndpoints
         if (request.PathEquals("/stats"u8))
         {
             return Json(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{connections},\"outstandingBuffers\":{Server?.OutstandingBuffers ?? 0},\"gen0\":{GC.CollectionCount(0)},\"gen1\":{GC.CollectionCount(1)},\"gen2\":{GC.CollectionCount(2)},\"workingSet\":{Environment.WorkingSet},\"backplaneConnected\":{(backplane is { IsConnected: true } ? "true" : "false")},\"backplaneUndelivered\":{backplane?.UndeliveredMessages ?? 0},\"backplaneReceived\":{backplane?.ReceivedMessages ?? 0}}}"));
+                $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)}," +
+                $"\"connections\":{connections},\"outstandingBuffers\":{Server?.OutstandingBuffers ?? 0}," +
+                $"\"gen0\":{GC.CollectionCount(0)},\"gen1\":{GC.CollectionCount(1)},\"gen2\":{GC.CollectionCount(2)}," +
+                $"\"workingSet\":{Environment.WorkingSet}," +
+                $"\"backplaneConnected\":{(backplane is { IsConnected: true } ? "true" : "false")}," +
+                $"\"backplaneUndelivered\":{backplane?.UndeliveredMessages ?? 0},\"backplaneReceived\":{backplane?.ReceivedMessages ?? 0}}}"));
         }
         return StaticAssets.Handle(request) ?? HttpResponse.Text(404, "not found\n");
     }

@@ -38,7 +38,10 @@ internal sealed class FileResolver
         return true;
     }
 
-    /// <summary>Resolves <paramref name="name"/> (checked with <see cref="IsPlainRelative"/>); null when it leads outside the root or cannot be resolved. Touches the file system: not for I/O threads.</summary>
+    /// <summary>
+    /// Resolves <paramref name="name"/> (checked with <see cref="IsPlainRelative"/>); null when it leads outside the
+    /// root or cannot be resolved. Touches the file system: not for I/O threads.
+    /// </summary>
     public string? Resolve(string name)
     {
         string? real = RealPath(Path.Join(Root, name));

@@ -27,7 +27,7 @@ public static class HostConfiguration
     public static string Key(string env)
     {
         ArgumentNullException.ThrowIfNull(env);
-        var key = new StringBuilder(Section).Append(':');
+        StringBuilder key = new StringBuilder(Section).Append(':');
         foreach (string word in env.AsSpan(env.StartsWith("WS_", StringComparison.Ordinal) ? 3 : 0).ToString().Split('_', StringSplitOptions.RemoveEmptyEntries))
         {
             key.Append(char.ToUpperInvariant(word[0])).Append(word.AsSpan(1).ToString().ToLowerInvariant());
@@ -63,7 +63,7 @@ public static class HostConfiguration
         }
 
         var switches = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var row in HostSettings.Table)
+        foreach ((string Env, string Flag, string Default, string Meaning) row in HostSettings.Table)
         {
             if (row.Flag.StartsWith("--", StringComparison.Ordinal))
             {
@@ -145,7 +145,7 @@ public static class HostConfiguration
             public override void Load()
             {
                 var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-                foreach (var row in HostSettings.Table)
+                foreach ((string Env, string Flag, string Default, string Meaning) row in HostSettings.Table)
                 {
                     if (environment(row.Env) is { Length: > 0 } value)
                     {

@@ -33,7 +33,10 @@ public sealed class HostMetrics
     {
     }
 
-    /// <summary>Publishes the counters as instruments of a meter from <paramref name="factory"/>; <paramref name="pendingAuthentications"/> reads the current number of connections that have not authenticated yet.</summary>
+    /// <summary>
+    /// Publishes the counters as instruments of a meter from <paramref name="factory"/>; <paramref
+    /// name="pendingAuthentications"/> reads the current number of connections that have not authenticated yet.
+    /// </summary>
     public void CreateInstruments(IMeterFactory factory, Func<int> pendingAuthentications)
     {
         ArgumentNullException.ThrowIfNull(factory);

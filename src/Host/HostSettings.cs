@@ -67,9 +67,11 @@ public sealed record HostSettings
         ("WS_MAX_CONNECTIONS", "--max-connections", "0", "open WebSocket connections allowed; beyond it upgrades get 503; 0 = no limit"),
         ("WS_MAX_FRAGMENTS", "--max-fragments", "131072", "frames one message may arrive in (1009 beyond)"),
         ("WS_SLOW_CONSUMER", "--slow-consumer", "fail-send", "fail-send | close-1008 | close-1013"),
-        ("WS_TRANSPORT", "--transport", "auto", "auto | io_uring | epoll | sockets (auto: io_uring where the kernel allows it, else epoll on Linux x86-64, else .NET sockets; TLS always runs on sockets)"),
+        ("WS_TRANSPORT", "--transport", "auto", "auto | io_uring | epoll | sockets (auto: io_uring where the kernel allows it, else epoll on Linux x86-64, "
+            + "else .NET sockets; TLS always runs on sockets)"),
         ("WS_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "10000", "ms to wait for close replies on SIGTERM"),
-        ("WS_MODE", "--mode", "app", "app: the messaging protocol (docs/protocol.md); echo: echo every message; broadcast: send each message to all other clients (shortcuts: --app, --echo, --broadcast)"),
+        ("WS_MODE", "--mode", "app", "app: the messaging protocol (docs/protocol.md); echo: echo every message; "
+            + "broadcast: send each message to all other clients (shortcuts: --app, --echo, --broadcast)"),
         ("WS_AUTH_SECRET", "(env only)", "", "HS256 key for JWT auth (>= 32 bytes); unset runs open, without auth. No flag: command lines are visible to every user (ps)"),
         ("WS_AUTH_AUDIENCE", "--auth-audience", "", "required JWT aud; empty accepts any"),
         ("WS_AUTH_ISSUER", "--auth-issuer", "", "required JWT iss; empty accepts any"),
@@ -81,7 +83,8 @@ public sealed record HostSettings
         ("WS_TLS_CERT", "--tls-cert", "", "PEM certificate (chain) file; with WS_TLS_KEY the port serves wss:// and https:// only (TLS 1.2, 1.3)"),
         ("WS_TLS_KEY", "--tls-key", "", "PEM private key file for WS_TLS_CERT"),
         ("WS_BACKPLANE", "--backplane", "", "redis://host:port or nats://host:port: channels span every Host on that broker; empty runs a single node"),
-        ("WS_HISTORY_SIZE", "--history-size", "0", "with WS_BACKPLANE: keep each channel's last N messages in the broker; messages carry offsets and clients resume after a reconnect (0 = no count limit)"),
+        ("WS_HISTORY_SIZE", "--history-size", "0", "with WS_BACKPLANE: keep each channel's last N messages in the broker; "
+            + "messages carry offsets and clients resume after a reconnect (0 = no count limit)"),
         ("WS_HISTORY_TTL", "--history-ttl", "0", "with WS_BACKPLANE: keep each channel's messages this many ms (0 = no age limit); history is on when either is set"),
         ("WS_LOG_FORMAT", "--log-format", "plain", "console logs: plain (one line each), json (one JSON object per line) or systemd (journald priority prefixes)"),
         ("WS_LOG_LEVEL", "--log-level", "information", "lowest level logged: trace, debug, information, warning, error, critical, none"),
@@ -94,7 +97,8 @@ public sealed record HostSettings
         ("WS_DEFLATE_MEMORY_LEVEL", "--deflate-memory-level", "8", "zlib memory level of our deflaters, 1-9"),
         ("WS_DEFLATE_LEVEL", "--deflate-level", "6", "zlib compression level, 1 (fastest) to 9"),
         ("WS_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER", "--deflate-server-no-context-takeover", "true", "answer server_no_context_takeover (pooled deflaters, compress-once broadcast)"),
-        ("WS_DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER", "--deflate-client-no-context-takeover", "false", "answer client_no_context_takeover (pooled inflaters: no zlib state per idle connection)"),
+        ("WS_DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER", "--deflate-client-no-context-takeover", "false",
+            "answer client_no_context_takeover (pooled inflaters: no zlib state per idle connection)"),
         ("WS_DEFLATE_MAX_CONCURRENT", "--deflate-max-concurrent", "0", "compressions at once across the server (plain beyond); 0 = 2 per core"),
     ];
 
@@ -130,7 +134,9 @@ public sealed record HostSettings
         var server = new WebSocketServerOptions
         {
             Port = (int)Number("WS_PORT"),
-            Address = IPAddress.TryParse(Get("WS_ADDRESS"), out IPAddress? address) ? address : throw new FormatException($"WS_ADDRESS is not an IP address: '{Get("WS_ADDRESS")}'"),
+            Address = IPAddress.TryParse(Get("WS_ADDRESS"), out IPAddress? address)
+                ? address
+                : throw new FormatException($"WS_ADDRESS is not an IP address: '{Get("WS_ADDRESS")}'"),
             HeartbeatInterval = Ms("WS_HEARTBEAT_INTERVAL"),
             HeartbeatTimeout = Ms("WS_HEARTBEAT_TIMEOUT"),
             MaxMessageSize = Number("WS_MAX_MESSAGE_SIZE"),
@@ -267,14 +273,12 @@ public sealed record HostSettings
 
             """);
         text.Append(CultureInfo.InvariantCulture, $"  {"environment",-22} {"flag",-22} {"appsettings.json key",-28} {"default",-17} meaning\n");
-        foreach (var row in Table)
+        foreach ((string Env, string Flag, string Default, string Meaning) row in Table)
         {
             string value = row.Default.Length == 0 ? "(unset)" : row.Default;
-            text.Append(CultureInfo.InvariantCulture, $"  {row.Env,-22} {(row.Flag.StartsWith("--", StringComparison.Ordinal) ? row.Flag : "(none)"),-22} {HostConfiguration.Key(row.Env),-28} {value,-17} {row.Meaning}\n");
+            string flag = row.Flag.StartsWith("--", StringComparison.Ordinal) ? row.Flag : "(none)";
+            text.Append(CultureInfo.InvariantCulture, $"  {row.Env,-22} {flag,-22} {HostConfiguration.Key(row.Env),-28} {value,-17} {row.Meaning}\n");
         }
         return text.ToString();
     }
 }
-
-/// <summary>How much of each channel's history the broker keeps: the last <paramref name="MaxMessages"/> (0: no count limit), for <paramref name="TimeToLive"/> (zero: no age limit).</summary>
-public sealed record HistorySettings(int MaxMessages, TimeSpan TimeToLive);

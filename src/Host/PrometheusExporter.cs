@@ -68,7 +68,10 @@ public sealed class PrometheusExporter : IDisposable
         _listener.Start();
     }
 
-    /// <summary>An exporter of every instrument of the meters <paramref name="factory"/> created, plus the runtime's own (<c>System.Runtime</c>: GC, memory, CPU, thread pool).</summary>
+    /// <summary>
+    /// An exporter of every instrument of the meters <paramref name="factory"/> created, plus the runtime's own
+    /// (<c>System.Runtime</c>: GC, memory, CPU, thread pool).
+    /// </summary>
     public static PrometheusExporter For(HostMeterFactory factory, bool includeRuntime = true) =>
         new(instrument => ReferenceEquals(instrument.Meter.Scope, factory) || (includeRuntime && instrument.Meter.Name == "System.Runtime"));
 
@@ -90,7 +93,9 @@ public sealed class PrometheusExporter : IDisposable
             _listener.RecordObservableInstruments();
 
             var text = new StringBuilder(4096);
-            foreach (IGrouping<string, InstrumentState> family in instruments.GroupBy(state => state.Name, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal))
+            foreach (IGrouping<string, InstrumentState> family in instruments
+                .GroupBy(state => state.Name, StringComparer.Ordinal)
+                .OrderBy(group => group.Key, StringComparer.Ordinal))
             {
                 InstrumentState first = family.First();
                 if (first.Instrument.Description is { Length: > 0 } help)
@@ -276,7 +281,8 @@ public sealed class PrometheusExporter : IDisposable
             {
                 cumulative += Interlocked.Read(ref series.Buckets[i]);
                 string bound = i < _buckets.Length ? Number(_buckets[i]) : "+Inf";
-                text.Append(Name).Append("_bucket{").Append(separator).Append("le=\"").Append(bound).Append("\"} ").Append(cumulative.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                text.Append(Name).Append("_bucket{").Append(separator).Append("le=\"").Append(bound).Append("\"} ")
+                    .Append(cumulative.ToString(CultureInfo.InvariantCulture)).Append('\n');
             }
             string labels = series.Labels.Length == 0 ? "" : "{" + series.Labels + "}";
             text.Append(Name).Append("_sum").Append(labels).Append(' ').Append(Number(series.Value)).Append('\n');

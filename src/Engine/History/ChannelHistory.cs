@@ -140,7 +140,10 @@ public sealed class ChannelHistory
         }
     }
 
-    /// <summary><see cref="IHistorySink.DeliverSequencedAsync"/>: an offset delivered already is skipped; one beyond the next expected first gets the missing ones from the history.</summary>
+    /// <summary>
+    /// <see cref="IHistorySink.DeliverSequencedAsync"/>: an offset delivered already is skipped; one beyond the next
+    /// expected first gets the missing ones from the history.
+    /// </summary>
     private async ValueTask DeliverSequencedAsync(string channel, ChannelPosition position, ReadOnlyMemory<byte> envelope)
     {
         ArgumentNullException.ThrowIfNull(channel);

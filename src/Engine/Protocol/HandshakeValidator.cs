@@ -1,15 +1,5 @@
 namespace Engine.Protocol;
 
-internal enum HandshakeKind : byte
-{
-    /// <summary>A valid WebSocket upgrade request.</summary>
-    Upgrade,
-    /// <summary>A plain HTTP request (no <c>Upgrade: websocket</c>): handed to the HTTP fallback.</summary>
-    PlainHttp,
-    /// <summary>An upgrade request that breaks RFC 6455 §4.2.1; answered with the status.</summary>
-    Rejected,
-}
-
 /// <summary>RFC 6455 §4.2.1 checks of an opening handshake, as a pure function over a parsed head.</summary>
 internal static class HandshakeValidator
 {

@@ -1,20 +1,4 @@
-using System.Runtime.CompilerServices;
-
 namespace Engine.Protocol;
-
-/// <summary>A slice of the request buffer, by offset, so parsing allocates no strings.</summary>
-internal readonly record struct Slice(int Start, int Length)
-{
-    public ReadOnlySpan<byte> Of(ReadOnlySpan<byte> buffer) => buffer.Slice(Start, Length);
-}
-
-internal readonly record struct HeaderField(Slice Name, Slice Value);
-
-[InlineArray(HttpRequestHead.MaxHeaders)]
-internal struct HeaderFields
-{
-    private HeaderField _first;
-}
 
 /// <summary>
 /// An HTTP/1.1 request head parsed in place: every field is an offset into the receive buffer it came from.

@@ -10,12 +10,3 @@ internal enum Opcode : byte
     Ping = 0x9,
     Pong = 0xA,
 }
-
-internal static class OpCodeExtensions
-{
-    // RFC 6455 §5.5: control frames are those whose opcode has the high bit set.
-    public static bool IsControl(this Opcode opCode) => ((byte)opCode & 0x8) != 0;
-
-    public static bool IsDefined(this Opcode opCode) => opCode is Opcode.Continuation or Opcode.Text or Opcode.Binary
-        or Opcode.Close or Opcode.Ping or Opcode.Pong;
-}

@@ -70,7 +70,10 @@ internal sealed class ServerMetrics : IDisposable
             "{message}", "Messages queued to subscribers by pub/sub.");
         _fanout = _meter.CreateHistogram("websocket.server.pubsub.fanout.duration", "s",
             "Time one Publish takes to frame a message and queue it to every subscriber.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1] });
+            advice: new InstrumentAdvice<double>
+            {
+                HistogramBucketBoundaries = [0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1],
+            });
     }
 
     /// <summary>Whether a listener wants fan-out timings (so Publish reads the clock only then).</summary>

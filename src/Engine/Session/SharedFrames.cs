@@ -15,7 +15,7 @@ internal static class SharedFrames
     public static SharedBuffer Frame(Opcode opcode, ReadOnlySpan<byte> payload, BlockPool blocks, ArrayPool<byte> large, byte rsv = 0)
     {
         int headerLength = FrameWriter.HeaderLength(payload.Length, masked: false);
-        SharedBuffer frame = SharedBuffer.Rent(headerLength + payload.Length, blocks, large);
+        var frame = SharedBuffer.Rent(headerLength + payload.Length, blocks, large);
         Span<byte> span = frame.Span;
         FrameWriter.WriteHeader(span, opcode, fin: true, payload.Length, rsv);
         payload.CopyTo(span.Slice(headerLength));

@@ -197,7 +197,7 @@ internal sealed partial class WebSocketSession
     /// <summary>§7.1.7 "Fail the WebSocket Connection": send the close code for the error, stop reading frames.</summary>
     private void Fail(ProtocolError error, long nowMs)
     {
-        CloseCode code = error.ToCloseCode();
+        var code = error.ToCloseCode();
         _host.OnProtocolError(error);
         int previous = Interlocked.Exchange(ref _state, (int)SessionState.Closed);
         if (previous == (int)SessionState.Open)

@@ -139,7 +139,10 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         return EnqueueResult.Queued;
     }
 
-    /// <summary>Whether <paramref name="size"/> more bytes may be queued: not after the final write, and not past <paramref name="limit"/> (an empty queue takes any one write).</summary>
+    /// <summary>
+    /// Whether <paramref name="size"/> more bytes may be queued: not after the final write, and not past <paramref
+    /// name="limit"/> (an empty queue takes any one write).
+    /// </summary>
     private EnqueueResult AdmitLocked(int size, long limit)
     {
         if (_completed)
@@ -397,7 +400,7 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
             _pending = _buffers.SegmentLists.Get() ?? new SendSegment[PooledListLength];
             return;
         }
-        SendSegment[] grown = new SendSegment[_pending.Length * 2];
+        var grown = new SendSegment[_pending.Length * 2];
         _pending.AsSpan(0, _pendingCount).CopyTo(grown);
         ReturnList(_pending);
         _pending = grown;

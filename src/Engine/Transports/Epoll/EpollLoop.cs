@@ -48,7 +48,7 @@ internal sealed unsafe class EpollLoop : LinuxEventLoop<EpollConnection>
 
     protected override void Run()
     {
-        Native.EpollEvent* events = (Native.EpollEvent*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(Native.EpollEvent)));
+        var events = (Native.EpollEvent*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(Native.EpollEvent)));
         try
         {
             while (!Stopping)

@@ -55,8 +55,8 @@ internal sealed unsafe class Ring : IDisposable
         }
         try
         {
-            const uint needed = FeatSingleMmap | FeatNoDrop | FeatFastPoll;
-            if ((p.Features & needed) != needed)
+            const uint Needed = FeatSingleMmap | FeatNoDrop | FeatFastPoll;
+            if ((p.Features & Needed) != Needed)
             {
                 throw new PlatformNotSupportedException("io_uring without single mmap, no-drop or fast poll");
             }

@@ -173,7 +173,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
         else
         {
             MsgHdr* message = _sendBlock = _loop.RentSendBlock();
-            Native.IoVector* vectors = (Native.IoVector*)(message + 1);
+            var vectors = (Native.IoVector*)(message + 1);
             *message = default;
             message->Iov = vectors;
             message->IovLength = (nuint)GatherPinned(segments, vectors, UringLoop.VectorLimit);

@@ -24,7 +24,7 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
 
     private const int MaxVectors = 64;
 
-    private static readonly Lazy<bool> s_supported = new(static () =>
+    private static readonly Lazy<bool> Supported = new(static () =>
     {
         if (!Native.IsSupported)
         {
@@ -56,7 +56,7 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
     }
 
     /// <summary>Whether this kernel gives us what the transport needs (io_uring with provided-buffer rings, 6.1+; containers often forbid io_uring).</summary>
-    public static bool IsSupported => s_supported.Value;
+    public static bool IsSupported => Supported.Value;
 
     public static int VectorLimit => MaxVectors;
 

@@ -5,50 +5,6 @@ using System.Text.Json;
 
 namespace Engine.Client;
 
-/// <summary>The client's state.</summary>
-public enum EngineClientState
-{
-    /// <summary>Not started.</summary>
-    Idle,
-    /// <summary>TCP connect and handshake.</summary>
-    Connecting,
-    /// <summary>Open, the token sent, waiting for <c>authenticated</c>.</summary>
-    Authenticating,
-    /// <summary>Ready: sends go out at once.</summary>
-    Open,
-    /// <summary>Waiting out the backoff before the next attempt.</summary>
-    Reconnecting,
-    /// <summary>Closed for good (closed by the caller, 4001, or retries exhausted).</summary>
-    Closed,
-}
-
-/// <summary>A <c>message</c> from a channel.</summary>
-/// <param name="Channel">The channel.</param>
-/// <param name="From">The publisher (set by the server).</param>
-/// <param name="Content">The publisher's JSON value, as relayed.</param>
-/// <param name="Offset">The message's place in the channel's history when the server keeps one; null without history,
-/// and for messages delivered while the server's broker was down (they are not in the history).</param>
-public sealed record ChannelMessage(string Channel, string From, JsonElement Content, long? Offset = null);
-
-/// <summary>A binary channel message (envelope kind 0x02, or 0x04 with its history <paramref name="Offset"/>).</summary>
-public sealed record ChannelBinary(string Channel, string From, byte[] Payload, long? Offset = null);
-
-/// <summary>
-/// A place in a channel's history on a server that keeps one: the offset of the last message seen (messages are
-/// numbered 1, 2, 3... per channel, 0 is before the first) and the epoch naming that history (a wiped broker starts a
-/// new one, whose offsets mean something else).
-/// </summary>
-public readonly record struct HistoryPosition(long Offset, string Epoch);
-
-/// <summary>A <c>subscribed</c> answer.</summary>
-/// <param name="Channel">The channel joined.</param>
-/// <param name="Position">Where the live messages continue after (every later message reaches this client); null on a
-/// server without history, or when its broker could not be reached.</param>
-/// <param name="Recovered">Only for a re-subscribe that resumed from a position (after a reconnect): true when every
-/// message missed since that position was delivered (before this answer); false when some are lost (the history no
-/// longer reaches back, or it is another epoch): the application should reload the channel's state. Null otherwise.</param>
-public sealed record ChannelSubscribed(string Channel, HistoryPosition? Position, bool? Recovered);
-
 /// <summary>The Host protocol's messages and binary envelope (docs/protocol.md), as pure functions.</summary>
 public static class HostProtocol
 {

@@ -1,8 +1,5 @@
 namespace Engine.Client;
 
-/// <summary>The opening handshake failed: the server refused the upgrade or answered something RFC 6455 §4.1 says to reject.</summary>
-public sealed class WebSocketHandshakeException(string message) : Exception(message);
-
 /// <summary>What kind of problem an <see cref="EngineClientException"/> reports.</summary>
 public enum EngineClientErrorKind
 {
@@ -20,11 +17,4 @@ public enum EngineClientErrorKind
     Unauthorized,
     /// <summary>A file request failed.</summary>
     File,
-}
-
-/// <summary>An error of the <see cref="EngineClient"/>: thrown by sends, and raised through <see cref="EngineClient.Error"/>.</summary>
-public sealed class EngineClientException(EngineClientErrorKind kind, string message, Exception? inner = null) : Exception(message, inner)
-{
-    /// <summary>What went wrong.</summary>
-    public EngineClientErrorKind Kind { get; } = kind;
 }

@@ -1,0 +1,3 @@
+namespace Engine.Protocol;
+
+internal readonly record struct HeaderField(Slice Name, Slice Value);

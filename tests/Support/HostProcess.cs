@@ -39,23 +39,8 @@ internal sealed partial class HostProcess : IDisposable
         get
         {
             string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
-            string path = Path.Combine(RepositoryRoot, "src", "Host", "bin", configuration, "net10.0", "Host.dll");
+            string path = Path.Combine(Repository.Root, "src", "Host", "bin", configuration, "net10.0", "Host.dll");
             return File.Exists(path) ? path : throw new FileNotFoundException("build src/Host first", path);
-        }
-    }
-
-    public static string RepositoryRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Engine.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-            throw new DirectoryNotFoundException("Engine.sln not found above " + AppContext.BaseDirectory);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Engine.Fuzz;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Fuzz;
 
@@ -12,7 +13,7 @@ public class FuzzCorpusTests
     public static TheoryData<string, string> Inputs()
     {
         var data = new TheoryData<string, string>();
-        string corpus = Path.Combine(RepositoryRoot(), "fuzz", "corpus");
+        string corpus = Path.Combine(Repository.Root, "fuzz", "corpus");
         foreach (string target in Targets.All.Keys)
         {
             foreach (string file in Directory.EnumerateFiles(Path.Combine(corpus, target)).Order(StringComparer.Ordinal))
@@ -27,7 +28,7 @@ public class FuzzCorpusTests
     [MemberData(nameof(Inputs))]
     public void Holds_the_fuzz_invariants(string target, string input)
     {
-        byte[] bytes = File.ReadAllBytes(Path.Combine(RepositoryRoot(), "fuzz", "corpus", target, input));
+        byte[] bytes = File.ReadAllBytes(Path.Combine(Repository.Root, "fuzz", "corpus", target, input));
         Targets.All[target](bytes); // throws FuzzInvariantException (or whatever escaped the engine) on failure
     }
 
@@ -54,7 +55,7 @@ public class FuzzCorpusTests
     {
         // Guards the corpus against exercising deflate only in name: the upgrade agrees permessage-deflate, the
         // compressed client message is inflated, and the echo leaves compressed (RSV1) and inflates back to the message.
-        byte[] seed = File.ReadAllBytes(Path.Combine(RepositoryRoot(), "fuzz", "corpus", "session", "deflate-text-whole"));
+        byte[] seed = File.ReadAllBytes(Path.Combine(Repository.Root, "fuzz", "corpus", "session", "deflate-text-whole"));
         byte[] input = [.. SessionTarget.UpgradeDeflate, .. seed.AsSpan(SessionTarget.HeaderLength)];
         SessionRun run = SessionRun.Execute(input, SessionOptions.Deflate, maxPiece: 0, seed: 0);
 
@@ -64,17 +65,5 @@ public class FuzzCorpusTests
         Assert.Contains("Sec-WebSocket-Extensions: permessage-deflate", Encoding.ASCII.GetString(sent, 0, head), StringComparison.Ordinal);
         Assert.Equal(0xC1, sent[head]); // FIN + RSV1 + text
         Assert.Equal(run.Echoed.Single().Payload, ServerOutput.Parse(sent).DataFrames.Single().Payload);
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Engine.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("Engine.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,22 +1,28 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Engine.Runtime;
 
 namespace Engine.Transports;
 
 /// <summary>
 /// One connection's I/O: a receive loop and a send path over an async byte transport (a socket or a stream).
-/// Moves bytes and knows nothing of frames. An idle connection holds no buffer: it waits for readability with a
-/// zero-byte read and rents a block only when data is there. Sends are batched: everything queued during a receive
-/// batch leaves in one flush; sends from other threads are gathered by one thread-pool work item per connection.
+/// Moves bytes and knows nothing of frames. A waiting connection holds no block: it waits for readability with a
+/// zero-byte read, rents a block only for the read itself, and returns it before waiting again; bytes it could not
+/// consume yet (a half-received request head, a partial frame header) wait in a small <see cref="ReceiveSpill"/>, as on
+/// the Linux loops. Sends are batched: everything queued during a receive batch leaves in one flush; sends from other
+/// threads are gathered by one thread-pool work item per connection.
 /// </summary>
-internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkItem
+internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkItem, IValueTaskSource
 {
     private readonly BlockPool _pool;
     private readonly long _maxBuffered;
     private ITransportHandler _handler = null!;
     private byte[]? _block;
-    private int _start;
-    private int _end;
+    private ReceiveSpill _spill;
+    // Read-side backpressure: the receive loop parks on this source while replies are over the limit; the flush that
+    // brings them under it (or an abort) completes it. Reused for every wait, so a wait allocates nothing.
+    private ManualResetValueTaskSourceCore<bool> _drained = new() { RunContinuationsAsynchronously = true };
+    private int _drainWaiting;
     private int _flushScheduled;
     private int _aborted;
     private int _halfClosed;
@@ -49,6 +55,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         if (Interlocked.Exchange(ref _aborted, 1) == 0)
         {
             CloseTransport();
+            SignalDrained(); // a receive loop parked for backpressure wakes up and sees the abort
         }
     }
 
@@ -94,40 +101,32 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         {
             while (Volatile.Read(ref _aborted) == 0)
             {
-                int received;
-                if (_end == _start)
+                // Zero-byte read: wait for data without holding a block (memory per idle or slowloris connection).
+                await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                byte[] block = _block = _pool.Rent();
+                int have = 0;
+                if (!_spill.IsEmpty)
                 {
-                    ReturnBlock();
-                    // Zero-byte read: wait for data without holding a buffer (memory per idle connection).
-                    await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);
-                    _block = _pool.Rent();
-                    received = await ReceiveAsync(_block).ConfigureAwait(false);
+                    // Kept bytes go in front of the new ones, so the session sees one contiguous run.
+                    _spill.Bytes.CopyTo(block);
+                    have = _spill.Bytes.Length;
+                    _spill.Release(_pool);
                 }
-                else
+                if (have == block.Length)
                 {
-                    // A partial frame or request head is kept; compact it to the front and read behind it.
-                    if (_start > 0)
-                    {
-                        _block.AsSpan(_start, _end - _start).CopyTo(_block);
-                        _end -= _start;
-                        _start = 0;
-                    }
-                    if (_end == _block!.Length)
-                    {
-                        // Cannot happen for frames (a partial header or control frame is < 140 bytes) and the
-                        // request head limit is at most one block; guard anyway.
-                        throw new InvalidOperationException("receive block full without progress");
-                    }
-                    received = await ReceiveAsync(_block.AsMemory(_end)).ConfigureAwait(false);
+                    // Cannot happen for frames (a partial header or control frame is < 140 bytes) and the request
+                    // head limit is at most one block; guard anyway.
+                    throw new InvalidOperationException("receive block full without progress");
                 }
+                int received = await ReceiveAsync(block.AsMemory(have)).ConfigureAwait(false);
                 if (received == 0)
                 {
                     break; // peer closed (FIN)
                 }
-                _end += received;
+                have += received;
                 if (_handler.IsFinished)
                 {
-                    _start = _end = 0; // after the close handshake: discard until the peer closes
+                    ReturnBlock(); // after the close handshake: discard until the peer closes
                     continue;
                 }
                 OutboundQueue output = _handler.Output;
@@ -135,7 +134,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 int consumed;
                 try
                 {
-                    consumed = _handler.OnReceived(_block.AsSpan(_start, _end - _start));
+                    consumed = _handler.OnReceived(block.AsSpan(0, have));
                 }
                 finally
                 {
@@ -145,17 +144,31 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                         await FlushAsync().ConfigureAwait(false);
                     }
                 }
-                _start += consumed;
                 if (_handler.IsFinished)
                 {
-                    _start = _end = 0;
                     TryHalfClose();
                 }
-                // Read-side backpressure: while replies are over the limit (a flush on another thread still
-                // draining them), read nothing more, so TCP slows the peer down. Rare, so a short poll is enough.
+                else
+                {
+                    _spill.Keep(block.AsSpan(consumed, have - consumed), _pool);
+                }
+                ReturnBlock();
+                // Read-side backpressure: while replies are over the limit (a flush on another thread still draining
+                // them), read nothing more, so TCP slows the peer down. The flush that drains them wakes the loop.
                 while (output.BufferedBytes > _maxBuffered && Volatile.Read(ref _aborted) == 0)
                 {
-                    await Task.Delay(1).ConfigureAwait(false);
+                    _drained.Reset();
+                    Volatile.Write(ref _drainWaiting, 1);
+                    // A flush that drained between the check and the flag did not see the flag: look again.
+                    if (output.BufferedBytes <= _maxBuffered || Volatile.Read(ref _aborted) != 0)
+                    {
+                        if (Interlocked.Exchange(ref _drainWaiting, 0) == 1)
+                        {
+                            continue; // nobody will complete the source; do not wait on it
+                        }
+                        // A flush or an abort claimed the flag first and completes the source: wait for it as usual.
+                    }
+                    await new ValueTask(this, _drained.Version).ConfigureAwait(false);
                 }
             }
         }
@@ -170,10 +183,27 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         finally
         {
             ReturnBlock();
+            _spill.Release(_pool);
             Abort();
             Release();
         }
     }
+
+    /// <summary>Wakes a receive loop parked for backpressure, once per wait; any thread.</summary>
+    private void SignalDrained()
+    {
+        if (Interlocked.Exchange(ref _drainWaiting, 0) == 1)
+        {
+            _drained.SetResult(true);
+        }
+    }
+
+    void IValueTaskSource.GetResult(short token) => _drained.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _drained.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _drained.OnCompleted(continuation, state, token, flags);
 
     private bool TryAddReference()
     {
@@ -203,7 +233,12 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 {
                     OutboundSegment segment = output.GetInFlight()[0];
                     await SendAsync(segment.Array.AsMemory(segment.Offset, segment.Count)).ConfigureAwait(false);
-                    if (output.OnSent(segment.Count))
+                    bool done = output.OnSent(segment.Count);
+                    if (Volatile.Read(ref _drainWaiting) != 0 && output.BufferedBytes <= _maxBuffered)
+                    {
+                        SignalDrained();
+                    }
+                    if (done)
                     {
                         break;
                     }
@@ -260,7 +295,6 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         {
             _pool.Return(_block);
             _block = null;
-            _start = _end = 0;
         }
     }
 }

@@ -11,17 +11,33 @@ namespace Engine.Tests.Resilience;
 
 /// <summary>
 /// Slowloris: 5,000 connections each trickling the upgrade request one byte per second. The handshake timeout (5 s
-/// here, long enough that all 5,000 are open at once on a busy 2-core box) must close every one of them, and a fresh client must be served within 1 s throughout. Runs on the transport
-/// ENGINE_TEST_TRANSPORT names (test.sh runs both). 10,000 descriptors in this process (both ends): under the 20,000 limit.
+/// here, long enough that all 5,000 are open at once on a busy 2-core box) must close every one of them, a fresh client
+/// must be served within 250 ms throughout (the opening burst included), and the slow peers must hold no pooled block.
+/// Runs on the transport ENGINE_TEST_TRANSPORT names (test.sh runs all three). 10,000 descriptors in this process (both
+/// ends): under the 20,000 limit.
 /// </summary>
 public sealed class SlowlorisTests(ITestOutputHelper output)
 {
     private const int SlowConnections = 5000;
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
 
+    // What a fresh client may take to connect, upgrade and get its echo back. Unloaded, a probe takes 1-10 ms on every
+    // transport; the margin is for the box, not the server: 2 cores shared with other builds (load average ~18 when
+    // measured, where the worst of 6 sockets runs was 56 ms), the attacker's 5,000 connects and trickles in this same
+    // process, and the burst of 5,000 closes when the timeouts fire. A stall of the kind this guards against (a starved
+    // thread pool, a full accept queue whose dropped SYN is retried after 1 s) costs 500 ms to seconds.
+    private static readonly TimeSpan ProbeBound = TimeSpan.FromMilliseconds(250);
+
     [Fact]
-    public async Task Five_thousand_slow_handshakes_are_all_cut_by_the_timeout_while_a_fresh_client_echoes_within_1s()
+    public async Task Five_thousand_slow_handshakes_are_all_cut_by_the_timeout_while_a_fresh_client_echoes_within_250ms()
     {
+        // The test runner keeps two thread-pool threads blocked for the whole run (xunit's RunTestsInAssembly waits on a
+        // handle, the test platform's message loop polls its socket: seen in dotnet-stack and dotnet-trace), and the pool
+        // counts them against its thread goal, which starts at the core count: on 2 cores nothing else ran until the
+        // pool's starvation check added a thread, 0.5-2.4 s later (the probes' stalls; every .NET socket completion on
+        // Linux needs a pool thread). Give the pool back those two threads, so the server sees the pool it has in a Host.
+        ThreadPool.GetMinThreads(out int workers, out int completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount + 2), completionPorts);
         await using var server = await TestServer.StartAsync(new Echo(), o => o with
         {
             HandshakeTimeout = HandshakeTimeout,
@@ -34,31 +50,38 @@ public sealed class SlowlorisTests(ITestOutputHelper output)
         var attacker = new Thread(attack.Run) { IsBackground = true, Name = "slowloris" };
         attacker.Start();
 
-        // A fresh echo client every 250 ms while the slow connections are held. Probing starts once the server has taken
-        // the whole opening burst off its accept queue: 5,000 connects in one second are a connection flood, a different
-        // attack, during which the portable sockets transport answered a fresh client in up to ~1 s in CI (epoll: tens of ms).
+        // A fresh echo client every 250 ms from the first connect of the attack to the last close: through the opening
+        // burst (5,000 connects in about a second, a connection flood), while all 5,000 are held, and through the burst
+        // of handshake timeouts that closes them. The gap between one probe's end and the next one's start is a 250 ms
+        // delay on the thread pool, so a pool stall between probes shows there too.
         var probes = new List<TimeSpan>();
-        var timeline = new StringBuilder("probes (ms@attack ms):");
+        var timeline = new StringBuilder("probes (ms@attack ms, pool threads/queued):");
+        TimeSpan longestGap = TimeSpan.Zero;
+        long lastEnd = -1;
         int peakHeld = 0;
         long peakBlocks = 0;
-        bool held = false;
         while (!attack.Done.IsCompleted)
         {
             peakHeld = Math.Max(peakHeld, server.Server.ConnectionCount);
             peakBlocks = Math.Max(peakBlocks, server.Server.OutstandingBuffers);
-            held |= Volatile.Read(ref attack.Opened) == SlowConnections && server.Server.ConnectionCount >= SlowConnections;
-            if (held)
+            long at = attack.Clock.ElapsedMilliseconds;
+            if (lastEnd >= 0)
             {
-                TimeSpan probe = await ProbeAsync(server.Uri);
-                probes.Add(probe);
-                timeline.Append($" {probe.TotalMilliseconds:F0}@{attack.Clock.ElapsedMilliseconds}");
+                longestGap = TimeSpan.FromMilliseconds(Math.Max(longestGap.TotalMilliseconds, at - lastEnd));
             }
+            string pool = $"{ThreadPool.ThreadCount}/{ThreadPool.PendingWorkItemCount}";
+            TimeSpan probe = await ProbeAsync(server.Uri);
+            probes.Add(probe);
+            timeline.Append($" {probe.TotalMilliseconds:F0}@{at}({pool})");
+            lastEnd = attack.Clock.ElapsedMilliseconds;
+            peakBlocks = Math.Max(peakBlocks, server.Server.OutstandingBuffers);
             await Task.Delay(250);
         }
         await attack.Done;
         output.WriteLine(timeline.ToString());
         output.WriteLine($"{attack.Opened} connections opened in {attack.OpenTime.TotalMilliseconds:F0} ms; peak held {peakHeld}, peak pooled blocks {peakBlocks}; " +
-            $"{probes.Count} probes, slowest {probes.Max().TotalMilliseconds:F0} ms; lifetimes {attack.Lifetimes.Min().TotalMilliseconds:F0}-{attack.Lifetimes.Max().TotalMilliseconds:F0} ms");
+            $"{probes.Count} probes, slowest {probes.Max().TotalMilliseconds:F0} ms, longest gap {longestGap.TotalMilliseconds:F0} ms; " +
+            $"lifetimes {attack.Lifetimes.Min().TotalMilliseconds:F0}-{attack.Lifetimes.Max().TotalMilliseconds:F0} ms");
 
         Assert.Equal(SlowConnections, attack.Opened);
         Assert.Equal(0, attack.Answered);
@@ -66,15 +89,15 @@ public sealed class SlowlorisTests(ITestOutputHelper output)
         Assert.True(peakHeld >= SlowConnections * 3 / 4, $"only {peakHeld} slow connections were held at once");
         // Cut by the handshake timeout, which starts at the server's accept (around when our connect returned: the client thread
         // may be scheduled a little late on a loaded box), so never much earlier;
-        // later only by the accept queue's lag (the sockets transport accepts a 5,000-connection burst more slowly), the 20 ms
-        // wheel and a loaded box.
+        // later only by the accept queue's lag, the 20 ms wheel and a loaded box.
         Assert.All(attack.Lifetimes, l => Assert.InRange(l, HandshakeTimeout - TimeSpan.FromMilliseconds(300), HandshakeTimeout + TimeSpan.FromSeconds(3)));
-        Assert.True(probes.Count >= 8, "too few probes ran during the attack");
-        Assert.All(probes, p => Assert.True(p < TimeSpan.FromSeconds(1), $"a fresh client took {p.TotalMilliseconds:F0} ms to connect and echo"));
-        // Memory under attack: the io_uring and epoll transports keep a half-received head in a small shared-pool array
-        // (no pooled block at all); the portable transport reads into a block and keeps it until more arrives (at most one each).
-        long blockBound = server.Server.ActiveTransport is TransportKind.Epoll or TransportKind.IoUring ? 64 : SlowConnections + 64;
-        Assert.True(peakBlocks <= blockBound, $"{peakBlocks} pooled blocks outstanding");
+        Assert.True(probes.Count >= 16, "too few probes ran during the attack");
+        Assert.All(probes, p => Assert.True(p < ProbeBound, $"a fresh client took {p.TotalMilliseconds:F0} ms to connect and echo"));
+        // The 250 ms delay plus the same margin as a probe: longer means the pool stalled between two probes.
+        Assert.True(longestGap < TimeSpan.FromMilliseconds(250) + ProbeBound, $"{longestGap.TotalMilliseconds:F0} ms between two probes");
+        // Memory under attack: every transport keeps a half-received head in a small shared-pool array, never a pooled
+        // block per connection (5,000 blocks would be 80 MiB); the few blocks are the probes' and in-flight reads'.
+        Assert.True(peakBlocks <= 64, $"{peakBlocks} pooled blocks outstanding");
         await server.AssertDrainedAsync();
     }
 

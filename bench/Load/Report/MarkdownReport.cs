@@ -27,12 +27,17 @@ internal static class MarkdownReport
         {
             sb.AppendLine($"## {char.ToUpperInvariant(scenario[0])}{scenario[1..]}");
             sb.AppendLine();
-            sb.AppendLine("| case | metric | ours | Kestrel | ours/Kestrel | raw TCP echo |");
-            sb.AppendLine("|---|---|---:|---:|---:|---:|");
+            // Our Host on the portable .NET sockets transport, where it was measured (echo, latency, broadcast).
+            bool sockets = results.Rows.Any(r => r.Scenario == scenario && r.Samples.ContainsKey("sockets"));
+            sb.AppendLine(sockets
+                ? "| case | metric | ours | ours (sockets) | Kestrel | ours/Kestrel | raw TCP echo |"
+                : "| case | metric | ours | Kestrel | ours/Kestrel | raw TCP echo |");
+            sb.AppendLine(sockets ? "|---|---|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|");
             foreach (var row in results.Rows.Where(r => r.Scenario == scenario))
             {
                 var better = row.HigherIsBetter ? "" : " (lower is better)";
-                sb.AppendLine($"| {row.Cell} | {row.Metric}{better} | {Cell(row, "ours")} | {Cell(row, "kestrel")} | {Ratio(row)} | {Cell(row, "tcp")} |");
+                var portable = sockets ? $" {Cell(row, "sockets")} |" : "";
+                sb.AppendLine($"| {row.Cell} | {row.Metric}{better} | {Cell(row, "ours")} |{portable} {Cell(row, "kestrel")} | {Ratio(row)} | {Cell(row, "tcp")} |");
             }
             sb.AppendLine();
         }

@@ -52,7 +52,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
     {
         if (options.Scenarios.Contains("echo") || options.Scenarios.Contains("latency"))
         {
-            WithServers(broadcast: false, includeRaw: true, servers =>
+            WithServers(broadcast: false, includeRaw: true, allKinds: true, servers =>
             {
                 if (options.Scenarios.Contains("echo"))
                 {
@@ -66,7 +66,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
         }
         if (options.Scenarios.Contains("broadcast"))
         {
-            WithServers(broadcast: true, includeRaw: false, RunBroadcast);
+            WithServers(broadcast: true, includeRaw: false, allKinds: true, RunBroadcast);
         }
         if (options.Scenarios.Contains("scale"))
         {
@@ -74,7 +74,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
         }
         if (options.Scenarios.Contains("churn"))
         {
-            WithServers(broadcast: false, includeRaw: true, RunChurn);
+            WithServers(broadcast: false, includeRaw: true, allKinds: false, RunChurn);
         }
         if (options.Scenarios.Contains("wss"))
         {
@@ -93,7 +93,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
         Progress($"[deflate] {echoCell} (ClientWebSocket peers)");
         for (var rep = 0; rep < options.Repetitions; rep++)
         {
-            foreach (var kind in options.Servers)
+            foreach (var kind in options.Servers.Where(k => k.AllScenarios))
             {
                 using var server = TryStartCompressed(kind);
                 if (server is null)
@@ -113,7 +113,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
             Progress($"[deflate] {cell}");
             for (var rep = 0; rep < options.Repetitions; rep++)
             {
-                foreach (var kind in options.Servers)
+                foreach (var kind in options.Servers.Where(k => k.AllScenarios))
                 {
                     using var server = TryStartCompressed(kind);
                     if (server is null)
@@ -134,14 +134,15 @@ internal sealed class Runner(RunOptions options, ResultSet results)
 
     private ServerProcess? TryStartCompressed(ServerKind kind) => TryStart(kind with { Compression = true }, broadcast: false);
 
-    private void WithServers(bool broadcast, bool includeRaw, Action<Dictionary<string, ServerProcess>> body)
+    /// <summary>Starts the servers (all kinds, or only those measured in every scenario), runs <paramref name="body"/>, stops them.</summary>
+    private void WithServers(bool broadcast, bool includeRaw, bool allKinds, Action<Dictionary<string, ServerProcess>> body)
     {
         var running = new Dictionary<string, ServerProcess>();
         try
         {
             foreach (var kind in options.Servers)
             {
-                if (broadcast && !kind.CanBroadcast)
+                if ((broadcast && !kind.CanBroadcast) || (!allKinds && !kind.AllScenarios))
                 {
                     continue;
                 }
@@ -179,7 +180,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
     private void RunWss()
     {
         var files = TlsScenario.WriteCertificate(options.LogDirectory);
-        var tlsServers = options.Servers.Select(k => k with { Tls = files }).ToList();
+        var tlsServers = options.Servers.Where(k => k.AllScenarios).Select(k => k with { Tls = files }).ToList();
         // Quick (CI smoke): two echo cells, no idle-memory cells; about 20 s.
         EchoSpec[] cells = options.Quick
             ? [new(100, 16, 1, 0, options.Warmup, options.Measure), new(100, 16, 16, 0, options.Warmup, options.Measure)]
@@ -247,7 +248,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
             Progress($"[wss] {cell}");
             for (var rep = 0; rep < options.Repetitions; rep++)
             {
-                foreach (var kind in tls ? tlsServers : options.Servers)
+                foreach (var kind in tls ? tlsServers : options.Servers.Where(k => k.AllScenarios))
                 {
                     using var server = TryStart(kind, broadcast: false);
                     if (server is null)
@@ -426,7 +427,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
             Progress($"[scale] {cell}, fresh server each time, clients in {(n + 7999) / 8000} worker processes");
             for (var rep = 0; rep < options.Repetitions; rep++)
             {
-                foreach (var kind in options.Servers)
+                foreach (var kind in options.Servers.Where(k => k.AllScenarios))
                 {
                     using var server = TryStart(kind, broadcast: false);
                     if (server is null)

@@ -1,20 +1,24 @@
 using System.Runtime.CompilerServices;
-using Engine.Buffers;
 using Engine.Session;
 
 namespace Engine.Transports;
 
 /// <summary>
 /// One connection's I/O: a receive loop and a send path over an async byte transport (a socket or a stream).
-/// Moves bytes and knows nothing of frames. An idle connection holds no buffer: it waits for readability with a
-/// zero-byte read and rents a block only when data is there. Sends are batched: everything queued during a receive
-/// batch leaves in one flush; sends from other threads are gathered by one thread-pool work item per connection.
+/// Moves bytes and knows nothing of frames. A waiting connection holds no block: it waits for readability with a
+/// zero-byte read, rents a block only for the read itself, and returns it before waiting again; bytes it could not
+/// consume yet (a half-received request head, a partial frame header) wait in a small <see cref="ReceiveSpill"/>, as on
+/// the Linux loops. Sends are batched: everything queued during a receive batch leaves in one flush; sends from other
+/// threads are gathered by one thread-pool work item per connection.
 /// </summary>
 internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkItem
 {
     private byte[]? _block;
-    private int _start;
-    private int _end;
+    private ReceiveSpill _spill;
+    // Read-side backpressure: the receive loop parks on this signal while replies are over the limit; the flush that
+    // brings them under it (or an abort) sets it. Made at the first wait (most connections never wait: memory per idle
+    // connection), then reused, so a wait allocates nothing.
+    private DrainSignal? _drain;
     private int _flushScheduled;
     private int _aborted;
     // The receive loop and a running flush each hold one reference; the last one out tears down.
@@ -45,6 +49,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         if (Interlocked.Exchange(ref _aborted, 1) == 0)
         {
             CloseTransport();
+            Volatile.Read(ref _drain)?.Set(); // a receive loop parked for backpressure wakes up and sees the abort
         }
     }
 
@@ -87,53 +92,55 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         {
             while (Volatile.Read(ref _aborted) == 0)
             {
-                int received;
-                if (_end == _start)
+                // Zero-byte read: wait for data without holding a block (memory per idle or slowloris connection).
+                await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                byte[] block = _block = Pool.Rent();
+                int have = 0;
+                if (!_spill.IsEmpty)
                 {
-                    ReturnBlock();
-                    // Zero-byte read: wait for data without holding a buffer (memory per idle connection).
-                    await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);
-                    _block = Pool.Rent();
-                    received = await ReceiveAsync(_block).ConfigureAwait(false);
+                    // Kept bytes go in front of the new ones, so the session sees one contiguous run.
+                    _spill.Bytes.CopyTo(block);
+                    have = _spill.Bytes.Length;
+                    _spill.Release(Pool);
                 }
-                else
+                if (have == block.Length)
                 {
-                    // A partial frame or request head is kept; compact it to the front and read behind it.
-                    if (_start > 0)
-                    {
-                        _block.AsSpan(_start, _end - _start).CopyTo(_block);
-                        _end -= _start;
-                        _start = 0;
-                    }
-                    if (_end == _block!.Length)
-                    {
-                        // Cannot happen for frames (a partial header or control frame is < 140 bytes) and the
-                        // request head limit is at most one block; guard anyway.
-                        throw new InvalidOperationException("receive block full without progress");
-                    }
-                    received = await ReceiveAsync(_block.AsMemory(_end)).ConfigureAwait(false);
+                    // Cannot happen for frames (a partial header or control frame is < 140 bytes) and the request
+                    // head limit is at most one block; guard anyway.
+                    throw new InvalidOperationException("receive block full without progress");
                 }
+                int received = await ReceiveAsync(block.AsMemory(have)).ConfigureAwait(false);
                 if (received == 0)
                 {
                     break; // peer closed (FIN)
                 }
-                _end += received;
-                ReceiveOutcome outcome = Deliver(_block.AsSpan(_start, _end - _start), out int consumed);
+                have += received;
+                ReceiveOutcome outcome = Deliver(block.AsSpan(0, have), out int consumed);
                 if ((outcome & (ReceiveOutcome.FlushNeeded | ReceiveOutcome.Finished)) != 0 && Output.TryBeginSend())
                 {
                     Interlocked.Increment(ref _references);
                     await FlushAsync().ConfigureAwait(false);
                 }
-                _start += consumed;
                 if ((outcome & ReceiveOutcome.Finished) != 0)
                 {
                     TryHalfClose(); // after the close handshake: what the peer still sends is discarded until it closes
                 }
-                // Read-side backpressure: while replies are over the limit (a flush on another thread still
-                // draining them), read nothing more, so TCP slows the peer down. Rare, so a short poll is enough.
-                while (Output.BufferedBytes > MaxBuffered && Volatile.Read(ref _aborted) == 0)
+                _spill.Keep(block.AsSpan(consumed, have - consumed), Pool);
+                ReturnBlock();
+                // Read-side backpressure: while replies are over the limit (a flush on another thread still draining
+                // them), read nothing more, so TCP slows the peer down. The flush that drains them wakes the loop.
+                SendQueue output = Output;
+                while (output.BufferedBytes > MaxBuffered && Volatile.Read(ref _aborted) == 0)
                 {
-                    await Task.Delay(1).ConfigureAwait(false);
+                    DrainSignal drain = _drain ?? Interlocked.CompareExchange(ref _drain, new DrainSignal(), null) ?? _drain;
+                    ValueTask wait = drain.Arm();
+                    // A flush that drained between the check and the arming did not see it: look again.
+                    if ((output.BufferedBytes <= MaxBuffered || Volatile.Read(ref _aborted) != 0) && drain.Disarm())
+                    {
+                        continue; // nobody will set the signal; do not wait on it
+                    }
+                    // Otherwise a flush or an abort set it, or will: wait for it.
+                    await wait.ConfigureAwait(false);
                 }
             }
         }
@@ -148,6 +155,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         finally
         {
             ReturnBlock();
+            _spill.Release(Pool);
             Abort();
             Release();
         }
@@ -181,7 +189,12 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 {
                     SendSegment segment = output.GetInFlight()[0];
                     await SendAsync(segment.Array.AsMemory(segment.Offset, segment.Count)).ConfigureAwait(false);
-                    if (output.OnSent(segment.Count))
+                    bool done = output.OnSent(segment.Count);
+                    if (output.BufferedBytes <= MaxBuffered)
+                    {
+                        Volatile.Read(ref _drain)?.Set();
+                    }
+                    if (done)
                     {
                         break;
                     }
@@ -219,7 +232,6 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         {
             Pool.Return(_block);
             _block = null;
-            _start = _end = 0;
         }
     }
 }

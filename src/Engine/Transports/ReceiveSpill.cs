@@ -1,13 +1,14 @@
 using System.Buffers;
 using Engine.Buffers;
 
-namespace Engine.Transports.Linux;
+namespace Engine.Transports;
 
 /// <summary>
 /// The bytes a connection received but could not consume yet (a partial frame header, the first bytes of a request
 /// head), kept between reads. Usually a few bytes, so they wait in a small shared-pool array rather than a 16 KiB block
 /// per waiting connection (5,000 slowloris peers would otherwise hold 80 MiB). Copied in front of the next read's
-/// bytes, so it need not be pinned.
+/// bytes, so it need not be pinned. Shared by every transport: the Linux loops and the portable
+/// <see cref="DuplexConnection"/>.
 /// </summary>
 internal struct ReceiveSpill
 {

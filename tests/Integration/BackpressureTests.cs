@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Engine;
+using Engine.Protocol;
+
+namespace Engine.Tests.Integration;
+
+/// <summary>Read-side backpressure end to end: the server stops reading while its replies are over the limit, and resumes once they drain.</summary>
+public sealed class BackpressureTests
+{
+    [Fact]
+    public async Task Replies_over_the_limit_behind_a_send_from_another_thread_stop_the_reads_until_that_send_drains()
+    {
+        const int maxBuffered = 64 * 1024;
+        const int bigMessage = 16 * 1024 * 1024;
+        const int pings = 1000;
+        var handler = new SendsOnOpen(bigMessage);
+        await using var server = await TestServer.StartAsync(handler, o => o with { MaxBufferedBytes = maxBuffered });
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        // A small receive buffer, so most of the big message stays queued in the server while we do not read.
+        socket.ReceiveBufferSize = 4096;
+        await socket.ConnectAsync("127.0.0.1", server.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(RawClient.UpgradeRequest()));
+        byte[] buffer = new byte[64 * 1024];
+        int have = 0;
+        int headEnd;
+        while ((headEnd = buffer.AsSpan(0, have).IndexOf("\r\n\r\n"u8)) < 0)
+        {
+            have += await socket.ReceiveAsync(buffer.AsMemory(have));
+        }
+        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(buffer, 0, headEnd));
+        long receivedBytes = have - (headEnd + 4);
+        // The big message is queued from a thread-pool thread, so a flush on that side owns the connection's send while
+        // we do not read; the pongs below queue behind it, over the limit, and the server's reader must wait.
+        await handler.Queued.WaitAsync(TimeSpan.FromSeconds(10));
+        // Its first bytes arriving show that flush has claimed the send (our reader is idle, so nothing else could have).
+        while (receivedBytes == 0)
+        {
+            receivedBytes += await socket.ReceiveAsync(buffer, SocketFlags.None);
+        }
+
+        var pingBatch = new List<byte>();
+        for (int i = 0; i < pings; i++)
+        {
+            pingBatch.AddRange(RawClient.Frame(Opcode.Ping, new byte[FrameRules.MaxControlPayload]));
+        }
+        Task<int> sender = socket.SendAsync(pingBatch.ToArray(), SocketFlags.None);
+
+        // Now read everything: the big message (10-byte header; more than the kernel buffers on loopback hold) and one
+        // 127-byte pong per ping. The flush that drains the big message must wake the waiting reader (a lost wake-up
+        // leaves the later pings unread, and this loop waits out its deadline). 30 s is a hang detector: unloaded the
+        // whole exchange takes about a second.
+        long expected = 10 + bigMessage + ((long)pings * (2 + FrameRules.MaxControlPayload));
+        var deadline = Stopwatch.StartNew();
+        while (receivedBytes < expected && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30) - deadline.Elapsed);
+            int read;
+            try
+            {
+                read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            if (read == 0)
+            {
+                break;
+            }
+            receivedBytes += read;
+        }
+        Assert.Equal(expected, receivedBytes);
+        await sender;
+        socket.Dispose();
+        await server.AssertDrainedAsync();
+    }
+
+    /// <summary>Queues one big binary message from a thread-pool thread as each connection opens.</summary>
+    private sealed class SendsOnOpen(int size) : IWebSocketHandler
+    {
+        private readonly TaskCompletionSource _queued = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Queued => _queued.Task;
+
+        public void OnOpen(WebSocketConnection connection) => _ = Task.Run(async () =>
+        {
+            // The 101 may still be queued (an empty queue takes any size, a non-empty one refuses past the limit).
+            for (int attempt = 0; attempt < 1000; attempt++)
+            {
+                SendStatus status = connection.Send(new byte[size], MessageType.Binary);
+                if (status == SendStatus.Queued)
+                {
+                    _queued.TrySetResult();
+                    return;
+                }
+                if (status != SendStatus.Backpressure)
+                {
+                    break;
+                }
+                await Task.Delay(5);
+            }
+            _queued.TrySetException(new InvalidOperationException("the big message was not queued"));
+        });
+
+        public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> payload, MessageType type)
+        {
+        }
+    }
+}

@@ -50,6 +50,8 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
+        // Pub/sub frames: a holder per frame in flight, most of them holding a block, so retained up to as many as blocks.
+        SharedBuffers = new SharedBufferPool(Pool, MessageBuffers, Math.Max(64, (64 << 20) / options.BlockSize));
         Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock(),
             exception => ServerLog.TimerCallbackFailed(Logger, exception));
         PubSub = new PubSub(this, options.PubSubShards);
@@ -96,6 +98,9 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
     internal TimerWheel Wheel { get; }
 
     internal ArrayPool<byte> MessageBuffers { get; }
+
+    /// <summary>The holders of pub/sub frames (<see cref="PubSub"/> frames a message once for all its subscribers).</summary>
+    internal SharedBufferPool SharedBuffers { get; }
 
     /// <summary>The per-connection settings made from the options (pub/sub reads the compression pool from it).</summary>
     internal SessionSettings Settings => _settings;

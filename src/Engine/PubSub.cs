@@ -238,7 +238,7 @@ public sealed class PubSub
                 PerMessageDeflate? deflate = subscriber.Deflate;
                 if (deflate is null || payload.Length < deflate.Threshold)
                 {
-                    status = subscriber.SendShared(frame ??= SharedFrames.Frame((Opcode)type, payload, _server.Pool, _server.MessageBuffers));
+                    status = subscriber.SendShared(frame ??= SharedFrames.Frame((Opcode)type, payload, _server.SharedBuffers));
                 }
                 else if (deflate.Parameters.ServerNoContextTakeover && deflate.Parameters.ServerWindowBits == compression!.Config.ServerMaxWindowBits)
                 {
@@ -246,9 +246,9 @@ public sealed class PubSub
                     if (!triedCompression)
                     {
                         triedCompression = true;
-                        compressed = SharedFrames.FrameCompressed(compression!, (Opcode)type, payload, _server.Pool, _server.MessageBuffers);
+                        compressed = SharedFrames.FrameCompressed(compression!, (Opcode)type, payload, _server.SharedBuffers);
                     }
-                    status = subscriber.SendShared(compressed ?? (frame ??= SharedFrames.Frame((Opcode)type, payload, _server.Pool, _server.MessageBuffers)));
+                    status = subscriber.SendShared(compressed ?? (frame ??= SharedFrames.Frame((Opcode)type, payload, _server.SharedBuffers)));
                 }
                 else
                 {

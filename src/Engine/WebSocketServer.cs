@@ -51,6 +51,8 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
         // The clock is read at call time: Clock is an init property, set after this constructor.
         _settings = SessionSettingsFrom(options) with { Clock = () => Clock(), MessageBuffers = MessageBuffers };
+        // Pub/sub frames: a holder per frame in flight, most of them holding a block, so retained up to as many as blocks.
+        SharedBuffers = new SharedBufferPool(Pool, MessageBuffers, Math.Max(64, (64 << 20) / options.BlockSize));
         Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock(),
             exception => ServerLog.TimerCallbackFailed(Logger, exception));
         PubSub = new PubSub(this, options.PubSubShards);
@@ -97,6 +99,9 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
     internal TimerWheel Wheel { get; }
 
     internal ArrayPool<byte> MessageBuffers { get; }
+
+    /// <summary>The holders of pub/sub frames (<see cref="PubSub"/> frames a message once for all its subscribers).</summary>
+    internal SharedBufferPool SharedBuffers { get; }
 
     /// <summary>The per-connection settings made from the options (pub/sub reads the compression pool from it).</summary>
     internal SessionSettings Settings => _settings;

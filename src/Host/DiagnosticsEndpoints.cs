@@ -9,9 +9,9 @@ namespace Host;
 /// Plain-HTTP endpoints on the WebSocket port: <c>/healthz</c> (liveness: the process answers), <c>/readyz</c> (readiness:
 /// listening, not stopping, and every <see cref="ReadinessChecks"/> passes), <c>/metrics</c> (Prometheus text format, when
 /// an <see cref="Exporter"/> is set) and <c>/stats</c> (the benchmark reads allocations from it). With a backplane,
-/// <c>/healthz</c> says <c>degraded</c> while the broker is unreachable (still 200, and still ready: local delivery works,
-/// and a broker outage must not take every node out of the load balancer), and <c>/stats</c> counts the messages that
-/// could not cross nodes.
+/// <c>/healthz</c> says <c>degraded</c> while the broker is unreachable (still 200: the process is alive and local delivery
+/// works), the Host adds a readiness check that answers 503 meanwhile (its channels no longer cross nodes), and
+/// <c>/stats</c> counts the messages that could not cross nodes.
 /// </summary>
 public sealed class DiagnosticsEndpoints
 {

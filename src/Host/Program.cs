@@ -52,6 +52,10 @@ IPubSubBackplane? backplane = settings.Backplane is null ? null : BackplaneFacto
 if (backplane is not null)
 {
     BackplaneMetrics.CreateInstruments(meters, backplane);
+    // Not ready while the broker is unreachable (issue 17): this node's channels reach only its own clients, so a load
+    // balancer should send new clients to a node that still reaches the others. /healthz stays 200 (degraded): alive.
+    string broker = $"{settings.Backplane!.Scheme}://{settings.Backplane.Authority}";
+    diagnostics.ReadinessChecks.Add(() => backplane.IsConnected ? null : $"backplane disconnected ({broker})");
     if (backplane is IHistoryBackplane history)
     {
         // The app protocol carries history offsets in its messages; the other modes relay payloads as they are.

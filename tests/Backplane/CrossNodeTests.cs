@@ -7,7 +7,7 @@ namespace Engine.Tests.Backplane;
 /// <summary>
 /// Three Host processes on one real broker: a publish on A reaches B and C exactly once and in order, a node without
 /// subscribers for a channel is not sent the channel's traffic, binary payloads cross intact, a broker restart restores
-/// delivery without restarting the nodes.
+/// delivery without restarting the nodes, and /readyz answers 503 while the broker is down.
 /// </summary>
 public sealed class CrossNodeTests
 {
@@ -132,6 +132,32 @@ public sealed class CrossNodeTests
         await ExpectContentAsync(onA, "3");
         await ExpectContentAsync(onB, "3");
         await onB.ExpectNothingAsync(Quiet);
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("nats")]
+    public async Task Readyz_answers_503_with_the_reason_while_the_broker_is_down_and_200_once_it_is_back(string kind)
+    {
+        await using Broker broker = await Broker.StartAsync(kind);
+        await using HostNode a = await HostNode.StartAsync(broker.Url);
+        // The margins below are the ones the broker-down test uses: the clients notice a dead broker within a few
+        // seconds and reconnect with a back-off of up to a few seconds; 15 s and 30 s hold on a loaded 2-core box.
+        Assert.Equal("""{"status":"ready","reasons":[]}""", await a.WaitForReadinessAsync(200, TimeSpan.FromSeconds(10)));
+
+        await broker.StopAsync();
+        string notReady = await a.WaitForReadinessAsync(503, TimeSpan.FromSeconds(15));
+        using (JsonDocument body = JsonDocument.Parse(notReady))
+        {
+            Assert.Equal("not-ready", body.RootElement.GetProperty("status").GetString());
+            string[] reasons = [.. body.RootElement.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()!)];
+            Assert.Equal([$"backplane disconnected ({new Uri(broker.Url).Scheme}://{new Uri(broker.Url).Authority})"], reasons);
+        }
+        Assert.Equal("degraded", await a.HealthAsync()); // alive all the same: /healthz stays 200
+
+        await broker.StartAsync();
+        Assert.Equal("""{"status":"ready","reasons":[]}""", await a.WaitForReadinessAsync(200, TimeSpan.FromSeconds(30)));
+        Assert.Equal("ok", await a.HealthAsync());
     }
 
     [Fact]

@@ -51,6 +51,26 @@ public sealed class HostNode : IAsyncDisposable
         return health.RootElement.GetProperty("status").GetString()!;
     }
 
+    /// <summary>GET /readyz: its status code and body.</summary>
+    public async Task<(int Status, string Body)> ReadinessAsync()
+    {
+        using HttpResponseMessage response = await _http.GetAsync($"http://127.0.0.1:{Port}/readyz");
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Polls /readyz until it answers <paramref name="status"/>; returns that answer's body.</summary>
+    public async Task<string> WaitForReadinessAsync(int status, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        (int Status, string Body) now;
+        while ((now = await ReadinessAsync()).Status != status)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"/readyz stayed {now.Status} {now.Body}, expected {status}");
+            await Task.Delay(50);
+        }
+        return now.Body;
+    }
+
     public async Task<long> StatAsync(string name)
     {
         using JsonDocument stats = await StatsAsync();

@@ -2,13 +2,14 @@ using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using Engine;
+using Engine.Buffers;
 
 namespace Engine.Tests.Integration;
 
 /// <summary>
 /// The hook between <see cref="PubSub"/> and its backplane, over real connections: interest is reported once when a
 /// channel gets its first subscriber and once after it lost its last, the sink delivers locally and never back to the
-/// broker, and the local publish path allocates nothing per subscriber, with or without a backplane.
+/// broker, and the local publish path allocates nothing in steady state, with or without a backplane.
 /// </summary>
 public sealed class PubSubBackplaneTests
 {
@@ -78,8 +79,10 @@ public sealed class PubSubBackplaneTests
 
     private const int Publishes = 1000;
 
+    private const int Burst = 50;
+
     [Fact]
-    public async Task A_local_publish_allocates_nothing_per_subscriber_with_or_without_a_backplane()
+    public async Task A_local_publish_allocates_nothing_in_steady_state_with_one_subscriber_or_four_with_or_without_a_backplane()
     {
         var handler = new OpenHandler();
         await using var server = await TestServer.StartAsync(handler);
@@ -94,36 +97,53 @@ public sealed class PubSubBackplaneTests
         Task[] readers = [.. clients.Select(client => DrainAsync(client, stop.Token))];
         byte[] payload = Encoding.ASCII.GetBytes("a small channel message");
 
-        // Whatever a publish allocates once (today the one shared frame object, 56 bytes on x64; its buffer is pooled),
-        // it allocates nothing per subscriber, and an attached backplane adds nothing to it.
-        long toFour = AllocatedByPublishes(pubSub, connections, payload);
-        Assert.InRange(toFour, 0, 64 * Publishes);
+        // Steady state: the server's frame holders cover what can be in flight at once. A burst waits until the previous
+        // one is sent, but a loop thread releases the previous burst's frames just after it reports them sent, so up to
+        // two bursts' frames may be held at once; the pool is warmed to that here rather than hoping the warm-up run hit
+        // that peak (its peak depends on how fast the loop thread drains, which varies on a loaded box).
+        SharedBuffer[] warm = [.. Enumerable.Range(0, 2 * Burst).Select(_ => server.Server.SharedBuffers.Rent(64))];
+        foreach (SharedBuffer buffer in warm)
+        {
+            buffer.Release();
+        }
+
+        // The frame is pooled, bytes and holder, so nothing is allocated per publish or per subscriber, and an attached
+        // backplane (that leaves local delivery to PubSub) adds nothing.
+        Assert.Equal(0, AllocatedByPublishes(pubSub, connections, payload));
         pubSub.UseBackplane(new RecordingBackplane { Record = false });
-        Assert.Equal(toFour, AllocatedByPublishes(pubSub, connections, payload));
+        Assert.Equal(0, AllocatedByPublishes(pubSub, connections, payload));
         for (int i = 1; i < connections.Length; i++)
         {
             pubSub.Unsubscribe(connections[i], "room");
         }
-        Assert.Equal(toFour, AllocatedByPublishes(pubSub, connections, payload));
+        Assert.Equal(0, AllocatedByPublishes(pubSub, connections, payload));
 
         await stop.CancelAsync();
         await Task.WhenAll(readers);
 
+        // The least of three measured runs: a cost per publish shows in every run, while a pool that a loaded box's slow
+        // drain left short once (a block or a segment list made anew while the previous burst was still being released)
+        // shows in one run only; that made this test fail about one run in five of the whole project before.
         static long AllocatedByPublishes(PubSub pubSub, WebSocketConnection[] connections, byte[] payload)
         {
             Publish(pubSub, connections, payload); // first use: code jitted and tiered, pools filled
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Publish(pubSub, connections, payload);
-            return GC.GetAllocatedBytesForCurrentThread() - before;
+            long least = long.MaxValue;
+            for (int run = 0; run < 3 && least > 0; run++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                Publish(pubSub, connections, payload);
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            return least;
         }
 
         // Bursts the readers keep up with, each sent before the next: the steady state, where the frames' blocks come
         // back to the pool (a backlog that grows would make the pool allocate new blocks, a cost of the backlog).
         static void Publish(PubSub pubSub, WebSocketConnection[] connections, byte[] payload)
         {
-            for (int burst = 0; burst < Publishes / 50; burst++)
+            for (int burst = 0; burst < Publishes / Burst; burst++)
             {
-                for (int i = 0; i < 50; i++)
+                for (int i = 0; i < Burst; i++)
                 {
                     pubSub.Publish("room", payload, MessageType.Text);
                 }

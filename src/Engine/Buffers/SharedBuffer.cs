@@ -1,65 +1,57 @@
-using System.Buffers;
-
 namespace Engine.Buffers;
 
 /// <summary>
 /// Bytes written once and referenced by many send queues (pub/sub fan-out: a message framed once for every
 /// subscriber). Reference-counted: every queue that holds it releases it once sent or dropped; the last release
-/// returns the array to its pool. Knows nothing of what the bytes are.
+/// returns the array and this holder to their <see cref="SharedBufferPool"/>, which hands the holder out again, so a
+/// reference must not be used after its release. Knows nothing of what the bytes are.
 /// </summary>
 internal sealed class SharedBuffer
 {
-    private readonly BlockPool _blocks;
-    private readonly ArrayPool<byte> _large;
+    private readonly SharedBufferPool _pool;
+    private byte[] _array = [];
     private int _references;
 
-    private SharedBuffer(BlockPool blocks, ArrayPool<byte> large, byte[] array, int length, bool pinned)
-    {
-        _blocks = blocks;
-        _large = large;
-        Array = array;
-        Length = length;
-        IsPinned = pinned;
-        _references = 1;
-    }
+    internal SharedBuffer(SharedBufferPool pool) => _pool = pool;
 
-    public byte[] Array { get; }
+    public byte[] Array => _array;
 
-    public int Length { get; }
+    public int Length { get; private set; }
 
     /// <summary>The written bytes; filled by the creator before the buffer is shared.</summary>
-    public Span<byte> Span => Array.AsSpan(0, Length);
+    public Span<byte> Span => _array.AsSpan(0, Length);
 
     /// <summary>Whether <see cref="Array"/> is a pinned pool block (the Linux transports gather those without pinning).</summary>
-    public bool IsPinned { get; }
+    public bool IsPinned { get; private set; }
 
-    /// <summary>
-    /// A buffer of <paramref name="length"/> bytes: a pinned pool block when it fits one, else an array from
-    /// <paramref name="large"/>. The caller holds the first reference and fills <see cref="Span"/>.
-    /// </summary>
-    public static SharedBuffer Rent(int length, BlockPool blocks, ArrayPool<byte> large)
+    /// <summary>Taken from the pool: new bytes, one reference (the renter's).</summary>
+    internal void Reset(byte[] array, int length, bool pinned)
     {
-        bool pinned = length <= blocks.BlockSize;
-        byte[] array = pinned ? blocks.Rent() : large.Rent(length);
-        return new SharedBuffer(blocks, large, array, length, pinned);
+        System.Diagnostics.Debug.Assert(Volatile.Read(ref _references) == 0, "SharedBuffer rented while referenced");
+        _array = array;
+        Length = length;
+        IsPinned = pinned;
+        Volatile.Write(ref _references, 1);
     }
 
-    public void AddReference() => Interlocked.Increment(ref _references);
+    /// <summary>Another holder (a send queue); only a holder of a reference may add one.</summary>
+    public void AddReference()
+    {
+        int now = Interlocked.Increment(ref _references);
+        System.Diagnostics.Debug.Assert(now > 1, "SharedBuffer referenced after its last release");
+    }
 
     public void Release()
     {
         int left = Interlocked.Decrement(ref _references);
+        // A release past zero would hand the holder out twice: caught here in debug builds (an idle holder sits at zero),
+        // and never returned twice in release builds (only the release that reaches zero returns it).
+        System.Diagnostics.Debug.Assert(left >= 0, "SharedBuffer released too often");
         if (left == 0)
         {
-            if (IsPinned)
-            {
-                _blocks.Return(Array);
-            }
-            else
-            {
-                _large.Return(Array);
-            }
+            byte[] array = _array;
+            _array = [];
+            _pool.Return(this, array, IsPinned);
         }
-        System.Diagnostics.Debug.Assert(left >= 0, "SharedBuffer released too often");
     }
 }

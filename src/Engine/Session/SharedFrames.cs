@@ -12,10 +12,10 @@ namespace Engine.Session;
 internal static class SharedFrames
 {
     /// <summary>One unmasked server frame of <paramref name="payload"/> (<paramref name="rsv"/>: RSV1 for a compressed payload).</summary>
-    public static SharedBuffer Frame(Opcode opcode, ReadOnlySpan<byte> payload, BlockPool blocks, ArrayPool<byte> large, byte rsv = 0)
+    public static SharedBuffer Frame(Opcode opcode, ReadOnlySpan<byte> payload, SharedBufferPool buffers, byte rsv = 0)
     {
         int headerLength = FrameWriter.HeaderLength(payload.Length, masked: false);
-        var frame = SharedBuffer.Rent(headerLength + payload.Length, blocks, large);
+        SharedBuffer frame = buffers.Rent(headerLength + payload.Length);
         Span<byte> span = frame.Span;
         FrameWriter.WriteHeader(span, opcode, fin: true, payload.Length, rsv);
         payload.CopyTo(span.Slice(headerLength));
@@ -27,7 +27,7 @@ internal static class SharedFrames
     /// recipient that agreed server_no_context_takeover at the server's window size can take. Null at the compression cap.
     /// </summary>
     public static SharedBuffer? FrameCompressed(SessionCompression compression, Opcode opcode, ReadOnlySpan<byte> payload,
-        BlockPool blocks, ArrayPool<byte> large)
+        SharedBufferPool buffers)
     {
         if (!compression.Pool.TryCompressAlone(payload, compression.Config.ServerMaxWindowBits, out byte[] buffer, out int length))
         {
@@ -35,7 +35,7 @@ internal static class SharedFrames
         }
         try
         {
-            return Frame(opcode, buffer.AsSpan(0, length), blocks, large, FrameRules.Rsv1);
+            return Frame(opcode, buffer.AsSpan(0, length), buffers, FrameRules.Rsv1);
         }
         finally
         {

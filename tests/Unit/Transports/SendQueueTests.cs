@@ -162,7 +162,7 @@ public class SendQueueTests
     public void A_shared_buffer_is_referenced_not_copied_and_released_once_sent()
     {
         var pool = new BlockPool(BlockSize, 16);
-        SharedBuffer shared = SharedBuffer.Rent(10, pool, ArrayPool<byte>.Shared);
+        SharedBuffer shared = new SharedBufferPool(pool, ArrayPool<byte>.Shared, 4).Rent(10);
         "0123456789"u8.CopyTo(shared.Span);
         var first = new SendQueue(pool);
         var second = new SendQueue(pool);

@@ -1,8 +1,5 @@
 namespace Engine.History;
 
-/// <summary>One message read back from a channel's history: its offset and its <see cref="BackplaneEnvelope"/>.</summary>
-public readonly record struct HistoryEntry(long Offset, ReadOnlyMemory<byte> Envelope);
-
 /// <summary>
 /// What <see cref="IHistoryBackplane.ReadHistoryAsync"/> found: the channel's newest position and the retained entries
 /// after the offset asked for, oldest first, with consecutive offsets. The history reaches back to that offset when the

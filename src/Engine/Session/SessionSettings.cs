@@ -22,14 +22,3 @@ internal sealed record SessionSettings(
     /// <summary>Where messages that span reads are assembled (the server's pool; shared by its sessions, not held by each).</summary>
     public System.Buffers.ArrayPool<byte> MessageBuffers { get; init; } = System.Buffers.ArrayPool<byte>.Shared;
 }
-
-/// <summary>permessage-deflate as sessions need it: what to agree to, the threshold, and the server's compressor pool.</summary>
-internal sealed record SessionCompression(Protocol.DeflateConfig Config, int Threshold, Compression.CompressionPool Pool)
-{
-    public static SessionCompression? From(CompressionOptions options) => options.Enabled
-        ? new SessionCompression(
-            new Protocol.DeflateConfig(options.ServerMaxWindowBits, options.ClientMaxWindowBits, options.ServerNoContextTakeover, options.ClientNoContextTakeover),
-            options.Threshold,
-            new Compression.CompressionPool(options.Level, options.MemoryLevel, options.MaxConcurrentCompressions, maxRetained: options.MaxConcurrentCompressions))
-        : null;
-}

@@ -10,14 +10,3 @@ internal enum SessionTimeout : byte
     /// <summary>The peer did not answer our close frame within the close timeout.</summary>
     Close,
 }
-
-/// <summary>How a timeout reads in logs and close reasons.</summary>
-internal static class SessionTimeoutText
-{
-    public static string Describe(this SessionTimeout timeout) => timeout switch
-    {
-        SessionTimeout.Handshake => "handshake timeout",
-        SessionTimeout.Heartbeat => "heartbeat timeout",
-        _ => "close timeout",
-    };
-}

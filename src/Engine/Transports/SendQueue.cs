@@ -12,8 +12,9 @@ namespace Engine.Transports;
 /// a block. One small lock guards the pending list; it is a leaf lock, never held while calling out. While the
 /// transport is corked (processing a receive batch), writers only append and the transport flushes once after; outside
 /// a batch, the write that finds the queue idle asks the transport to flush.
+/// This file is the writers' side; <c>SendQueue.Sending.cs</c> is the transport's (cork, batches in flight, teardown).
 /// </summary>
-internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
+internal sealed partial class SendQueue : IFrameOutput, IBufferWriter<byte>
 {
     /// <summary>Length of the segment lists shared through the server's pool: small frames share one block, so most batches fit.</summary>
     public const int PooledListLength = 2;
@@ -215,128 +216,6 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         RequestFlushIf(flush);
     }
 
-    /// <summary>Starts a receive batch: writes only append until <see cref="Uncork"/>.</summary>
-    public void Cork()
-    {
-        lock (_lock)
-        {
-            _corked = true;
-            _corkOwner = Environment.CurrentManagedThreadId;
-        }
-    }
-
-    /// <summary>Ends a receive batch; true when the caller should flush now.</summary>
-    public bool Uncork()
-    {
-        lock (_lock)
-        {
-            _corked = false;
-            return _pendingCount > 0 && !_sending;
-        }
-    }
-
-    /// <summary>
-    /// Claims the right to send and moves everything pending to the in-flight list. False when another flush
-    /// owns it or nothing is pending. The claimer must drain with <see cref="GetInFlight"/>/<see cref="OnSent"/>.
-    /// </summary>
-    public bool TryBeginSend()
-    {
-        lock (_lock)
-        {
-            _flushRequested = false;
-            if (_sending || _pendingCount == 0)
-            {
-                return false;
-            }
-            _sending = true;
-            SwapLocked();
-            return true;
-        }
-    }
-
-    /// <summary>
-    /// After the in-flight list is fully sent: takes the next batch if one is pending (true), else releases the
-    /// send right (false).
-    /// </summary>
-    public bool TryContinueSend()
-    {
-        lock (_lock)
-        {
-            if (_pendingCount == 0)
-            {
-                _sending = false;
-                ReturnListsLocked();
-                return false;
-            }
-            SwapLocked();
-            return true;
-        }
-    }
-
-    /// <summary>The unsent part of the in-flight list, first segment already offset by what was sent.</summary>
-    public ReadOnlySpan<SendSegment> GetInFlight() => _inFlight.AsSpan(_inFlightIndex, _inFlightCount - _inFlightIndex);
-
-    /// <summary>Records <paramref name="bytes"/> as sent; returns true when the in-flight list is done.</summary>
-    public bool OnSent(int bytes)
-    {
-        long left = Interlocked.Add(ref _buffered, -bytes);
-        if (_drainWaiter is not null && left <= Volatile.Read(ref _drainThreshold))
-        {
-            SignalDrain();
-        }
-        while (_inFlightIndex < _inFlightCount)
-        {
-            ref SendSegment segment = ref _inFlight[_inFlightIndex];
-            if (bytes < segment.Count)
-            {
-                segment.Offset += bytes;
-                segment.Count -= bytes;
-                return false;
-            }
-            bytes -= segment.Count;
-            Release(ref segment);
-            _inFlightIndex++;
-        }
-        return true;
-    }
-
-    /// <summary>Returns every buffer to its pool; the connection is gone.</summary>
-    public void Dispose()
-    {
-        TaskCompletionSource? waiter;
-        lock (_lock)
-        {
-            _completed = true;
-            _disposed = true;
-            waiter = _drainWaiter;
-            _drainWaiter = null;
-            for (int i = _inFlightIndex; i < _inFlightCount; i++)
-            {
-                Release(ref _inFlight[i]);
-            }
-            _inFlightIndex = _inFlightCount = 0;
-            for (int i = 0; i < _pendingCount; i++)
-            {
-                Release(ref _pending[i]);
-            }
-            _pendingCount = 0;
-            _buffered = 0;
-            ReturnListsLocked();
-        }
-        waiter?.TrySetException(new InvalidOperationException("The connection has ended."));
-    }
-
-    private void SignalDrain()
-    {
-        TaskCompletionSource? waiter;
-        lock (_lock)
-        {
-            waiter = _drainWaiter;
-            _drainWaiter = null;
-        }
-        waiter?.TrySetResult();
-    }
-
     // IBufferWriter<byte>: only through WriteHttp (the caller holds the lock).
     void IBufferWriter<byte>.Advance(int count) => AdvanceLocked(count);
 
@@ -404,56 +283,6 @@ internal sealed class SendQueue : IFrameOutput, IBufferWriter<byte>
         _pending.AsSpan(0, _pendingCount).CopyTo(grown);
         ReturnList(_pending);
         _pending = grown;
-    }
-
-    /// <summary>Everything sent and nothing pending: pooled lists go back (their entries are already cleared by <see cref="Release"/>).</summary>
-    private void ReturnListsLocked()
-    {
-        if (_pendingCount == 0 && _pending.Length == PooledListLength)
-        {
-            ReturnList(_pending);
-            _pending = [];
-        }
-        if (_inFlightIndex == _inFlightCount && _inFlight.Length == PooledListLength)
-        {
-            ReturnList(_inFlight);
-            _inFlight = [];
-            _inFlightIndex = _inFlightCount = 0;
-        }
-    }
-
-    private void ReturnList(SendSegment[] list)
-    {
-        if (list.Length == PooledListLength)
-        {
-            System.Array.Clear(list);
-            _buffers.SegmentLists.Return(list);
-        }
-    }
-
-    private void SwapLocked()
-    {
-        (_pending, _inFlight) = (_inFlight, _pending);
-        _inFlightCount = _pendingCount;
-        _inFlightIndex = 0;
-        _pendingCount = 0;
-    }
-
-    private void Release(ref SendSegment segment)
-    {
-        switch (segment.Owner)
-        {
-            case SegmentOwner.Block:
-                Pool.Return(segment.Array);
-                break;
-            case SegmentOwner.Shared:
-                segment.Shared!.Release();
-                break;
-            default:
-                ArrayPool<byte>.Shared.Return(segment.Array);
-                break;
-        }
-        segment = default;
     }
 
     private sealed class ListPolicy : PooledObjectPolicy<SendSegment[]>

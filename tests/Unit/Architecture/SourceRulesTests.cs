@@ -15,16 +15,6 @@ public sealed partial class SourceRulesTests
     /// <summary>The reason a long file gives, in a comment in its first lines: <c>// Kept whole (over 400 lines): why.</c></summary>
     private const string LongFileMarker = "Kept whole";
 
-    /// <summary>
-    /// Long files in the per-connection seam and the channels code, owned by issue 16's other steps: each is split or
-    /// given its reason there. The test fails when one of them no longer needs the exemption, so the set empties.
-    /// </summary>
-    private static readonly HashSet<string> PendingElsewhere =
-    [
-        "src/Engine/Transports/SendQueue.cs",
-        "src/Backplane.Nats/NatsHistoryBackplane.cs",
-    ];
-
     [Fact]
     public void No_line_in_src_is_longer_than_editorconfig_max_line_length()
     {
@@ -47,24 +37,14 @@ public sealed partial class SourceRulesTests
     public void A_file_over_400_lines_says_at_its_top_why_it_is_kept_whole()
     {
         var unexplained = new List<string>();
-        var exemptionsUsed = new HashSet<string>();
         foreach ((string path, string[] lines) in SourceFiles())
         {
             if (lines.Length > LongFileLines && !lines.Take(15).Any(l => l.TrimStart().StartsWith("//", StringComparison.Ordinal)
                 && l.Contains(LongFileMarker, StringComparison.Ordinal)))
             {
-                string key = path.Replace(Path.DirectorySeparatorChar, '/');
-                if (PendingElsewhere.Contains(key))
-                {
-                    exemptionsUsed.Add(key);
-                }
-                else
-                {
-                    unexplained.Add($"{path}: {lines.Length} lines");
-                }
+                unexplained.Add($"{path}: {lines.Length} lines");
             }
         }
-        Assert.Empty(PendingElsewhere.Except(exemptionsUsed)); // no longer needed: remove from PendingElsewhere
         Assert.True(unexplained.Count == 0,
             $"Files over {LongFileLines} lines without a \"// {LongFileMarker} (over {LongFileLines} lines): why\" comment in their " +
             "first 15 lines; split them into partial files by concern, or say why not:\n" + string.Join("\n", unexplained));

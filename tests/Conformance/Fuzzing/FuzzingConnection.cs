@@ -33,12 +33,17 @@ public sealed partial class FuzzingConnection
     /// <summary>...unless a send has more pieces than this (9.5.x chops 1 MiB into 512-16384 writes and measures time), then they only yield.</summary>
     private const int MaxDelayedChops = 200;
 
+    /// <summary>Longest a timer waits for the writes queued before it to leave before its own delay starts.</summary>
+    private static readonly TimeSpan WriteWaitLimit = TimeSpan.FromSeconds(5);
+
     private readonly object _gate = new();
     private readonly Channel<WriteUnit> _writes = Channel.CreateUnbounded<WriteUnit>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _clock = new();
     private readonly Case _case;
     private readonly MemoryStream _pending = new();
+    // Timers started while frames were still pending: their clocks start after those frames leave.
+    private readonly List<TaskCompletionSource> _afterPending = [];
     private Socket? _socket;
 
     private MemoryStream? _message;
@@ -280,7 +285,22 @@ public sealed partial class FuzzingConnection
 
     private void After(TimeSpan delay, Action action)
     {
-        _ = Task.Delay(delay).ContinueWith(_ =>
+        // The delay counts from when the writes queued before it have left. Chopped pieces sleep between writes, and on
+        // a loaded box 40 of them can take longer than a 1 s kill timer, which then fired before the server had even
+        // received the frame it must fail on (case 3.4 failed so in one CI run). What a case means is "the server has
+        // N s once it has the bytes"; Autobahn's single reactor gets there by sending before its timers run.
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_pending.Length == 0)
+        {
+            _writes.Writer.TryWrite(new WriteUnit([], null, written));
+        }
+        else
+        {
+            _afterPending.Add(written);
+        }
+        // A peer that stops reading can hold the writes forever: then the clock starts after WriteWaitLimit anyway.
+        _ = Task.WhenAny(written.Task, Task.Delay(WriteWaitLimit))
+            .ContinueWith(_ => Task.Delay(delay), TaskScheduler.Default).Unwrap().ContinueWith(_ =>
         {
             lock (_gate)
             {
@@ -318,6 +338,11 @@ public sealed partial class FuzzingConnection
         }
         _writes.Writer.TryWrite(new WriteUnit(_pending.ToArray(), null));
         _pending.SetLength(0);
+        foreach (TaskCompletionSource written in _afterPending)
+        {
+            _writes.Writer.TryWrite(new WriteUnit([], null, written));
+        }
+        _afterPending.Clear();
     }
 
     private async Task PumpWritesAsync(Socket socket)
@@ -326,6 +351,11 @@ public sealed partial class FuzzingConnection
         {
             await foreach (var unit in _writes.Reader.ReadAllAsync())
             {
+                if (unit.Written is { } written)
+                {
+                    written.TrySetResult();
+                    continue;
+                }
                 if (unit.ChopSize is not { } chop || chop <= 0 || chop >= unit.Data.Length)
                 {
                     await socket.SendAsync(unit.Data, SocketFlags.None);
@@ -419,5 +449,6 @@ public sealed partial class FuzzingConnection
         }
     }
 
-    private readonly record struct WriteUnit(byte[] Data, int? ChopSize);
+    /// <summary>Bytes to send, or (with <see cref="Written"/>) a marker completed once everything queued before it has left.</summary>
+    private readonly record struct WriteUnit(byte[] Data, int? ChopSize, TaskCompletionSource? Written = null);
 }

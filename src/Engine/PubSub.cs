@@ -130,26 +130,23 @@ public sealed class PubSub
         bool first;
         lock (shard.Lock)
         {
-            if (!shard.Topics.TryGetValue(channel, out WebSocketConnection[]? subscribers))
-            {
-                subscribers = [];
-            }
-            if (Array.IndexOf(subscribers, connection) >= 0)
+            // The connection's own list (a few channels) says whether it is a member, not a scan of the channel's.
+            if (!connection.TryAddSubscription(channel))
             {
                 return false;
             }
-            // Copy-on-write: publishers read the array without the lock.
-            var grown = new WebSocketConnection[subscribers.Length + 1];
-            subscribers.CopyTo(grown, 0);
-            grown[^1] = connection;
-            shard.Topics[channel] = grown;
-            first = subscribers.Length == 0;
+            if (!shard.Topics.TryGetValue(channel, out ChannelMembers<WebSocketConnection>? members))
+            {
+                members = new ChannelMembers<WebSocketConnection>();
+                shard.Topics[channel] = members;
+            }
+            members.Add(connection);
+            first = members.Count == 1;
         }
         if (first)
         {
             _backplane?.ChannelInterestChanged(channel);
         }
-        connection.AddSubscription(channel);
         if (connection.HasEnded)
         {
             Unsubscribe(connection, channel); // it ended while we subscribed it: do not leak the entry
@@ -174,7 +171,7 @@ public sealed class PubSub
         Shard shard = ShardOf(channel);
         lock (shard.Lock)
         {
-            return shard.Topics.TryGetValue(channel, out WebSocketConnection[]? subscribers) ? subscribers.Length : 0;
+            return shard.Topics.TryGetValue(channel, out ChannelMembers<WebSocketConnection>? members) ? members.Count : 0;
         }
     }
 
@@ -207,15 +204,15 @@ public sealed class PubSub
 
     private int FanOut(string channel, ReadOnlySpan<byte> payload, MessageType type, WebSocketConnection? exclude, long excludeId)
     {
-        WebSocketConnection[]? subscribers;
+        ReadOnlyMemory<WebSocketConnection?> subscribers;
         Shard shard = ShardOf(channel);
         lock (shard.Lock)
         {
-            shard.Topics.TryGetValue(channel, out subscribers);
-        }
-        if (subscribers is null || (subscribers.Length == 1 && (subscribers[0] == exclude || subscribers[0].Id == excludeId)))
-        {
-            return 0;
+            if (!shard.Topics.TryGetValue(channel, out ChannelMembers<WebSocketConnection>? members) || members.Count == 0)
+            {
+                return 0;
+            }
+            subscribers = members.Snapshot;
         }
         long started = _server.Metrics.FanoutEnabled ? Stopwatch.GetTimestamp() : 0;
         SharedBuffer? frame = null;
@@ -227,9 +224,9 @@ public sealed class PubSub
         int dropped = 0;
         try
         {
-            foreach (WebSocketConnection subscriber in subscribers)
+            foreach (WebSocketConnection? subscriber in subscribers.Span)
             {
-                if (subscriber == exclude || subscriber.Id == excludeId)
+                if (subscriber is null || subscriber == exclude || subscriber.Id == excludeId)
                 {
                     continue;
                 }
@@ -311,25 +308,15 @@ public sealed class PubSub
         Shard shard = ShardOf(channel);
         lock (shard.Lock)
         {
-            if (!shard.Topics.TryGetValue(channel, out WebSocketConnection[]? subscribers))
+            if (!shard.Topics.TryGetValue(channel, out ChannelMembers<WebSocketConnection>? members) || !members.Remove(connection))
             {
                 return false;
             }
-            int index = Array.IndexOf(subscribers, connection);
-            if (index < 0)
-            {
-                return false;
-            }
-            if (subscribers.Length == 1)
+            if (members.Count == 0)
             {
                 shard.Topics.Remove(channel);
                 emptied = true;
-                return true;
             }
-            var shrunk = new WebSocketConnection[subscribers.Length - 1];
-            Array.Copy(subscribers, 0, shrunk, 0, index);
-            Array.Copy(subscribers, index + 1, shrunk, index, subscribers.Length - index - 1);
-            shard.Topics[channel] = shrunk;
             return true;
         }
     }
@@ -339,6 +326,6 @@ public sealed class PubSub
     private sealed class Shard
     {
         public readonly Lock Lock = new();
-        public readonly Dictionary<string, WebSocketConnection[]> Topics = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, ChannelMembers<WebSocketConnection>> Topics = new(StringComparer.Ordinal);
     }
 }

@@ -180,11 +180,17 @@ public sealed class WebSocketConnection : ISessionHost
         return Complete(_session.SendShared(frame, _server.Options.MaxBufferedBytes));
     }
 
-    internal void AddSubscription(string channel)
+    /// <summary>Records <paramref name="channel"/> as joined; false when it already was.</summary>
+    internal bool TryAddSubscription(string channel)
     {
         lock (SubscriptionLock)
         {
+            if (_subscriptions?.Contains(channel) == true)
+            {
+                return false;
+            }
             (_subscriptions ??= new List<string>()).Add(channel);
+            return true;
         }
     }
 

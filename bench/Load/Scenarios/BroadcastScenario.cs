@@ -12,7 +12,7 @@ namespace Load.Scenarios;
 /// </summary>
 internal static class BroadcastScenario
 {
-    public const int Window = 4;
+    public const int Window = 16;
 
     public static Measurement Run(ServerProcess server, Target target, int subscribers, TimeSpan warmup, TimeSpan measure)
     {

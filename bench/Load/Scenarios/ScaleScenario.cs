@@ -8,21 +8,59 @@ namespace Load.Scenarios;
 internal sealed record ScaleOutcome(int Requested, int Opened, int Failed, double OpenSeconds, double RssPerConnection, double HeapPerConnection, long ServerConnections, string? Error);
 
 /// <summary>
-/// Connection scale: a fresh server, its RSS and managed heap read before and after opening N idle WebSocket
+/// Connection scale: a fresh server, warmed up, its RSS and managed heap read before and after opening N idle WebSocket
 /// connections from several connect-worker processes (at most ~8,000 sockets each).
 /// </summary>
 internal static class ScaleScenario
 {
     private const int PerWorker = 8000;
 
+    /// <summary>Connections opened and closed before the baseline is read (see <see cref="Run"/>).</summary>
+    private const int WarmUp = 500;
+
     public static ScaleOutcome Run(ServerProcess server, int connections, ref long nextIndex)
     {
+        // A fresh server pages in the code of the accept and upgrade paths with its first connections (about 7 MB of
+        // RSS for ours, most of it file-backed): a one-time cost, which a baseline read before any connection charged
+        // to the connections (470 B each at 15,000). Every server gets the same warm-up: some connections opened and
+        // closed, then the baseline.
+        Thread.Sleep(1000);
+        Close(Open(server, WarmUp, ref nextIndex, out _, out _, out _));
         Thread.Sleep(1000);
         var rss0 = server.RssBytes();
         var stats0 = server.Stats();
+        var workers = new List<Process>();
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            workers = Open(server, connections, ref nextIndex, out int opened, out int failed, out string? error);
+            var openSeconds = watch.Elapsed.TotalSeconds;
+            BroadcastScenario.WaitForServerToCount(server, opened);
+            // Let the server finish whatever it does lazily after the upgrades before reading its memory.
+            Thread.Sleep(1500);
+            var rss1 = server.RssBytes();
+            var stats1 = server.Stats();
+            var heapPer = stats0 is { } s0 && stats1 is { } s1 && s0.ManagedHeap >= 0 && opened > 0 ? (double)(s1.ManagedHeap - s0.ManagedHeap) / opened : double.NaN;
+            var rssPer = rss0 > 0 && rss1 > 0 && opened > 0 ? (double)(rss1 - rss0) / opened : double.NaN;
+            if (server.HasExited)
+            {
+                error ??= "server exited: " + server.LogTail();
+            }
+            return new ScaleOutcome(connections, opened, failed, openSeconds, rssPer, heapPer, stats1?.Connections ?? -1, error);
+        }
+        finally
+        {
+            Close(workers);
+        }
+    }
+
+    /// <summary>Opens <paramref name="connections"/> idle connections from connect workers; returns the workers holding them.</summary>
+    private static List<Process> Open(ServerProcess server, int connections, ref long nextIndex, out int opened, out int failed, out string? error)
+    {
         var workerCount = (connections + PerWorker - 1) / PerWorker;
         var workers = new List<Process>();
-        string? error = null;
+        error = null;
+        opened = failed = 0;
         try
         {
             for (var w = 0; w < workerCount; w++)
@@ -43,13 +81,11 @@ internal static class ScaleScenario
                     throw new InvalidOperationException("connect worker did not start");
                 }
             }
-            var watch = Stopwatch.StartNew();
             foreach (var p in workers)
             {
                 p.StandardInput.WriteLine("go");
                 p.StandardInput.Flush();
             }
-            int opened = 0, failed = 0;
             foreach (var p in workers)
             {
                 var line = p.StandardOutput.ReadLine() ?? "connected 0 0 0 worker-died";
@@ -61,41 +97,37 @@ internal static class ScaleScenario
                     error ??= parts[4];
                 }
             }
-            var openSeconds = watch.Elapsed.TotalSeconds;
-            BroadcastScenario.WaitForServerToCount(server, opened);
-            // Let the server finish whatever it does lazily after the upgrades before reading its memory.
-            Thread.Sleep(1500);
-            var rss1 = server.RssBytes();
-            var stats1 = server.Stats();
-            var heapPer = stats0 is { } s0 && stats1 is { } s1 && s0.ManagedHeap >= 0 && opened > 0 ? (double)(s1.ManagedHeap - s0.ManagedHeap) / opened : double.NaN;
-            var rssPer = rss0 > 0 && rss1 > 0 && opened > 0 ? (double)(rss1 - rss0) / opened : double.NaN;
-            if (server.HasExited)
-            {
-                error ??= "server exited: " + server.LogTail();
-            }
-            return new ScaleOutcome(connections, opened, failed, openSeconds, rssPer, heapPer, stats1?.Connections ?? -1, error);
+            return workers;
         }
-        finally
+        catch
         {
-            foreach (var p in workers)
+            Close(workers);
+            throw;
+        }
+    }
+
+    /// <summary>Tells the workers to close their connections and waits for them to exit.</summary>
+    private static void Close(List<Process> workers)
+    {
+        foreach (var p in workers)
+        {
+            try
             {
-                try
-                {
-                    p.StandardInput.WriteLine("close");
-                    p.StandardInput.Flush();
-                }
-                catch (IOException)
-                {
-                }
+                p.StandardInput.WriteLine("close");
+                p.StandardInput.Flush();
             }
-            foreach (var p in workers)
+            catch (IOException)
             {
-                if (!p.WaitForExit(20_000))
-                {
-                    p.Kill();
-                }
-                p.Dispose();
             }
         }
+        foreach (var p in workers)
+        {
+            if (!p.WaitForExit(20_000))
+            {
+                p.Kill();
+            }
+            p.Dispose();
+        }
+        workers.Clear();
     }
 }

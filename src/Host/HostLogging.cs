@@ -6,10 +6,6 @@ namespace Host;
 /// <summary>The Host's console logging (Microsoft.Extensions.Logging.Console) in the chosen <see cref="HostLogFormat"/>.</summary>
 public static class HostLogging
 {
-    /// <summary>A logger factory writing to standard output at <paramref name="level"/> and above.</summary>
-    public static ILoggerFactory CreateFactory(HostLogFormat format, LogLevel level) =>
-        LoggerFactory.Create(logging => AddHostConsole(logging, format, level));
-
     /// <summary>
     /// Makes <paramref name="logging"/> (a Generic Host's <c>builder.Logging</c>) write to standard output only, at
     /// <paramref name="level"/> and above, in <paramref name="format"/>: any provider added before is removed.

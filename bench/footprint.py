@@ -5,7 +5,7 @@
 
 Each COMMAND is started with `--echo --port P --address 127.0.0.1` appended, N times (default 5). Start-up time is from
 just before the process is spawned to the first accepted WebSocket connection (a raw HTTP upgrade answered with 101),
-polling connect() every millisecond. Idle RSS is VmRSS from /proc/PID/status 3 s after that one connection closed,
+polling connect() every millisecond; the builds take turns, one run each. Idle RSS is VmRSS from /proc/PID/status 3 s after that one connection closed,
 with no connection open. Prints the median and the range per build. Loopback only; every process is stopped with SIGTERM.
 """
 import os
@@ -83,10 +83,15 @@ def main(argv):
             current.append(arg)
     builds.append(current)
     print(f"{'build':<8} {'start-up ms (median, range)':<30} {'idle RSS MiB (median, range)':<30}")
+    # Round-robin, one run of each build in turn, so a change in the box's load during the measurement falls on all
+    # builds alike (comparing two builds is the point: the absolute figures move with the load).
+    results = {name: [] for name, *_ in builds}
+    for _ in range(runs):
+        for name, *command in builds:
+            results[name].append(measure(command))
     for name, *command in builds:
-        results = [measure(command) for _ in range(runs)]
-        startup = [r[0] for r in results]
-        rss = [r[1] / 1024 for r in results]
+        startup = [r[0] for r in results[name]]
+        rss = [r[1] / 1024 for r in results[name]]
         print(f"{name:<8} {statistics.median(startup):7.0f} ({min(startup):.0f}-{max(startup):.0f}){'':<12} "
               f"{statistics.median(rss):7.1f} ({min(rss):.1f}-{max(rss):.1f})")
 

@@ -42,6 +42,19 @@ public static class HostConfiguration
     /// </summary>
     public static IConfigurationRoot Build(string[] args, Func<string, string?> environment, out bool help)
     {
+        var configuration = new ConfigurationManager();
+        Add(configuration, args, environment, out help);
+        return configuration;
+    }
+
+    /// <summary>
+    /// Adds the Host's sources to <paramref name="configuration"/> (a Generic Host's <c>builder.Configuration</c>): the
+    /// JSON file, then <paramref name="environment"/>, then <paramref name="args"/>, each over the one before, and checks
+    /// them as <see cref="Build"/> does. The sources load as they are added, so bad JSON throws here.
+    /// </summary>
+    public static void Add(IConfigurationManager configuration, string[] args, Func<string, string?> environment, out bool help)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
         List<string> commandLine = Normalize(args, out help);
@@ -70,11 +83,9 @@ public static class HostConfiguration
                 switches[row.Flag] = Key(row.Env);
             }
         }
-        IConfigurationRoot configuration = new ConfigurationBuilder()
-            .AddJsonFile(path, optional: true, reloadOnChange: false)
-            .Add(new EnvironmentSource(environment))
-            .AddCommandLine([.. commandLine], switches)
-            .Build();
+        configuration.AddJsonFile(path, optional: true, reloadOnChange: false);
+        configuration.Add(new EnvironmentSource(environment));
+        configuration.AddCommandLine([.. commandLine], switches);
         foreach (IConfigurationSection entry in configuration.GetSection(Section).GetChildren())
         {
             if (!Array.Exists(HostSettings.Table, row => string.Equals(Key(row.Env), entry.Path, StringComparison.OrdinalIgnoreCase)))
@@ -82,7 +93,6 @@ public static class HostConfiguration
                 throw new FormatException($"unknown setting '{entry.Path}' in {path} (see --help)");
             }
         }
-        return configuration;
     }
 
     /// <summary>

@@ -6,9 +6,14 @@ namespace Host;
 /// <summary>The Host's console logging (Microsoft.Extensions.Logging.Console) in the chosen <see cref="HostLogFormat"/>.</summary>
 public static class HostLogging
 {
-    /// <summary>A logger factory writing to standard output at <paramref name="level"/> and above.</summary>
-    public static ILoggerFactory CreateFactory(HostLogFormat format, LogLevel level) => LoggerFactory.Create(logging =>
+    /// <summary>
+    /// Makes <paramref name="logging"/> (a Generic Host's <c>builder.Logging</c>) write to standard output only, at
+    /// <paramref name="level"/> and above, in <paramref name="format"/>: any provider added before is removed.
+    /// </summary>
+    public static ILoggingBuilder AddHostConsole(this ILoggingBuilder logging, HostLogFormat format, LogLevel level)
     {
+        ArgumentNullException.ThrowIfNull(logging);
+        logging.ClearProviders();
         logging.SetMinimumLevel(level);
         switch (format)
         {
@@ -34,5 +39,6 @@ public static class HostLogging
                 });
                 break;
         }
-    });
+        return logging;
+    }
 }

@@ -3,9 +3,10 @@ using System.Diagnostics.Metrics;
 namespace Host;
 
 /// <summary>
-/// Creates the meters of one Host (the engine's, given through its options, and the Host's own), all with this factory as
-/// their <see cref="Meter.Scope"/>, so the <see cref="PrometheusExporter"/> exports exactly this Host's instruments even
-/// when several servers share a process (tests). Disposing it ends every meter it created.
+/// Creates the meters of one in-process Host (the engine's, given through its options, and the Host's own), all with this
+/// factory as their <see cref="Meter.Scope"/>, so the <see cref="PrometheusExporter"/> exports exactly this Host's
+/// instruments even when several servers share a process (tests). Disposing it ends every meter it created. The Host
+/// process uses the Generic Host's <see cref="IMeterFactory"/> instead, which scopes its meters the same way.
 /// </summary>
 public sealed class HostMeterFactory : IMeterFactory
 {

@@ -1,14 +1,20 @@
-using System.Runtime.InteropServices;
-using Engine;
-using Engine.History;
+using System.Net.Sockets;
 using Host;
-using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using GenericHost = Microsoft.Extensions.Hosting.Host;
 
+// The Host is a Generic Host application that embeds the engine through Engine.Hosting (HostServiceCollectionExtensions).
+// The empty builder: the default one would add its own configuration (DOTNET_* variables, appsettings.{Environment}.json,
+// a second command-line parser that knows none of the Host's flags) and logging providers, where the Host has one
+// settings table (HostSettings.Table) and its own log formats.
+HostApplicationBuilder builder = GenericHost.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
 HostSettings settings;
 try
 {
-    settings = HostSettings.Parse(args, Environment.GetEnvironmentVariable);
+    HostConfiguration.Add(builder.Configuration, args, Environment.GetEnvironmentVariable, out bool help);
+    settings = HostSettings.FromConfiguration(builder.Configuration, help);
 }
 catch (Exception exception) when (exception is FormatException or ArgumentException or InvalidDataException or IOException
     or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
@@ -23,107 +29,21 @@ if (settings.ShowHelp)
     return 0;
 }
 
-using ILoggerFactory loggerFactory = HostLogging.CreateFactory(settings.LogFormat, settings.LogLevel);
-ILogger log = loggerFactory.CreateLogger("Host");
-// READY=1 / STOPPING=1 to systemd when started as a Type=notify unit (NOTIFY_SOCKET set); a no-op otherwise.
-var systemd = new SystemdNotifier();
-
-using var meters = new HostMeterFactory();
-using PrometheusExporter? exporter = settings.MetricsEnabled ? PrometheusExporter.For(meters) : null;
-var diagnostics = new DiagnosticsEndpoints { Exporter = exporter };
-AppHandler? app = null;
-if (settings.Mode == HostSettings.HostMode.App)
-{
-    var metrics = new HostMetrics();
-    app = new AppHandler(settings.App, diagnostics, metrics);
-    metrics.CreateInstruments(meters, () => app.PendingAuthentications);
-}
-IWebSocketHandler handler = settings.Mode switch
-{
-    HostSettings.HostMode.App => app!,
-    HostSettings.HostMode.Broadcast => new BroadcastHandler(diagnostics),
-    _ => new EchoHandler(diagnostics),
-};
-// The engine logs and meters through the Host's factories: one console, one /metrics for both.
-await using var server = new WebSocketServer(settings.Server with { LoggerFactory = loggerFactory, MeterFactory = meters }, handler);
-diagnostics.Server = server;
-// Channels across nodes: attached before start so the first subscriber already subscribes at the broker.
-IPubSubBackplane? backplane = settings.Backplane is null ? null : BackplaneFactory.Create(settings.Backplane, settings.History);
-if (backplane is not null)
-{
-    BackplaneMetrics.CreateInstruments(meters, backplane);
-    // Not ready while the broker is unreachable (issue 17): this node's channels reach only its own clients, so a load
-    // balancer should send new clients to a node that still reaches the others. /healthz stays 200 (degraded): alive.
-    string broker = $"{settings.Backplane!.Scheme}://{settings.Backplane.Authority}";
-    diagnostics.ReadinessChecks.Add(() => backplane.IsConnected ? null : $"backplane disconnected ({broker})");
-    if (backplane is IHistoryBackplane history)
-    {
-        // The app protocol carries history offsets in its messages; the other modes relay payloads as they are.
-        var channelHistory = new ChannelHistory(server.PubSub, history, app is null ? null : OffsetStamping.Stamp);
-        app?.UseHistory(channelHistory);
-    }
-    else
-    {
-        server.PubSub.UseBackplane(backplane);
-    }
-    // Give the broker a moment before taking clients, so the first subscribers already get history positions; a broker
-    // that is down does not hold the node back (it runs degraded and connects when the broker is up).
-    for (int waited = 0; waited < 3000 && !backplane.IsConnected; waited += 50)
-    {
-        await Task.Delay(50);
-    }
-}
+builder.Logging.AddHostConsole(settings.LogFormat, settings.LogLevel);
+// The host logs a failed start at Error and throws it on to StartAsync's caller, which reports it below (a port it cannot
+// bind: one "cannot listen" line and exit 1; anything else ends the process with the exception): once is enough.
+builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => level >= settings.LogLevel && level != LogLevel.Error);
+builder.Services.AddHost(settings);
+using IHost host = builder.Build();
 try
 {
-    await server.StartAsync();
+    await host.StartAsync();
 }
-catch (System.Net.Sockets.SocketException exception)
+catch (SocketException exception)
 {
-    HostLog.CannotListen(log, settings.Server.Address, settings.Server.Port, exception.Message);
+    HostLog.CannotListen(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Host"), settings.Server.Address, settings.Server.Port, exception.Message);
     return 1;
 }
-diagnostics.Ready = true;
-string auth = app is null ? "" : settings.App.AuthRequired
-    ? $", auth: JWT HS256 required{(settings.App.AllowQueryToken ? " (query token accepted)" : "")}"
-    : ", auth: OPEN (no WS_AUTH_SECRET: anyone may connect)";
-string files = app is null ? "" : $", files: {settings.App.FilesDirectory ?? "disabled"}";
-if (backplane is not null)
-{
-    files += $", backplane: {settings.Backplane!.Scheme}://{settings.Backplane.Authority} (node {backplane.NodeId:N})";
-}
-HostLog.Listening(log, $"{(settings.Server.Tls is null ? "ws" : "wss")}://{server.LocalEndPoint}", settings.Mode.ToString().ToLowerInvariant(), auth + files, Environment.ProcessId,
-    exporter is null ? "off" : "/metrics");
-systemd.Notify(ServiceState.Ready);
-
-var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-await stop.Task;
-diagnostics.Ready = false;
-systemd.Notify(ServiceState.Stopping);
-HostLog.Stopping(log, server.OpenWebSocketCount);
-await server.StopAsync();
-if (app is not null)
-{
-    await app.DisposeAsync();
-}
-if (backplane is not null)
-{
-    await backplane.DisposeAsync();
-}
-if (handler is EchoHandler echo)
-{
-    // The graceful-stop test compares this count with what the clients received before their 1001.
-    HostLog.StoppedEcho(log, echo.Echoed, GC.GetTotalAllocatedBytes(precise: true));
-}
-else
-{
-    HostLog.Stopped(log, GC.GetTotalAllocatedBytes(precise: true));
-}
+// Until SIGTERM or Ctrl-C (the console lifetime): then the host stops the engine (1001 to every client) and the Host.
+await host.WaitForShutdownAsync();
 return 0;
-
-void Stop(PosixSignalContext context)
-{
-    context.Cancel = true;
-    stop.TrySetResult();
-}

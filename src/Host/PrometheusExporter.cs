@@ -70,9 +70,10 @@ public sealed class PrometheusExporter : IDisposable
 
     /// <summary>
     /// An exporter of every instrument of the meters <paramref name="factory"/> created, plus the runtime's own
-    /// (<c>System.Runtime</c>: GC, memory, CPU, thread pool).
+    /// (<c>System.Runtime</c>: GC, memory, CPU, thread pool). The factory is told by <see cref="Meter.Scope"/>, which
+    /// both <see cref="HostMeterFactory"/> and the Generic Host's <see cref="IMeterFactory"/> set to themselves.
     /// </summary>
-    public static PrometheusExporter For(HostMeterFactory factory, bool includeRuntime = true) =>
+    public static PrometheusExporter For(IMeterFactory factory, bool includeRuntime = true) =>
         new(instrument => ReferenceEquals(instrument.Meter.Scope, factory) || (includeRuntime && instrument.Meter.Name == "System.Runtime"));
 
     /// <summary>Reads the observable instruments and writes every series in the text format.</summary>

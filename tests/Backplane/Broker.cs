@@ -57,7 +57,7 @@ public sealed class Broker : IAsyncDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        DateTime deadline = DateTime.UtcNow + TestTimeouts.Hang; // a broker starts in well under a second
         while (true)
         {
             try
@@ -122,7 +122,7 @@ public sealed class Broker : IAsyncDisposable
     /// <summary>Waits until <paramref name="channel"/> has <paramref name="expected"/> subscribers at the broker.</summary>
     public async Task WaitForSubscribersAsync(string channel, int expected)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        DateTime deadline = DateTime.UtcNow + TestTimeouts.Hang;
         int count;
         while ((count = await SubscribersAsync(channel)) != expected)
         {

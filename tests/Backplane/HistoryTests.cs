@@ -9,6 +9,7 @@ namespace Engine.Tests.Backplane;
 /// </summary>
 public sealed class HistoryTests
 {
+    // A window for messages that must not arrive: load can only make it miss one, never fail a correct run.
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
 
     [Theory]
@@ -165,6 +166,7 @@ public sealed class HistoryTests
         await ExpectMessagesAsync(onB, first: 0, count: 3, firstOffset: 1);
 
         await broker.StopAsync();
+        // Hang bounds above the few seconds that broker-down detection and reconnection take by design.
         await a.WaitForHealthAsync("degraded", TimeSpan.FromSeconds(15));
         await publisher.PublishAsync("live", """{"n":100}""");
         using (JsonDocument local = await onA.ReceiveJsonAsync())

@@ -37,7 +37,7 @@ public sealed class HostNode : IAsyncDisposable
         var node = new HostNode(process, process.Port);
         // The Host listens before its broker connection is up (it connects in the background); a test starts from a
         // joined node, or a subscribe in history mode would get no position (as while the broker is down).
-        await node.WaitForHealthAsync("ok", TimeSpan.FromSeconds(15));
+        await node.WaitForHealthAsync("ok", TestTimeouts.Hang);
         return node;
     }
 

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Backplane;
 
@@ -47,7 +48,7 @@ public sealed class NodeClient : IAsyncDisposable
 
     public async Task<(WebSocketMessageType Type, byte[] Data)> ReceiveAsync(TimeSpan? timeout = null)
     {
-        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        using var cancel = new CancellationTokenSource(timeout ?? TestTimeouts.Hang);
         try
         {
             return await _received.Reader.ReadAsync(cancel.Token);
@@ -65,7 +66,11 @@ public sealed class NodeClient : IAsyncDisposable
         return JsonDocument.Parse(data);
     }
 
-    /// <summary>Asserts that nothing arrives for <paramref name="quiet"/>.</summary>
+    /// <summary>
+    /// Asserts that nothing arrives for <paramref name="quiet"/>: a window for something that must not happen, so load
+    /// can only make a wrong message arrive after the window (a miss), never fail a correct run. Where a caller then
+    /// expects a message that must arrive next, a late stray one is caught there, in order.
+    /// </summary>
     public async Task ExpectNothingAsync(TimeSpan quiet)
     {
         await Task.Delay(quiet);
@@ -79,7 +84,7 @@ public sealed class NodeClient : IAsyncDisposable
     {
         try
         {
-            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2)); // clean-up only: a slow close is dropped
             await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "", cancel.Token);
         }
         catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)

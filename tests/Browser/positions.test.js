@@ -25,6 +25,7 @@ class ScriptedSocket {
 globalThis.WebSocket = ScriptedSocket;
 
 async function nextSocket(count) {
+  // A hang bound: the scripted sockets need no network, the client reconnects after its (test-sized) backoff.
   for (const deadline = Date.now() + 5000; ScriptedSocket.all.length < count;) {
     assert.ok(Date.now() < deadline, 'the client did not reconnect');
     await new Promise((resolve) => setTimeout(resolve, 5));

@@ -105,7 +105,7 @@ internal sealed class AppClient : IDisposable
 
     public async Task<(WebSocketMessageType Type, byte[] Payload)> ReceiveAsync(TimeSpan? timeout = null)
     {
-        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        using var deadline = new CancellationTokenSource(timeout ?? TestTimeouts.Hang);
         int length = 0;
         while (true)
         {

@@ -212,9 +212,9 @@ public sealed class AppProtocolTests
         Assert.Equal(HttpStatusCode.Forbidden, rejected.HttpStatusCode);
     }
 
-    internal static async Task WaitUntilAsync(Func<bool> condition, int timeoutMs = 10_000)
+    internal static async Task WaitUntilAsync(Func<bool> condition)
     {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        DateTime deadline = DateTime.UtcNow + TestTimeouts.Hang;
         while (!condition())
         {
             Assert.True(DateTime.UtcNow < deadline, "condition not met in time");

@@ -38,7 +38,7 @@ public sealed class PublishedHostTests
                 byte[] sent = Encoding.UTF8.GetBytes("hello from the AOT test");
                 await client.SendAsync(sent, WebSocketMessageType.Text, true, CancellationToken.None);
                 var buffer = new byte[256];
-                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var deadline = new CancellationTokenSource(TestTimeouts.Hang);
                 WebSocketReceiveResult result = await client.ReceiveAsync(buffer, deadline.Token);
                 Assert.Equal(WebSocketMessageType.Text, result.MessageType);
                 Assert.Equal(sent, buffer.AsSpan(0, result.Count).ToArray());
@@ -60,7 +60,8 @@ public sealed class PublishedHostTests
             Assert.True(samples["dotnet_process_memory_working_set_bytes"] > 0);
 
             host.Terminate();
-            Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(15)), "no exit within 15 s of SIGTERM");
+            // A hang bound: the Host's shutdown timeout is 10 s and nothing is connected, so it exits at once.
+            Assert.True(await host.WaitForExitAsync(TestTimeouts.Hang), "no exit after SIGTERM");
             Assert.Equal("STOPPING=1", await ReceiveNotificationAsync(notify));
             Assert.Equal(0, host.ExitCode);
             Assert.Contains("stopped", host.Output, StringComparison.Ordinal);
@@ -74,7 +75,7 @@ public sealed class PublishedHostTests
     private static async Task<string> ReceiveNotificationAsync(Socket notify)
     {
         var buffer = new byte[256];
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var deadline = new CancellationTokenSource(TestTimeouts.Hang);
         int length = await notify.ReceiveAsync(buffer, SocketFlags.None, deadline.Token);
         return Encoding.UTF8.GetString(buffer, 0, length);
     }

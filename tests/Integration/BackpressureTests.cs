@@ -33,7 +33,7 @@ public sealed class BackpressureTests
         long receivedBytes = have - (headEnd + 4);
         // The big message is queued from a thread-pool thread, so a flush on that side owns the connection's send while
         // we do not read; the pongs below queue behind it, over the limit, and the server's reader must wait.
-        await handler.Queued.WaitAsync(TimeSpan.FromSeconds(10));
+        await handler.Queued.WaitAsync(TestTimeouts.Hang);
         // Its first bytes arriving show that flush has claimed the send (our reader is idle, so nothing else could have).
         while (receivedBytes == 0)
         {
@@ -49,13 +49,13 @@ public sealed class BackpressureTests
 
         // Now read everything: the big message (10-byte header; more than the kernel buffers on loopback hold) and one
         // 127-byte pong per ping. The flush that drains the big message must wake the waiting reader (a lost wake-up
-        // leaves the later pings unread, and this loop waits out its deadline). 30 s is a hang detector: unloaded the
-        // whole exchange takes about a second.
+        // leaves the later pings unread, and this loop waits out its deadline). TestTimeouts.Hang is a hang detector:
+        // unloaded the whole exchange takes about a second.
         long expected = 10 + bigMessage + ((long)pings * (2 + FrameRules.MaxControlPayload));
         var deadline = Stopwatch.StartNew();
-        while (receivedBytes < expected && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        while (receivedBytes < expected && deadline.Elapsed < TestTimeouts.Hang)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30) - deadline.Elapsed);
+            using var timeout = new CancellationTokenSource(TestTimeouts.Hang - deadline.Elapsed);
             int read;
             try
             {
@@ -99,7 +99,7 @@ public sealed class BackpressureTests
                 {
                     break;
                 }
-                await Task.Delay(5);
+                await Task.Delay(5); // a retry pace, not a bound: 1,000 tries (5 s or more) for the 101 to leave the queue
             }
             _queued.TrySetException(new InvalidOperationException("the big message was not queued"));
         });

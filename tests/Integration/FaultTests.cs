@@ -56,7 +56,7 @@ public sealed class FaultTests
             // The 101 head and the first bytes of the large message.
             var buffer = new byte[readBytes];
             int total = 0;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var timeout = new CancellationTokenSource(TestTimeouts.Hang);
             while (total < readBytes)
             {
                 int n = await socket.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, timeout.Token);
@@ -66,7 +66,9 @@ public sealed class FaultTests
         }
         else
         {
-            await Task.Delay(20); // let the server read what we sent
+            // Usually lets the server read what we sent first. Not a wait the test relies on: on a loaded box the reset may
+            // come first, which is the same fault a step earlier, and the assertions hold for both.
+            await Task.Delay(20);
         }
         socket.LingerState = new LingerOption(true, 0); // close() now sends RST, not FIN
         socket.Close();

@@ -55,10 +55,14 @@ public sealed class LifecycleTests
 
         var ping = await client.ReadFrameAsync();
         Assert.Equal(Opcode.Ping, ping!.Value.Opcode);
-        Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)), "connection terminated");
+        Assert.True(await client.WaitForEndAsync(TestTimeouts.Hang), "connection terminated");
         var elapsed = DateTime.UtcNow - started;
 
-        Assert.InRange(elapsed.TotalMilliseconds, 495, 3000); // first ping at 200 ms, pong due 300 ms later
+        // First ping at 200 ms, pong due 300 ms later. The lower bound is the claim that the pong's deadline was waited
+        // for: the timer wheel never fires early and `started` precedes the upgrade, so load cannot break it (5 ms for
+        // the two clocks). The upper one says the heartbeat cut it, not a hang: 2.5 s past the deadline is many times
+        // what a loaded box's late tick and FIN take.
+        Assert.InRange(elapsed.TotalMilliseconds, 495, 3000);
         await server.AssertDrainedAsync();
         Assert.Equal([CloseCode.AbnormalClosure], handler.Closes.ToArray());
     }
@@ -75,7 +79,9 @@ public sealed class LifecycleTests
         await client.ConnectAsync(server.Uri, CancellationToken.None);
         var receive = client.ReceiveAsync(new byte[16], CancellationToken.None);
 
-        // A dozen pings; without pongs the connection would be cut after 1.1 s.
+        // A dozen pings; without pongs the connection would be cut after 1.1 s. The window is a sleep on purpose (it
+        // watches for something that must not happen); load can only make it see fewer pings, never fail it, unless a
+        // pong took 1 s to come back on loopback, a thousand times its unloaded time.
         await Task.Delay(2000);
 
         Assert.Equal(WebSocketState.Open, client.State);
@@ -118,7 +124,7 @@ public sealed class LifecycleTests
         {
             MaxBufferedBytes = 64 * 1024,
             SlowConsumerPolicy = SlowConsumerPolicy.ClosePolicyViolation,
-            CloseTimeout = TimeSpan.FromMilliseconds(300),
+            CloseTimeout = TimeSpan.FromMilliseconds(300), // keeps the test quick; the drain below is a hang bound
         });
         using var client = await RawClient.ConnectAsync(server.Port);
         await client.HandshakeAsync();

@@ -25,7 +25,7 @@ public sealed class LimitsTests
         Assert.Equal("still here", System.Text.Encoding.UTF8.GetString((await EchoTests.ReceiveMessageAsync(first)).Payload));
 
         await second.CloseAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
-        var deadline = DateTime.UtcNow.AddSeconds(5);
+        DateTime deadline = DateTime.UtcNow + TestTimeouts.Hang;
         while (server.Server.OpenWebSocketCount > 1 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(10);
@@ -95,7 +95,7 @@ public sealed class LimitsTests
             await client.HandshakeAsync();
             // Two messages in one read: the first aborts, the second must not reach a recycled session.
             await client.SendAsync([.. RawClient.Frame(Opcode.Text, "abort"u8), .. RawClient.Frame(Opcode.Text, "after"u8)]);
-            Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)));
+            Assert.True(await client.WaitForEndAsync(TestTimeouts.Hang));
         }
         await server.AssertDrainedAsync();
         using var echo = await RawClient.ConnectAsync(server.Port);

@@ -36,7 +36,7 @@ public sealed class ProtocolViolationTests
         await client.SendAsync(bytes);
 
         Assert.True(expectedCode == await client.ReadCloseCodeAsync(), name);
-        Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)), "server closes TCP after the close frame");
+        Assert.True(await client.WaitForEndAsync(TestTimeouts.Hang), "server closes TCP after the close frame");
         client.Dispose();
         await server.AssertDrainedAsync();
     }
@@ -73,7 +73,7 @@ public sealed class ProtocolViolationTests
         await client.SendAsync([.. RawClient.Frame(Opcode.Close, [0x0F, 0xA1, (byte)'o', (byte)'k']), .. RawClient.Frame(Opcode.Text, "ignored"u8)]);
 
         Assert.Equal(4001, await client.ReadCloseCodeAsync());
-        Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(await client.WaitForEndAsync(TestTimeouts.Hang));
     }
 
     [Fact]

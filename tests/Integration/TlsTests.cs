@@ -59,7 +59,7 @@ public sealed class TlsTests : IDisposable
             }
 
             // Every connection is open and waiting in a zero-byte read through SslStream: no block is rented for any of them.
-            var deadline = DateTime.UtcNow.AddSeconds(5);
+            DateTime deadline = DateTime.UtcNow + TestTimeouts.Hang;
             while (server.Server.OutstandingBuffers > 0 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
@@ -147,15 +147,19 @@ public sealed class TlsTests : IDisposable
     public async Task A_client_that_never_finishes_the_TLS_handshake_is_closed_by_the_handshake_timeout(bool partialRecord)
     {
         await using var server = await StartAsync(configure: o => o with { HandshakeTimeout = TimeSpan.FromMilliseconds(400) });
+        // Started before the connect, so before the server's deadline starts: the timer wheel never fires early, so the
+        // lower bound (the timeout was waited for) holds however slow a loaded box's connect and send are; started after
+        // them, as it was, a slow send could eat the 100 ms margin. The upper bound (2.6 s past the deadline) says the
+        // handshake timeout cut it, not the 5 s default nor a hang; a late tick and FIN take far less on a loaded box.
+        var elapsed = Stopwatch.StartNew();
         using RawClient silent = await RawClient.ConnectAsync(server.Port);
         if (partialRecord)
         {
             // The header of a handshake record announcing 512 bytes that never come: the server is inside the TLS handshake.
             await silent.SendAsync([22, 3, 1, 2, 0, 1]);
         }
-        var elapsed = Stopwatch.StartNew();
 
-        Assert.True(await silent.WaitForEndAsync(TimeSpan.FromSeconds(5)), "the silent client was not closed");
+        Assert.True(await silent.WaitForEndAsync(TestTimeouts.Hang), "the silent client was not closed");
         Assert.InRange(elapsed.ElapsedMilliseconds, 300, 3_000);
         await server.AssertDrainedAsync();
     }
@@ -171,7 +175,7 @@ public sealed class TlsTests : IDisposable
         // Read to the end: a FIN (0), not a reset (which would throw), after the whole answer.
         var response = new MemoryStream();
         var buffer = new byte[1024];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = new CancellationTokenSource(TestTimeouts.Hang);
         int n;
         while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
         {
@@ -187,7 +191,10 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public async Task Garbage_instead_of_a_ClientHello_is_closed_without_harming_the_server()
     {
-        await using var server = await StartAsync(configure: o => o with { HandshakeTimeout = TimeSpan.FromSeconds(1) });
+        // The timeout cuts any garbage the TLS layer would wait on, and the healthy client below must finish its TLS
+        // handshake and upgrade within it too: 3 s (was 1 s), so a cold TLS handshake (first use of the TLS code in this
+        // process) on a loaded 2-core box still fits many times over.
+        await using var server = await StartAsync(configure: o => o with { HandshakeTimeout = TimeSpan.FromSeconds(3) });
         byte[][] garbage =
         [
             [22, 3, 1, 0, 4, 1, 0, 0, 0], // a handshake record holding an empty ClientHello
@@ -198,7 +205,7 @@ public sealed class TlsTests : IDisposable
         {
             using RawClient client = await RawClient.ConnectAsync(server.Port);
             await client.SendAsync(bytes);
-            Assert.True(await client.WaitForEndAsync(TimeSpan.FromSeconds(5)), $"not closed after {Convert.ToHexString(bytes)}");
+            Assert.True(await client.WaitForEndAsync(TestTimeouts.Hang), $"not closed after {Convert.ToHexString(bytes)}");
         }
         await server.AssertDrainedAsync();
 

@@ -25,6 +25,7 @@ public sealed class RestartTests
         var opens = new int[Clients];
         var retries = new int[Clients];
         var received = new ConcurrentDictionary<int, string>();
+        var resubscribed = new int[Clients];
         try
         {
             for (int i = 0; i < Clients; i++)
@@ -40,19 +41,32 @@ public sealed class RestartTests
                 client.Opened += () => Interlocked.Increment(ref opens[index]);
                 client.Reconnecting += (_, _) => Interlocked.Increment(ref retries[index]);
                 client.MessageReceived += m => received[index] = m.Content.GetString()!;
+                client.Subscribed += _ =>
+                {
+                    if (Volatile.Read(ref opens[index]) >= 2)
+                    {
+                        Interlocked.Increment(ref resubscribed[index]); // the Host's answer to the subscribe sent on reopen
+                    }
+                };
                 clients.Add(client);
-                await client.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                await client.StartAsync().WaitAsync(TestTimeouts.Hang);
                 await client.SubscribeAsync("room");
             }
 
             host.Terminate();
-            Assert.True(await host.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the Host did not stop");
+            Assert.True(await host.WaitForExitAsync(TestTimeouts.Hang), "the Host did not stop");
             Assert.Equal(0, host.ExitCode);
             host.Dispose();
-            await Task.Delay(1500); // down for a while: the clients retry against a closed port
+            // Down until every client has retried against the closed port at least twice (a signal, not a 1.5 s sleep that
+            // a loaded box could fill before the second attempt), with the hang bound.
+            var deadline = DateTime.UtcNow + TestTimeouts.Hang;
+            while (retries.Any(r => Volatile.Read(ref r) < 2) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
             host = await HostProcess.StartAsync(args);
 
-            var deadline = DateTime.UtcNow.AddSeconds(20);
+            deadline = DateTime.UtcNow + TestTimeouts.Hang;
             while (opens.Any(o => Volatile.Read(ref o) < 2) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
@@ -60,10 +74,16 @@ public sealed class RestartTests
             Assert.All(opens, o => Assert.Equal(2, o));
             Assert.All(retries, r => Assert.True(r >= 2, $"only {r} reconnect attempts while the Host was down"));
 
-            // The channel was joined again on reconnect: a publish reaches every other client.
-            await Task.Delay(200);
+            // The channel was joined again on reconnect: once the Host has answered every client's new subscribe (a signal;
+            // a 200 ms sleep here let a loaded box publish before some had joined), a publish reaches every other client.
+            deadline = DateTime.UtcNow + TestTimeouts.Hang;
+            while (resubscribed.Any(s => Volatile.Read(ref s) < 1) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+            Assert.All(resubscribed, s => Assert.True(s >= 1, "a client was not subscribed again after the restart"));
             await clients[0].PublishAsync("room", "after the restart");
-            deadline = DateTime.UtcNow.AddSeconds(10);
+            deadline = DateTime.UtcNow + TestTimeouts.Hang;
             while (received.Count < Clients - 1 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);

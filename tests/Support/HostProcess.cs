@@ -92,12 +92,12 @@ internal sealed partial class HostProcess : IDisposable
         process.BeginErrorReadLine();
         try
         {
-            host.Port = await host._port.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            host.Port = await host._port.Task.WaitAsync(TestTimeouts.Hang); // a hang bound: a loaded box starts it in seconds
         }
         catch (TimeoutException)
         {
             host.Dispose();
-            throw new InvalidOperationException("the Host did not start listening within 30 s: " + host.Output);
+            throw new InvalidOperationException($"the Host did not start listening within {TestTimeouts.Hang.TotalSeconds} s: " + host.Output);
         }
         catch (InvalidOperationException)
         {

@@ -32,6 +32,7 @@ internal sealed class TestServer : IAsyncDisposable
         {
             Address = IPAddress.Loopback,
             Port = 0,
+            // A fine tick (the default is 100 ms) so the tests' short timeouts fire close to when they are due.
             TimerResolution = TimeSpan.FromMilliseconds(20),
             Transport = Transport,
         };
@@ -44,10 +45,10 @@ internal sealed class TestServer : IAsyncDisposable
         return new TestServer(server);
     }
 
-    /// <summary>Waits until every connection has ended and every pooled buffer is back.</summary>
+    /// <summary>Waits until every connection has ended and every pooled buffer is back (<see cref="TestTimeouts.Hang"/> bounds the wait).</summary>
     public async Task AssertDrainedAsync()
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        DateTime deadline = DateTime.UtcNow + TestTimeouts.Hang;
         while ((Server.ConnectionCount > 0 || Server.OutstandingBuffers > 0) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);

@@ -13,7 +13,7 @@ namespace Engine.Tests.ClientTests;
 /// </summary>
 public sealed class EngineClientHistoryTests
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Wait = TestTimeouts.Hang; // every wait here is for something that must happen
 
     [Fact]
     public void Subscribe_carries_offset_and_epoch_only_with_a_position()

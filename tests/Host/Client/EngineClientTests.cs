@@ -12,7 +12,7 @@ namespace Engine.Tests.ClientTests;
 [Collection(HostAppCollection.Name)]
 public sealed class EngineClientTests
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Wait = TestTimeouts.Hang; // every wait here is for something that must happen
 
     [Fact]
     public async Task Two_clients_authenticate_subscribe_and_publish_to_each_other()
@@ -101,6 +101,7 @@ public sealed class EngineClientTests
         {
             Assert.True(await reopened.WaitAsync(Wait) && await reopened.WaitAsync(Wait), "both clients reopen");
             Assert.Contains(1001, closes);
+            // The backoff the client chose (its setting), not a measured time.
             Assert.True(reconnecting.TryPeek(out var first) && first.Item1 == 1 && first.Item2 <= TimeSpan.FromMilliseconds(100));
             Assert.Equal(["team"], bob.Channels);
             Assert.Equal(0, alice.Queued);
@@ -150,6 +151,8 @@ public sealed class EngineClientTests
         var error = await Assert.ThrowsAsync<EngineClientException>(() => client.StartAsync().WaitAsync(Wait));
         Assert.Equal(EngineClientErrorKind.Unauthorized, error.Kind);
         Assert.Equal(EngineClientState.Closed, client.State);
+        // A window for something that must not happen (a reconnect after 401): load can only let it see less, never
+        // fail it. The client raises Reconnecting as it decides, before any backoff, so a wrong decision shows at once.
         await Task.Delay(300);
         Assert.Equal(0, reconnecting);
     }

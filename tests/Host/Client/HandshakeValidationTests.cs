@@ -47,28 +47,40 @@ public sealed class HandshakeValidationTests
             string request = Encoding.ASCII.GetString(buffer, 0, length);
             string key = request.Split("\r\n").First(l => l.StartsWith("Sec-WebSocket-Key:", StringComparison.OrdinalIgnoreCase))[18..].Trim();
             await stream.WriteAsync(Encoding.ASCII.GetBytes(response.Replace("{accept}", WebSocketClientConnection.ComputeAccept(key), StringComparison.Ordinal)));
-            await Task.Delay(500);
+            // Hold the connection until the client drops it (it disposes its socket when it refuses the response): a
+            // signal instead of a 500 ms sleep, so the client's verdict never races our close, however loaded the box.
+            try
+            {
+                using var hang = new CancellationTokenSource(TestTimeouts.Hang);
+                while (await stream.ReadAsync(buffer, hang.Token) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // A reset instead of a FIN: the client is gone all the same.
+            }
         });
         var uri = new Uri($"ws://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/");
-        var error = await Assert.ThrowsAsync<WebSocketHandshakeException>(() => WebSocketClientConnection.ConnectAsync(uri, ["chat"]).WaitAsync(TimeSpan.FromSeconds(10)));
+        var error = await Assert.ThrowsAsync<WebSocketHandshakeException>(() => WebSocketClientConnection.ConnectAsync(uri, ["chat"]).WaitAsync(TestTimeouts.Hang));
         Assert.False(string.IsNullOrEmpty(error.Message), why);
-        await server.WaitAsync(TimeSpan.FromSeconds(10));
+        await server.WaitAsync(TestTimeouts.Hang);
     }
 
     [Fact]
     public async Task A_subprotocol_the_server_selects_from_the_offer_is_reported_and_frames_flow_both_ways()
     {
         await using var server = await TestServer.StartAsync(new SubprotocolEcho());
-        await using var connection = await WebSocketClientConnection.ConnectAsync(server.Uri, ["v2.chat", "v1.chat"]).WaitAsync(TimeSpan.FromSeconds(10));
+        await using var connection = await WebSocketClientConnection.ConnectAsync(server.Uri, ["v2.chat", "v1.chat"]).WaitAsync(TestTimeouts.Hang);
         Assert.Equal("v1.chat", connection.Subprotocol);
         byte[] big = new byte[70_000]; // 64-bit length form
         Random.Shared.NextBytes(big);
         await connection.SendAsync(Opcode.Binary, big);
-        ReceivedMessage echo = await connection.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        ReceivedMessage echo = await connection.ReceiveAsync().WaitAsync(TestTimeouts.Hang);
         Assert.Equal(Opcode.Binary, echo.Type);
         Assert.Equal(big, echo.Payload);
         await connection.CloseAsync(1000, "bye");
-        ReceivedMessage close = await connection.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        ReceivedMessage close = await connection.ReceiveAsync().WaitAsync(TestTimeouts.Hang);
         Assert.Equal((Opcode.Close, 1000), (close.Type, close.CloseCode));
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
 using Engine.History;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Unit.Backplane;
 
@@ -14,9 +15,9 @@ public sealed class BackplaneBaseTests
 {
     /// <summary>
     /// Bounds the wait for the background reconcile loop; it reacts in microseconds, the margin is for a loaded 2-core
-    /// box where the thread pool may be starved for seconds by the other test runs.
+    /// box where the thread pool may be starved for seconds by the other test runs: a hang bound.
     /// </summary>
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Wait = TestTimeouts.Hang;
 
     [Fact]
     public async Task A_second_attach_is_refused()

@@ -136,6 +136,7 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
             ServerLog.ServerStarted(Logger, _loops.LocalEndPoint, kind);
             return Task.CompletedTask;
         }
+        ListenerPortCheck.EnsureFree(new IPEndPoint(Options.Address, Options.Port));
         var listener = new Socket(Options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {

@@ -24,6 +24,31 @@ public sealed class TransportTests
         Assert.Equal("on the chosen transport", Encoding.UTF8.GetString((await EchoTests.ReceiveMessageAsync(client)).Payload));
     }
 
+    public static TheoryData<TransportKind> ListeningTransports => [TransportKind.IoUring, TransportKind.Epoll, TransportKind.Sockets];
+
+    [Theory]
+    [MemberData(nameof(ListeningTransports))]
+    public async Task A_second_server_on_a_port_already_listened_on_fails_to_start(TransportKind second)
+    {
+        if (second == TransportKind.IoUring && !UringLoop.IsSupported)
+        {
+            return; // io_uring forbidden here: the other two still run
+        }
+        // The listeners share their port through SO_REUSEPORT, so without a check the second server bound anyway and
+        // took half of the first one's connections.
+        await using var first = await TestServer.StartAsync(new EchoHandler());
+        var options = new WebSocketServerOptions { Address = System.Net.IPAddress.Loopback, Port = first.Server.LocalEndPoint.Port, Transport = second };
+        await using var server = new WebSocketServer(options, new EchoHandler());
+        var error = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => server.StartAsync());
+        Assert.Equal(System.Net.Sockets.SocketError.AddressAlreadyInUse, error.SocketErrorCode);
+
+        // The first one still serves.
+        using var client = new ClientWebSocket();
+        await client.ConnectAsync(first.Uri, CancellationToken.None);
+        await client.SendAsync("still mine"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        Assert.Equal("still mine", Encoding.UTF8.GetString((await EchoTests.ReceiveMessageAsync(client)).Payload));
+    }
+
     [Fact]
     public async Task Io_uring_receives_that_find_every_shared_buffer_taken_wait_and_lose_nothing()
     {

@@ -14,6 +14,7 @@ internal static class ReusePortListeners
 
     public static Socket[] Open(IPEndPoint endPoint, int backlog, int count)
     {
+        ListenerPortCheck.EnsureFree(endPoint);
         var listeners = new List<Socket>(count);
         try
         {

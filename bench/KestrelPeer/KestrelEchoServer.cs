@@ -73,7 +73,8 @@ public static class KestrelEchoServer
         return (app, bound);
     }
 
-    private static Task HandleAsync(HttpContext context, bool broadcast, WebSocketAcceptContext accept)
+    /// <summary>The echo or broadcast endpoint (bench/AspNetCorePeer maps it beside the engine, on the same port).</summary>
+    public static Task HandleAsync(HttpContext context, bool broadcast, WebSocketAcceptContext accept)
     {
         if (context.WebSockets.IsWebSocketRequest)
         {
@@ -87,7 +88,7 @@ public static class KestrelEchoServer
         return Task.CompletedTask;
     }
 
-    private static Task WriteStatsAsync(HttpContext context)
+    public static Task WriteStatsAsync(HttpContext context)
     {
         context.Response.ContentType = "application/json";
         var json = $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{Volatile.Read(ref connections)}}}";

@@ -68,7 +68,11 @@ app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
 app.MapEngineWebSockets("/ws");
 var accept = new WebSocketAcceptContext { DangerousEnableCompression = compression };
 app.Map("/kestrel", context => KestrelEchoServer.HandleAsync(context, broadcast, accept));
-app.MapGet("/stats", (HttpContext context) => KestrelEchoServer.WriteStatsAsync(context));
+// The benchmark's counters: connections on either side (one side is measured at a time).
+WebSocketServer engine = app.Services.GetRequiredService<WebSocketServer>();
+app.MapGet("/stats", () => Results.Content(
+    $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)}," +
+    $"\"connections\":{engine.OpenWebSocketCount + KestrelEchoServer.Connections}}}", "application/json"));
 app.MapGet("/", () => Results.Content("<!doctype html><title>engine</title><p>Engine.AspNetCore peer</p>", "text/html"));
 await app.StartAsync();
 Console.WriteLine($"aspnetcore {(broadcast ? "broadcast" : "echo")}{(compression ? " with permessage-deflate" : "")} listening on " +

@@ -73,6 +73,9 @@ public static class KestrelEchoServer
         return (app, bound);
     }
 
+    /// <summary>WebSockets open through <see cref="HandleAsync"/> (bench/AspNetCorePeer's /stats adds them to the engine's).</summary>
+    public static int Connections => Volatile.Read(ref connections);
+
     /// <summary>The echo or broadcast endpoint (bench/AspNetCorePeer maps it beside the engine, on the same port).</summary>
     public static Task HandleAsync(HttpContext context, bool broadcast, WebSocketAcceptContext accept)
     {
@@ -88,7 +91,7 @@ public static class KestrelEchoServer
         return Task.CompletedTask;
     }
 
-    public static Task WriteStatsAsync(HttpContext context)
+    private static Task WriteStatsAsync(HttpContext context)
     {
         context.Response.ContentType = "application/json";
         var json = $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(precise: true)},\"managedHeap\":{GC.GetTotalMemory(false)},\"connections\":{Volatile.Read(ref connections)}}}";

@@ -28,8 +28,16 @@ internal static class EngineWebSocketsEndpoint
             : upgrade?.IsUpgradableRequest == true;
         if (!webSocket)
         {
+            if (extendedConnect)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest; // a CONNECT for another protocol
+                return;
+            }
             context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
-            context.Response.Headers.Upgrade = "websocket";
+            if (HttpProtocol.IsHttp11(context.Request.Protocol))
+            {
+                context.Response.Headers.Upgrade = "websocket"; // connection-specific: not allowed in an HTTP/2 response
+            }
             return;
         }
         UpgradeHandoff handoff = Begin(server, context, extendedConnect);
@@ -103,7 +111,7 @@ internal static class EngineWebSocketsEndpoint
         {
             foreach (string? value in header.Value)
             {
-                length += header.Key.Length + (value?.Length ?? 0) + 4;
+                length += header.Key.Length + (value?.Length ?? 0) + 4; // an upper bound: pseudo-headers are skipped below
             }
         }
         byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
@@ -118,6 +126,10 @@ internal static class EngineWebSocketsEndpoint
             position = NewLine(buffer, position);
             foreach (KeyValuePair<string, StringValues> header in request.Headers)
             {
+                if (header.Key.StartsWith(':'))
+                {
+                    continue; // an HTTP/2 pseudo-header, should a server list one: not a header, and not a token
+                }
                 foreach (string? value in header.Value)
                 {
                     position += Encoding.Latin1.GetBytes(header.Key, buffer.AsSpan(position));

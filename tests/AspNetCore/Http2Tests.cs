@@ -99,6 +99,22 @@ public sealed class Http2Tests
         await app.App.DisposeAsync();
     }
 
+    [Fact]
+    public async Task A_plain_http2_request_to_the_endpoint_gets_426_without_connection_specific_headers()
+    {
+        await using EngineApp app = await EngineApp.StartAsync(new RecordingHandler(), HttpProtocols.Http2);
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(app.BaseUri, "/ws"))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        using HttpResponseMessage response = await http.SendAsync(request);
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.Equal(HttpStatusCode.UpgradeRequired, response.StatusCode);
+        Assert.False(response.Headers.Contains("Upgrade")); // RFC 9113 §8.2.2: no connection-specific fields in HTTP/2
+    }
+
     private static ClientWebSocket Http2Client()
     {
         var client = new ClientWebSocket();

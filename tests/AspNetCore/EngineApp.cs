@@ -78,7 +78,15 @@ internal sealed class EngineApp : IAsyncDisposable
         app.UseAuthorization();
         app.MapEngineWebSockets("/ws");
         app.MapEngineWebSockets("/rooms/{room}").RequireAuthorization();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         var uri = new Uri(address);
         return new EngineApp(app, new Uri($"{uri.Scheme}://{(certificate is null ? "127.0.0.1" : "localhost")}:{uri.Port}/"));

@@ -174,6 +174,14 @@ public sealed class Http11Tests
         await app.App.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Bad_engine_options_fail_the_start_of_the_application()
+    {
+        var exception = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => EngineApp.StartAsync(new RecordingHandler(), configure: o => o with { MaxMessageSize = 0 }));
+        Assert.Contains("MaxMessageSize", exception.Message);
+    }
+
     internal static async Task WaitUntilAsync(Func<bool> condition)
     {
         // 10 s: connection teardown is a few milliseconds; the margin is for a loaded 2-core box.

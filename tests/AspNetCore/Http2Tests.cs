@@ -99,6 +99,27 @@ public sealed class Http2Tests
         await app.App.DisposeAsync();
     }
 
+    public static TheoryData<HttpProtocols> Protocols => new() { HttpProtocols.Http1, HttpProtocols.Http2 };
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task A_client_that_vanishes_mid_message_leaves_nothing_behind(HttpProtocols protocols)
+    {
+        var handler = new RecordingHandler();
+        await using EngineApp app = await EngineApp.StartAsync(handler, protocols);
+        using var http = new HttpMessageInvoker(new SocketsHttpHandler());
+        ClientWebSocket client = protocols == HttpProtocols.Http2 ? Http2Client() : new ClientWebSocket();
+        await client.ConnectAsync(app.WebSocketUri("/ws"), http, CancellationToken.None);
+        // Half a 100 KB message, then gone (HTTP/1.1: the TCP connection; HTTP/2: the stream is reset).
+        await client.SendAsync(new byte[50_000], WebSocketMessageType.Binary, false, CancellationToken.None);
+        await Http11Tests.WaitUntilAsync(() => app.Server.ConnectionCount == 1);
+        client.Abort();
+        client.Dispose();
+        await Http11Tests.WaitUntilAsync(() => app.Server.ConnectionCount == 0 && app.Server.OpenWebSocketCount == 0);
+        Assert.Equal(CloseCode.AbnormalClosure, Assert.Single(handler.Closed).Code);
+        await Http11Tests.WaitUntilAsync(() => app.Server.OutstandingBuffers == 0); // the reassembly and receive blocks came back
+    }
+
     [Fact]
     public async Task A_plain_http2_request_to_the_endpoint_gets_426_without_connection_specific_headers()
     {

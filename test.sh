@@ -40,14 +40,16 @@ echo "== build (warnings are errors)"
 dotnet build Engine.sln -c Release -nologo -v q
 
 # NuGet packages of the engine libraries (src/Packaging.props): each .nupkg must carry its dll, XML docs and README.
-echo "== NuGet pack (Engine.WebSockets, Engine.WebSockets.Hosting)"
+echo "== NuGet pack (Engine.WebSockets, Engine.WebSockets.Hosting, Engine.WebSockets.AspNetCore)"
 pack_dir=$(mktemp -d)
 pack_passed=0 pack_failed=0
 if dotnet pack src/Engine.Hosting/Engine.Hosting.csproj -c Release --no-build -nologo -v q -o "$pack_dir" \
+   && dotnet pack src/Engine.AspNetCore/Engine.AspNetCore.csproj -c Release --no-build -nologo -v q -o "$pack_dir" \
    && dotnet pack src/Engine/Engine.csproj -c Release --no-build -nologo -v q -o "$pack_dir"; then
   for check in "Engine.WebSockets:lib/net10.0/Engine.dll" "Engine.WebSockets:lib/net10.0/Engine.xml" "Engine.WebSockets:README.md" \
                "Engine.WebSockets.Hosting:lib/net10.0/Engine.Hosting.dll" "Engine.WebSockets.Hosting:lib/net10.0/Engine.Hosting.xml" \
-               "Engine.WebSockets.Hosting:README.md"; do
+               "Engine.WebSockets.Hosting:README.md" "Engine.WebSockets.AspNetCore:lib/net10.0/Engine.AspNetCore.dll" \
+               "Engine.WebSockets.AspNetCore:README.md"; do
     nupkg="$pack_dir/${check%%:*}.0.1.0.nupkg"
     listing=$(unzip -Z1 "$nupkg" 2>/dev/null || true)   # no pipe into grep -q: pipefail would see unzip's SIGPIPE
     if grep -qx "${check#*:}" <<<"$listing"; then pack_passed=$((pack_passed + 1));
@@ -65,6 +67,9 @@ run_tests tests/Unit/Unit.csproj -c Release --no-build -nologo
 
 echo "== Host, Generic Host and C# client tests (in-process, real sockets)"
 run_tests tests/Host/Host.csproj -c Release --no-build -nologo
+
+echo "== ASP.NET Core integration (Engine.AspNetCore on Kestrel: ClientWebSocket over HTTP/1.1 and HTTP/2, JWT auth)"
+run_tests tests/AspNetCore/AspNetCore.csproj -c Release --no-build -nologo
 
 echo "== integration tests on the default transport (io_uring where the kernel allows it, else epoll)"
 run_tests tests/Integration/Integration.csproj -c Release --no-build -nologo

@@ -4,7 +4,7 @@
 #   bench/run.sh --quick    every scenario for a second or two at reduced sizes (CI smoke test, ~3 min),
 #                           results in bench/results/tmp/quick/ so a real run's files are never overwritten
 #   bench/run.sh --out DIR  results in DIR instead
-# Any other arguments go to the Load program (e.g. --reps 5, --scenarios echo,latency, --no-ours, --ours-dll PATH).
+# Any other arguments go to the Load program (e.g. --reps 5, --scenarios echo,latency, --no-ours, --ours-dll PATH, --aspnet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +41,12 @@ elif [[ $ours_dll == 1 ]]; then
 else
   dotnet build -c Release -nologo -v q src/Host/Host.csproj
   echo "== our Host built: measuring ours vs Kestrel"
+fi
+
+# Engine.AspNetCore (--aspnet, passed on to the Load program): two more columns from one ASP.NET Core app, the engine
+# behind Kestrel (/ws) and Kestrel's own WebSocket middleware (/kestrel) in the same process, on the same port.
+if [[ " $* " == *" --aspnet "* ]]; then
+  dotnet build -c Release -nologo -v q bench/AspNetCorePeer/AspNetCorePeer.csproj
 fi
 
 mkdir -p "$out"

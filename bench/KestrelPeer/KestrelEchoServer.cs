@@ -73,7 +73,11 @@ public static class KestrelEchoServer
         return (app, bound);
     }
 
-    private static Task HandleAsync(HttpContext context, bool broadcast, WebSocketAcceptContext accept)
+    /// <summary>WebSockets open through <see cref="HandleAsync"/> (bench/AspNetCorePeer's /stats adds them to the engine's).</summary>
+    public static int Connections => Volatile.Read(ref connections);
+
+    /// <summary>The echo or broadcast endpoint (bench/AspNetCorePeer maps it beside the engine, on the same port).</summary>
+    public static Task HandleAsync(HttpContext context, bool broadcast, WebSocketAcceptContext accept)
     {
         if (context.WebSockets.IsWebSocketRequest)
         {

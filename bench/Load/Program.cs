@@ -9,7 +9,7 @@ namespace Load;
 /// <summary>
 /// Entry point. Modes:
 /// <list type="bullet">
-/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn,wss,deflate] [--cases TEXT] [--latency-rate N] [--no-ours] [--no-sockets] [--ours-dll PATH] [--loops N] [--no-pin]</c></item>
+/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn,wss,deflate] [--cases TEXT] [--latency-rate N] [--no-ours] [--no-sockets] [--ours-dll PATH] [--loops N] [--no-pin] [--aspnet [--aspnet-dll PATH]]</c></item>
 /// <item><c>--render load.json</c>: redraw load.md and load.svg from an earlier run's JSON</item>
 /// <item><c>--tcp-echo --port N</c>: the raw TCP echo server, the generator's ceiling check</item>
 /// <item><c>--connect-worker --port N --count K --first I --threads T</c>: a child holding idle connections for the scale scenario</item>
@@ -83,6 +83,14 @@ internal static class Program
             return 2;
         }
         servers.Add(new ServerKind("kestrel", "Kestrel", kestrelDll, WebSocket: true, HasStats: true, CanBroadcast: true));
+        if (arguments.Has("--aspnet"))
+        {
+            // Engine.AspNetCore: one ASP.NET Core app (bench/AspNetCorePeer) serving the engine on /ws and Kestrel's own
+            // WebSocket middleware on /kestrel, same process and port; echo, latency, broadcast and idle memory.
+            var aspnetDll = arguments.Get("--aspnet-dll") ?? Path.Combine(root, "bench", "AspNetCorePeer", "bin", "Release", "net10.0", "AspNetCorePeer.dll");
+            servers.Add(new ServerKind("aspnet", "ours (ASP.NET Core)", aspnetDll, true, true, true) { Path = "/ws", AllScenarios = false, Idle = true });
+            servers.Add(new ServerKind("aspnet-kestrel", "Kestrel (same app)", aspnetDll, true, true, true) { Path = "/kestrel", AllScenarios = false, Idle = true });
+        }
         var raw = new ServerKind("tcp", "raw TCP echo", self, WebSocket: false, HasStats: false, CanBroadcast: false);
         var scenarios = new HashSet<string>((arguments.Get("--scenarios") ?? "echo,latency,broadcast,scale,churn,wss,deflate").Split(','), StringComparer.Ordinal);
         var options = new RunOptions(quick, arguments.Int("--reps", quick ? 1 : 3), output, logs, servers, raw, scenarios, arguments.Get("--cases"), arguments.Int("--latency-rate", 0), arguments.Int("--loops", 1), ServerCpu);

@@ -13,6 +13,7 @@ public readonly ref struct RequestHead
     private readonly ReadOnlySpan<byte> _buffer;
     private readonly ref readonly HttpRequestHead _head;
     private readonly WebSocketConnection? _connection;
+    private readonly EndPoint? _remoteEndPoint;
 
     internal RequestHead(ReadOnlySpan<byte> buffer, ref readonly HttpRequestHead head, WebSocketConnection? connection)
     {
@@ -21,11 +22,27 @@ public readonly ref struct RequestHead
         _connection = connection;
     }
 
+    /// <summary>A request another HTTP server parsed and handed over (<see cref="WebSocketServer.BeginUpgrade"/>).</summary>
+    internal RequestHead(ReadOnlySpan<byte> buffer, ref readonly HttpRequestHead head, EndPoint? remoteEndPoint, object? context)
+    {
+        _buffer = buffer;
+        _head = ref head;
+        _remoteEndPoint = remoteEndPoint;
+        Context = context;
+    }
+
     /// <summary>
     /// The peer's address (null for connections taken over from a <see cref="Stream"/> without one). Made when first
     /// asked: handlers that never look at it cost no address object per connection.
     /// </summary>
-    public EndPoint? RemoteEndPoint => _connection?.RemoteEndPoint;
+    public EndPoint? RemoteEndPoint => _connection?.RemoteEndPoint ?? _remoteEndPoint;
+
+    /// <summary>
+    /// What the HTTP server that parsed this request passed along with it (<see cref="WebSocketServer.BeginUpgrade"/>):
+    /// under ASP.NET Core (Engine.AspNetCore) the request's <c>HttpContext</c>, with the authenticated user and the route
+    /// values. Null on the engine's own transports.
+    /// </summary>
+    public object? Context { get; }
 
     /// <summary>The method, e.g. <c>GET</c>.</summary>
     public string Method => Encoding.ASCII.GetString(_head.Method.Of(_buffer));

@@ -253,30 +253,20 @@ public sealed class WebSocketConnection : ISessionHost
 
     UpgradeDecision ISessionHost.OnUpgrade(ReadOnlySpan<byte> buffer, in HttpRequestHead head)
     {
-        if (!_server.TryReserveConnection())
+        UpgradeDecision decision = _server.DecideUpgrade(new RequestHead(buffer, in head, this), Id);
+        if (decision.IsAccepted)
         {
-            return UpgradeDecision.ServerFull; // 503 over MaxConnections; the open ones are untouched
+            Adopt(decision);
         }
-        UpgradeDecision decision;
-        try
-        {
-            decision = _server.Handler.OnUpgrade(new RequestHead(buffer, in head, this));
-        }
-        catch (Exception exception)
-        {
-            _server.ReleaseConnection();
-            ServerLog.HandlerFailed(_server.Logger, "OnUpgrade", Id, exception);
-            throw;
-        }
-        if (!decision.IsAccepted)
-        {
-            _server.ReleaseConnection();
-            return decision;
-        }
+        return decision;
+    }
+
+    /// <summary>Takes on an accepted decision: the reservation against MaxConnections (released when the connection ends), subprotocol, state.</summary>
+    internal void Adopt(in UpgradeDecision decision)
+    {
         _reserved = true;
         Subprotocol = decision.Subprotocol;
         UserState = decision.State;
-        return decision;
     }
 
     HttpResponse? ISessionHost.OnHttpRequest(ReadOnlySpan<byte> buffer, in HttpRequestHead head)
@@ -292,15 +282,7 @@ public sealed class WebSocketConnection : ISessionHost
         }
     }
 
-    void ISessionHost.OnHandshakeRejected(int status, HandshakeRejection reason)
-    {
-        _server.Metrics.Rejected(status, reason);
-        ILogger logger = _server.Logger;
-        if (logger.IsEnabled(LogLevel.Debug)) // the end point is made on first use: not for a log line nobody reads
-        {
-            ServerLog.HandshakeRejected(logger, RemoteEndPoint, status, ServerMetrics.ReasonName(reason));
-        }
-    }
+    void ISessionHost.OnHandshakeRejected(int status, HandshakeRejection reason) => _server.OnHandshakeRejected(this, null, status, reason);
 
     void ISessionHost.OnProtocolError(ProtocolError error) =>
         ServerLog.ProtocolError(_server.Logger, Id, error.Describe(), (int)error.ToCloseCode());

@@ -20,7 +20,7 @@ namespace Engine;
 /// Holds no global state: several servers can run in one process. It can also take over connections accepted
 /// elsewhere (<see cref="Accept(Socket)"/>, <see cref="Accept(Stream, EndPoint?)"/>).
 /// </summary>
-public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
+public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
 {
     private readonly ConnectionRegistry _connections = new();
     private readonly SessionSettings _settings;
@@ -126,6 +126,11 @@ public sealed class WebSocketServer : IAsyncDisposable, IServerGauges
             TransportKind.Auto => TransportKind.Sockets,
             _ => Options.Transport,
         };
+        if (!Options.Listen)
+        {
+            StartTimer(); // connections come only through Accept and BeginUpgrade
+            return Task.CompletedTask;
+        }
         if (kind != TransportKind.Sockets)
         {
             _loops = LoopTransport.Start(new IPEndPoint(Options.Address, Options.Port), Options.Backlog,

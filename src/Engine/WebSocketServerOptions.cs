@@ -112,6 +112,13 @@ public sealed record WebSocketServerOptions
     /// </summary>
     public IMeterFactory? MeterFactory { get; init; }
 
+    /// <summary>
+    /// Whether <see cref="WebSocketServer.StartAsync"/> binds <see cref="Address"/>:<see cref="Port"/> (the default).
+    /// False: the server listens nowhere and takes connections only through <see cref="WebSocketServer.Accept(System.Net.Sockets.Socket)"/>
+    /// and hand-offs (<see cref="WebSocketServer.BeginUpgrade"/>), as under ASP.NET Core, where Kestrel owns the port.
+    /// </summary>
+    public bool Listen { get; init; } = true;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {

@@ -33,7 +33,7 @@ internal static class CompressionScenario
         {
             client.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
         }
-        await client.ConnectAsync(new Uri($"ws://127.0.0.1:{server.Port}/"), CancellationToken.None);
+        await client.ConnectAsync(new Uri($"ws://127.0.0.1:{server.Port}{server.Kind.Path}"), CancellationToken.None);
         return client;
     }
 

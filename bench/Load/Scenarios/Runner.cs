@@ -298,7 +298,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
         }
     }
 
-    private static Target TargetOf(ServerProcess s) => new(IPAddress.Loopback, s.Port, "/", s.Kind.WebSocket);
+    private static Target TargetOf(ServerProcess s) => new(IPAddress.Loopback, s.Port, s.Kind.Path, s.Kind.WebSocket);
 
     private List<EchoSpec> EchoCells()
     {
@@ -427,7 +427,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
             Progress($"[scale] {cell}, fresh server each time, clients in {(n + 7999) / 8000} worker processes");
             for (var rep = 0; rep < options.Repetitions; rep++)
             {
-                foreach (var kind in options.Servers.Where(k => k.AllScenarios))
+                foreach (var kind in options.Servers.Where(k => k.AllScenarios || k.Idle))
                 {
                     using var server = TryStart(kind, broadcast: false);
                     if (server is null)

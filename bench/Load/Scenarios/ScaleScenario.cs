@@ -67,7 +67,7 @@ internal static class ScaleScenario
             {
                 var count = connections / workerCount + (w < connections % workerCount ? 1 : 0);
                 var info = CpuPinning.SelfStartInfo("--connect-worker", "--port", server.Port.ToString(CultureInfo.InvariantCulture), "--count", count.ToString(CultureInfo.InvariantCulture),
-                    "--first", nextIndex.ToString(CultureInfo.InvariantCulture), "--threads", "16");
+                    "--first", nextIndex.ToString(CultureInfo.InvariantCulture), "--threads", "16", "--path", server.Kind.Path);
                 nextIndex += count;
                 info.RedirectStandardInput = true;
                 info.RedirectStandardOutput = true;

@@ -16,14 +16,21 @@ internal sealed record ServerKind(string Name, string Label, string Dll, bool We
     /// </summary>
     public bool AllScenarios { get; init; } = true;
 
+    /// <summary>The WebSocket path: <c>/ws</c> and <c>/kestrel</c> on bench/AspNetCorePeer (<c>--aspnet</c>), <c>/</c> elsewhere.</summary>
+    public string Path { get; init; } = "/";
+
+    /// <summary>Measured in the idle-connection (scale) scenario although not in every scenario (the <c>--aspnet</c> kinds).</summary>
+    public bool Idle { get; init; }
+
     public string[] Arguments(bool broadcast, int port)
     {
-        string[] tls = Tls is { } t && Name is "ours" or "kestrel" ? ["--tls-cert", t.Certificate, "--tls-key", t.Key] : [];
-        string[] deflate = !Compression ? [] : Name == "ours" ? ["--deflate", "true"] : Name == "kestrel" ? ["--compression"] : [];
+        string[] tls = Tls is { } t && Name is "ours" or "kestrel" or "aspnet" or "aspnet-kestrel" ? ["--tls-cert", t.Certificate, "--tls-key", t.Key] : [];
+        string[] deflate = !Compression ? [] : Name == "ours" ? ["--deflate", "true"] : Name is "kestrel" or "aspnet" or "aspnet-kestrel" ? ["--compression"] : [];
         return Name switch
         {
             "ours" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls, .. deflate],
             "sockets" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--transport", "sockets"],
+            "aspnet" or "aspnet-kestrel" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls, .. deflate],
             "kestrel" => [Dll, .. (broadcast ? new[] { "--broadcast" } : []), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls, .. deflate],
             _ => [Dll, "--tcp-echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
         };

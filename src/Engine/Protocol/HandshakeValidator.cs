@@ -59,4 +59,26 @@ internal static class HandshakeValidator
         status = 101;
         return HandshakeKind.Upgrade;
     }
+
+    /// <summary>
+    /// The checks of a WebSocket opened over HTTP/2 with an extended CONNECT (RFC 8441 §4-5), as another HTTP server
+    /// handed it over: that server has checked the method and <c>:protocol = websocket</c>, and RFC 8441 §5 drops
+    /// <c>Upgrade</c>, <c>Connection</c>, <c>Sec-WebSocket-Key</c> and <c>Sec-WebSocket-Accept</c>. What is left is
+    /// RFC 6455 §4.2.1 (6): <c>Sec-WebSocket-Version: 13</c>, once (426 otherwise).
+    /// </summary>
+    public static HandshakeKind ValidateExtendedConnect(ReadOnlySpan<byte> buffer, in HttpRequestHead head, out int status)
+    {
+        status = 400;
+        if (!head.TryGetHeader(buffer, "Sec-WebSocket-Version"u8, out ReadOnlySpan<byte> version))
+        {
+            return HandshakeKind.Rejected;
+        }
+        if (!version.SequenceEqual("13"u8) || head.CountHeader(buffer, "Sec-WebSocket-Version"u8) != 1)
+        {
+            status = 426;
+            return HandshakeKind.Rejected;
+        }
+        status = 101;
+        return HandshakeKind.Upgrade;
+    }
 }

@@ -19,19 +19,13 @@ internal sealed partial class WebSocketSession
     /// <summary>The connection's permessage-deflate state when the handshake agreed it, else null. Set before OnOpen.</summary>
     public PerMessageDeflate? Deflate => _deflate;
 
-    /// <summary>Agrees permessage-deflate if it is enabled and offered; returns the Sec-WebSocket-Extensions answer or null.</summary>
-    private string? NegotiateExtensions(ReadOnlySpan<byte> buffer, in HttpRequestHead head)
+    /// <summary>Takes on the permessage-deflate the handshake agreed, if any.</summary>
+    private void AdoptDeflate(in UpgradeAnswer answer)
     {
-        if (_settings.Compression is not { } compression)
+        if (answer.Extensions is not null)
         {
-            return null;
+            _deflate = new PerMessageDeflate(answer.Deflate, _settings.Compression!.Pool, _settings.Compression.Threshold);
         }
-        string? answer = DeflateNegotiation.Negotiate(buffer, head, compression.Config, out DeflateParameters agreed);
-        if (answer is not null)
-        {
-            _deflate = new PerMessageDeflate(agreed, compression.Pool, compression.Threshold);
-        }
-        return answer;
     }
 
     private ProtocolError CheckWithDeflate(in FrameHeader header)

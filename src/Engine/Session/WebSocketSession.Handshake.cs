@@ -1,5 +1,6 @@
 using System.Buffers;
 using Engine.Protocol;
+using Engine.Timers;
 
 namespace Engine.Session;
 
@@ -22,63 +23,61 @@ internal sealed partial class WebSocketSession
 
         HandshakeKind kind = HandshakeValidator.Validate(input, head, out Slice key, out int handshakeStatus);
         bool isHead = head.Method.Of(input).SequenceEqual("HEAD"u8);
-        switch (kind)
+        if (kind == HandshakeKind.PlainHttp)
         {
-            case HandshakeKind.PlainHttp:
-                HttpResponse? response;
-                try
-                {
-                    response = _host.OnHttpRequest(input, head);
-                }
-                catch (Exception)
-                {
-                    // The application's HTTP handler failed: the client gets a 500, the server goes on.
-                    RespondAndClose(500, null, includeBody: !isHead, nowMs);
-                    return input.Length;
-                }
-                if (response is null)
-                {
-                    _host.OnHandshakeRejected(426, HandshakeRejection.NotUpgrade);
-                }
-                RespondAndClose(response?.Status ?? 426, response, includeBody: !isHead, nowMs);
+            HttpResponse? response;
+            try
+            {
+                response = _host.OnHttpRequest(input, head);
+            }
+            catch (Exception)
+            {
+                // The application's HTTP handler failed: the client gets a 500, the server goes on.
+                RespondAndClose(500, null, includeBody: !isHead, nowMs);
                 return input.Length;
-            case HandshakeKind.Rejected:
-                _host.OnHandshakeRejected(handshakeStatus, HandshakeRejection.InvalidHandshake);
-                RespondAndClose(handshakeStatus, null, includeBody: true, nowMs);
-                return input.Length;
-        }
-
-        UpgradeDecision decision;
-        try
-        {
-            decision = _host.OnUpgrade(input, head);
-        }
-        catch (Exception)
-        {
-            _host.OnHandshakeRejected(500, HandshakeRejection.HandlerError);
-            RespondAndClose(500, null, includeBody: true, nowMs);
-            return input.Length;
-        }
-        // §4.2.2: the selected subprotocol must be one the client offered; choosing another is an application bug.
-        if (decision.IsAccepted && decision.Subprotocol is not null && !OffersSubprotocol(input, head, decision.Subprotocol))
-        {
-            _host.OnHandshakeRejected(500, HandshakeRejection.HandlerError);
-            RespondAndClose(500, null, includeBody: true, nowMs);
-            return input.Length;
-        }
-        if (!decision.IsAccepted)
-        {
-            _host.OnHandshakeRejected(decision.Status, decision.IsServerFull ? HandshakeRejection.MaxConnections : HandshakeRejection.Application);
-            RespondAndClose(decision.Status, null, includeBody: true, nowMs);
+            }
+            if (response is null)
+            {
+                _host.OnHandshakeRejected(426, HandshakeRejection.NotUpgrade);
+            }
+            RespondAndClose(response?.Status ?? 426, response, includeBody: !isHead, nowMs);
             return input.Length;
         }
 
+        var answer = UpgradeAnswer.Decide(new SessionUpgradeHost(_host), input, head, kind, handshakeStatus, _settings.Compression);
+        if (!answer.IsAccepted)
+        {
+            RespondAndClose(answer.Status, null, includeBody: true, nowMs);
+            return input.Length;
+        }
         Span<byte> accept = stackalloc byte[AcceptKey.Length];
         AcceptKey.Compute(key.Of(input), accept);
-        string? extensions = NegotiateExtensions(input, head);
-        _output.WriteHttp(new SwitchingProtocols(accept, decision.Subprotocol, extensions),
+        AdoptDeflate(answer);
+        _output.WriteHttp(new SwitchingProtocols(accept, answer.Decision.Subprotocol, answer.Extensions),
             static (writer, state) => HttpResponseWriter.WriteSwitchingProtocols(writer, state.Accept, state.Subprotocol, state.Extensions), final: false);
+        Open(nowMs);
+        return head.Length;
+    }
 
+    /// <summary>
+    /// Starts serving a connection whose handshake another HTTP server completed (a hand-off: the engine decided it with
+    /// <see cref="UpgradeAnswer.Decide"/>, the other server sent the response). The session is open with what was agreed;
+    /// <see cref="Open"/> reports it once the transport can carry what <c>OnOpen</c> sends.
+    /// </summary>
+    public void StartOpen(ISessionHost host, IFrameOutput output, TimerWheel wheel, SessionSettings settings, in UpgradeAnswer answer, long nowMs)
+    {
+        _host = host;
+        _output = output;
+        _wheel = wheel;
+        _settings = settings;
+        _state = (int)SessionState.Handshake;
+        _lastReceive = nowMs;
+        AdoptDeflate(answer);
+    }
+
+    /// <summary>The handshake is done: frames may flow. Arms the heartbeat and idle deadlines and reports <c>OnOpen</c>.</summary>
+    public void Open(long nowMs)
+    {
         Volatile.Write(ref _state, (int)SessionState.Open);
         _handshakeDeadline = 0;
         if (_settings.HeartbeatIntervalMs > 0)
@@ -95,39 +94,6 @@ internal sealed partial class WebSocketSession
             _wheel.Cancel(this);
         }
         _host.OnOpen();
-        return head.Length;
-    }
-
-    private static bool OffersSubprotocol(ReadOnlySpan<byte> buffer, in HttpRequestHead head, string subprotocol)
-    {
-        Span<byte> name = stackalloc byte[Math.Min(subprotocol.Length, 256)];
-        if (subprotocol.Length > name.Length || System.Text.Ascii.FromUtf16(subprotocol, name, out _) != OperationStatus.Done)
-        {
-            return false;
-        }
-        for (int i = 0; i < head.HeaderCount; i++)
-        {
-            HeaderField field = head.Headers[i];
-            if (System.Text.Ascii.EqualsIgnoreCase(field.Name.Of(buffer), "Sec-WebSocket-Protocol"u8)
-                && ListContainsExact(field.Value.Of(buffer), name))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    // Subprotocol names are case-sensitive tokens (RFC 6455 §4.1), unlike the header-list tokens matched elsewhere.
-    private static bool ListContainsExact(ReadOnlySpan<byte> list, ReadOnlySpan<byte> token)
-    {
-        foreach (Range range in list.Split((byte)','))
-        {
-            if (HttpTokens.TrimWhitespace(list[range]).SequenceEqual(token))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private void RespondAndClose(int status, HttpResponse? response, bool includeBody, long nowMs)

@@ -36,6 +36,17 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         _ = ReceiveLoopAsync();
     }
 
+    /// <summary>
+    /// Starts a connection whose handshake is already done (a hand-off): <paramref name="opened"/> runs once the
+    /// transport can send and before the first read, so the handler's OnOpen precedes every OnMessage and may send.
+    /// </summary>
+    public void Start(ITransportHandler handler, Action opened)
+    {
+        base.Start(handler);
+        opened();
+        _ = ReceiveLoopAsync();
+    }
+
     public override void RequestFlush()
     {
         if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)

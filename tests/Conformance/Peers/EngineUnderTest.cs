@@ -9,23 +9,27 @@ public static class EngineUnderTest
 {
     public const string AgentName = "Engine";
 
+    /// <summary>The agent name of the engine behind ASP.NET Core (<c>AspNetCorePeerServer</c>, wired with the engine).</summary>
+    public const string AspNetCoreAgentName = "Engine.AspNetCore";
+
 #if CONFORMANCE_ENGINE
     public const bool IsWired = true;
 
+    /// <summary>The settings graded, shared with <see cref="AspNetCorePeerServer"/> (which listens through Kestrel instead).</summary>
+    public static global::Engine.WebSocketServerOptions Options => new()
+    {
+        Address = System.Net.IPAddress.Loopback,
+        Port = 0,
+        // No server pings, as the Kestrel peer: a ping is an event the fuzzer records, and sections 12/13 run past 30 s.
+        HeartbeatInterval = TimeSpan.Zero,
+        // Sections 12 and 13 offer permessage-deflate; the other sections never do, so this changes nothing for them.
+        // Level 1 only lowers zlib's effort (the same code paths run): 216 cases of 1000 messages cost minutes of CPU at level 6.
+        Compression = new global::Engine.CompressionOptions { Enabled = true, Level = 1 },
+    };
+
     public static async Task<IPeerServer> StartAsync()
     {
-        var server = new global::Engine.WebSocketServer(
-            new global::Engine.WebSocketServerOptions
-            {
-                Address = System.Net.IPAddress.Loopback,
-                Port = 0,
-                // No server pings, as the Kestrel peer: a ping is an event the fuzzer records, and sections 12/13 run past 30 s.
-                HeartbeatInterval = TimeSpan.Zero,
-                // Sections 12 and 13 offer permessage-deflate; the other sections never do, so this changes nothing for them.
-                // Level 1 only lowers zlib's effort (the same code paths run): 216 cases of 1000 messages cost minutes of CPU at level 6.
-                Compression = new global::Engine.CompressionOptions { Enabled = true, Level = 1 },
-            },
-            new global::Host.EchoHandler());
+        var server = new global::Engine.WebSocketServer(Options, new global::Host.EchoHandler());
         await server.StartAsync();
         return new Peer(server, new Uri($"ws://127.0.0.1:{server.LocalEndPoint.Port}/"));
     }

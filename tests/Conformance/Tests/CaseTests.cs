@@ -29,6 +29,23 @@ public sealed class CaseTests(ConformanceFixture fixture)
     }
 }
 
+/// <summary>
+/// One test per Autobahn case against the engine behind ASP.NET Core (Engine.AspNetCore: Kestrel parses the upgrade and
+/// hands the stream over), graded as strictly as <see cref="CaseTests"/>.
+/// </summary>
+[Collection(ConformanceCollection.Name)]
+public sealed class AspNetCoreCaseTests(ConformanceFixture fixture)
+{
+    [Theory]
+    [MemberData(nameof(CaseTests.CaseIds), MemberType = typeof(CaseTests))]
+    public async Task Case(string id)
+    {
+        var result = await fixture.AspNetCoreResultAsync(id);
+        Assert.Equal(Peers.EngineUnderTest.AspNetCoreAgentName, result.Agent);
+        Assert.True(result.Passed, result.Explain());
+    }
+}
+
 /// <summary>Guards the catalogue itself: the case counts of the real suite's sections 1-7, 9, 10, 12 and 13.</summary>
 public sealed class CatalogueTests
 {

@@ -17,11 +17,14 @@ namespace Conformance.Tests;
 /// </remarks>
 public sealed class ConformanceFixture : IAsyncLifetime
 {
-    private readonly Dictionary<string, TaskCompletionSource<CaseResult>> _underTest =
-        Catalogue.All.ToDictionary(c => c.Id, _ => new TaskCompletionSource<CaseResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+    private readonly Dictionary<string, TaskCompletionSource<CaseResult>> _underTest = Pending();
+
+    // The engine behind ASP.NET Core (Engine.AspNetCore), graded by AspNetCoreCaseTests as strictly as the engine itself.
+    private readonly Dictionary<string, TaskCompletionSource<CaseResult>> _aspNetCore = Pending();
 
     private readonly List<CaseResult> _all = new();
     private IPeerServer? _engine;
+    private IPeerServer? _aspNetCoreEngine;
     private KestrelPeerServer? _kestrel;
     private Task? _schedule;
     private readonly Stopwatch _clock = new();
@@ -36,6 +39,9 @@ public sealed class ConformanceFixture : IAsyncLifetime
         if (EngineUnderTest.IsWired)
         {
             _engine = await EngineUnderTest.StartAsync();
+#if CONFORMANCE_ENGINE
+            _aspNetCoreEngine = await AspNetCorePeerServer.StartAsync();
+#endif
         }
         AgentUnderTest = _engine?.Agent ?? _kestrel.Agent;
         _schedule = Task.Run(ScheduleAsync);
@@ -43,6 +49,14 @@ public sealed class ConformanceFixture : IAsyncLifetime
 
     /// <summary>The graded result of <paramref name="id"/> for the agent under test.</summary>
     public Task<CaseResult> ResultAsync(string id) => _underTest[id].Task;
+
+    /// <summary>The graded result of <paramref name="id"/> for the engine behind ASP.NET Core; fails when that agent is not wired in.</summary>
+    public Task<CaseResult> AspNetCoreResultAsync(string id) => _aspNetCoreEngine is null
+        ? Task.FromException<CaseResult>(new InvalidOperationException("The engine is not wired in: ConformanceEngine is false."))
+        : _aspNetCore[id].Task;
+
+    private static Dictionary<string, TaskCompletionSource<CaseResult>> Pending() =>
+        Catalogue.All.ToDictionary(c => c.Id, _ => new TaskCompletionSource<CaseResult>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private async Task ScheduleAsync()
     {
@@ -52,14 +66,19 @@ public sealed class ConformanceFixture : IAsyncLifetime
         try
         {
             // One agent at a time, so Autobahn's short deadlines (0.5 s in 6.x) are not squeezed by the other agent's load.
-            foreach (var (peer, publish) in new[] { (_engine ?? _kestrel!, true), (_engine is null ? null : _kestrel, false) })
+            foreach (var (peer, publish) in new[]
+            {
+                (_engine ?? _kestrel!, _underTest),
+                (_aspNetCoreEngine, _aspNetCore),
+                (_engine is null ? null : _kestrel, null),
+            })
             {
                 if (peer is null)
                 {
                     continue;
                 }
                 await RunLightAsync(peer, light, publish);
-                if (!publish && Environment.GetEnvironmentVariable("CONFORMANCE_KESTREL_COMPRESSION") == "0")
+                if (publish is null && Environment.GetEnvironmentVariable("CONFORMANCE_KESTREL_COMPRESSION") == "0")
                 {
                     busy = []; // CI may skip Kestrel's sections 12/13 (minutes of CPU that grade nobody); the report then lacks its column there
                 }
@@ -75,7 +94,7 @@ public sealed class ConformanceFixture : IAsyncLifetime
         }
         catch (Exception e)
         {
-            foreach (var pending in _underTest.Values)
+            foreach (var pending in _underTest.Values.Concat(_aspNetCore.Values))
             {
                 pending.TrySetException(e);
             }
@@ -83,22 +102,19 @@ public sealed class ConformanceFixture : IAsyncLifetime
         }
     }
 
-    private Task RunLightAsync(IPeerServer peer, List<CaseDefinition> cases, bool publish) =>
+    private Task RunLightAsync(IPeerServer peer, List<CaseDefinition> cases, Dictionary<string, TaskCompletionSource<CaseResult>>? publish) =>
         Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = CaseRunner.DefaultParallelism }, async (definition, _) =>
         {
             Record(await CaseRunner.RunOneAsync(peer.Url, peer.Agent, definition), publish);
         });
 
-    private void Record(CaseResult result, bool publish)
+    private void Record(CaseResult result, Dictionary<string, TaskCompletionSource<CaseResult>>? publish)
     {
         lock (_all)
         {
             _all.Add(result);
         }
-        if (publish)
-        {
-            _underTest[result.Id].TrySetResult(result);
-        }
+        publish?[result.Id].TrySetResult(result);
     }
 
 #if DEBUG
@@ -127,12 +143,16 @@ public sealed class ConformanceFixture : IAsyncLifetime
             if (results.Count > 0)
             {
                 var note = $"xunit run: {results.Count} case runs over {results.Select(r => r.Agent).Distinct().Count()} agents in {_clock.Elapsed.TotalSeconds:F0} s; the tests grade {AgentUnderTest}. " +
-                    $"Both servers ran in-process in a {BuildConfiguration} build on {Environment.ProcessorCount} cores, so section 9 durations compare the two agents, not absolute speed.";
+                    $"The servers ran in-process in a {BuildConfiguration} build on {Environment.ProcessorCount} cores, so section 9 durations compare the agents, not absolute speed.";
                 ReportWriter.Write(results, runNote: note);
             }
             if (_engine is not null)
             {
                 await _engine.DisposeAsync();
+            }
+            if (_aspNetCoreEngine is not null)
+            {
+                await _aspNetCoreEngine.DisposeAsync();
             }
             if (_kestrel is not null)
             {

@@ -93,7 +93,7 @@ fi
 echo "$soak_line" | tee -a "$log"
 ((soak_rc == 0))
 
-echo "== connection storm smoke: 2,000 connections cycling for 20 s with 1 s heartbeats against the Host; nothing may be left (bench/storm.sh --quick)"
+echo "== connection storm smoke: 1,000 connections cycling for 20 s with 1 s heartbeats against the Host; nothing may be left (bench/storm.sh --quick)"
 # Asserts the leftovers only (connections, pooled blocks, timer-wheel entries, descriptors back to idle) and that a
 # fresh client was served; the 250 ms probe bound belongs to the full fault run (bench/storm.sh), on a quiet box.
 storm_log=$(mktemp)

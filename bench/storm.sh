@@ -3,7 +3,7 @@
 # they can against the Host, heartbeats every second, for 5 minutes; a fresh client every 250 ms must be served within
 # 250 ms throughout, and afterwards no connection, pooled block, timer-wheel entry or descriptor may be left behind.
 #   bench/storm.sh              the full run (~6 min), results in bench/results/storm.{md,json}
-#   bench/storm.sh --quick      2,000 connections for 20 s (CI smoke test, ~1 min): checks that nothing is left behind;
+#   bench/storm.sh --quick      1,000 connections for 20 s (CI smoke test, ~1 min): checks that nothing is left behind;
 #                               the probe bound is reported, not enforced. Results in bench/results/tmp/quick/
 # Any other arguments go to the Storm program (--connections, --clients, --duration 5m, --transport epoll,
 # --server-cpus 0 --client-cpus 1 to pin them apart with taskset, --out DIR, --host PATH/Host.dll).

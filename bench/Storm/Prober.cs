@@ -46,7 +46,7 @@ internal sealed class Prober(IPEndPoint server, TimeSpan every, Stopwatch clock)
             }
             lock (_results)
             {
-                _results.Add(new ProbeResult(at, watch.Elapsed.TotalMilliseconds, error));
+                _results.Add(new ProbeResult(at, watch.Elapsed.TotalMilliseconds, peer.LastPhases.Connected, peer.LastPhases.Upgraded, error));
             }
             // The next probe starts `every` after this one started (or at once, if this one took longer).
             TimeSpan wait = TimeSpan.FromMilliseconds(at) + every - clock.Elapsed;

@@ -39,6 +39,8 @@ internal static class StormReport
         md.AppendLine(c, $"| closed by the server (not asked for) | {ended:N0} | |");
         md.AppendLine(c, $"| client cycles failed | {failed:N0} | |");
         md.AppendLine(c, $"| heartbeat pings answered | {pongs:N0} | {pongs / s:F0} |");
+        long dropped = r.Final.ListenOverflows - r.Idle.ListenOverflows;
+        md.AppendLine(c, $"| SYNs dropped on a full accept queue (TcpExt ListenOverflows, whole network namespace) | {dropped:N0} | {dropped / s:F0} |");
         md.AppendLine();
         double[] times = [.. r.Probes.Select(p => p.Ms).Order()];
         md.AppendLine("| fresh client (connect + upgrade + echo) | value |");

@@ -18,6 +18,11 @@ internal static class StormRun
 
     public static async Task<int> RunAsync(StormOptions options, string command)
     {
+        // The probe and the sampler must measure the server, not this process: with the pool's default of one thread
+        // per core, a sampler blocked in its HTTP reads and the client processes' output readers can hold every pool
+        // thread, and the probe's continuations would wait for the pool's starvation check (0.5-1 s) to add one.
+        ThreadPool.GetMinThreads(out int workers, out int completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), completionPorts);
         string hostDll = options.HostDll ?? HostProcess.HostDll;
         var hostArgs = new List<string>();
         if (options.ServerCpus is { } cpus)
@@ -50,7 +55,7 @@ internal static class StormRun
         while (!clients.IsCompleted)
         {
             await Task.WhenAny(clients, Task.Delay(1000));
-            ServerSample sample = ServerSample.Take(stormClock.Elapsed.TotalSeconds, host.Pid, port);
+            ServerSample sample = ServerSample.Take(stormClock.Elapsed.TotalSeconds, host.Pid, port, sockets: false);
             samples.Add(sample);
             IReadOnlyList<ProbeResult> probes = prober.Results;
             double slowest = probes.Count == 0 ? 0 : probes.Max(p => p.Ms);
@@ -109,8 +114,13 @@ internal static class StormRun
         ProbeResult[] slow = [.. probes.Where(p => p.Ms >= options.ProbeBound.TotalMilliseconds)];
         double max = probes.Count == 0 ? 0 : probes.Max(p => p.Ms);
         string detail = $"slowest {max:F0} ms; {slow.Length} at or over {options.ProbeBound.TotalMilliseconds:F0} ms" +
-            (slow.Length == 0 ? "" : " (ms@storm ms: " + string.Join(' ', slow.Take(12).Select(p => $"{p.Ms:F0}@{p.AtMs}")) + ")") +
+            (slow.Length == 0 ? "" : " (total/connected/upgraded ms @ storm ms: "
+                + string.Join(' ', slow.Take(12).Select(p => $"{p.Ms:F0}/{p.ConnectedMs:F0}/{p.UpgradedMs:F0}@{p.AtMs}")) + ")") +
             (failedProbes.Length == 0 ? "" : $"; {failedProbes.Length} failed: {failedProbes[0].Error}");
+        // Quick mode (CI) asserts only that every probe was served at all, within its 10 s timeout: its 1,000 slots cannot
+        // overflow the Host's 1,024-deep accept queue (each slot has one connect in flight at most), so no SYN of the probe
+        // is dropped and retried; what is left is the server's own pace on a loaded 2-core box, milliseconds to a few
+        // hundred (the slowest seen there: 57 ms at load average 11), far inside 10 s. The 250 ms bound is the fault run's.
         checks.Add(options.EnforceProbeBound
             ? new Check($"a fresh client served within {options.ProbeBound.TotalMilliseconds:F0} ms throughout", slow.Length == 0 && failedProbes.Length == 0, detail)
             : new Check("a fresh client served throughout (bound reported, not enforced)", failedProbes.Length == 0, detail));
@@ -166,7 +176,7 @@ internal static class StormRun
 
     private static string Line(ServerSample s) =>
         $"fds {s.Descriptors,5} (sockets {s.Sockets,5})  rss {s.RssBytes / 1048576.0,6:F1} MiB  threads {s.Threads,3}  " +
-        $"conns {s.Connections,5}  blocks {s.Blocks,5}  timers {s.Timers,5}  upgrades {s.Upgrades}";
+        $"conns {s.Connections,5}  blocks {s.Blocks,5}  timers {s.Timers,5}  upgrades {s.Upgrades}  listen overflows {s.ListenOverflows}";
 
     private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Trim();
 

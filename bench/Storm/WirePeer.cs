@@ -34,13 +34,20 @@ internal sealed class WirePeer
     /// <summary>Pings answered with a pong since this peer was made (the server's heartbeats).</summary>
     public long Pongs { get; private set; }
 
+    /// <summary>Of the last <see cref="ConnectAndEchoAsync"/>: ms until TCP connected, and until the 101 arrived.</summary>
+    public (double Connected, double Upgraded) LastPhases { get; private set; }
+
     /// <summary>Connects, upgrades and gets one echo back; throws on anything else (the slot counts it as a failure).</summary>
     public async Task ConnectAndEchoAsync(CancellationToken timeout)
     {
         _start = _end = 0;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        LastPhases = (-1, -1);
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _socket.Bind(new IPEndPoint(_source, 0));
         await _socket.ConnectAsync(_server, timeout);
+        double connected = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        LastPhases = (connected, -1);
         await SendAsync(_request);
         int headEnd;
         while ((headEnd = _buffer.AsSpan(0, _end).IndexOf("\r\n\r\n"u8)) < 0)
@@ -55,6 +62,7 @@ internal sealed class WirePeer
             throw new IOException("upgrade refused: " + Encoding.ASCII.GetString(_buffer, 0, Math.Min(headEnd, 64)));
         }
         _start = headEnd + 4;
+        LastPhases = (connected, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         await SendFrameAsync(0x1, "storm"u8.ToArray());
         (int opcode, int length) = await NextFrameAsync(timeout);
         if (opcode != 0x1 || length != 5)

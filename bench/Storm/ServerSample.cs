@@ -42,7 +42,7 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
                 (long)metrics.GetValueOrDefault("websocket_server_timers_scheduled", -1),
                 (long)metrics.GetValueOrDefault("websocket_server_connections_opened_total", -1), overflows);
         }
-        catch (Exception exception) when (exception is IOException or SocketException or InvalidOperationException or JsonException)
+        catch (Exception exception) when (exception is IOException or SocketException or InvalidOperationException or JsonException or OperationCanceledException)
         {
             return new ServerSample(seconds, rss, threads, descriptors, socketCount, false, -1, -1, -1, -1, overflows);
         }
@@ -116,7 +116,11 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
     private static string Get(int port, string path)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 5000, SendTimeout = 5000 };
-        socket.Connect(IPAddress.Loopback, port);
+        // A bounded connect: a SYN dropped by a full accept queue is retried for minutes by a plain blocking connect.
+        using (var connectTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), connectTimeout.Token).AsTask().GetAwaiter().GetResult();
+        }
         socket.Send(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"));
         var response = new MemoryStream();
         var buffer = new byte[16384];

@@ -16,7 +16,8 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
 {
     /// <param name="sockets">Also tell sockets from other descriptors: a readlink per descriptor, 19,000 of them at the
     /// storm's peak, so the per-second samples skip it (the server shares the box) and only the idle and end ones do it.</param>
-    public static ServerSample Take(double seconds, int pid, int port, bool sockets = true)
+    /// <param name="http">Also ask the Host (/stats, /metrics); false reads /proc only (see <see cref="StormOptions.StatsDuringStorm"/>).</param>
+    public static ServerSample Take(double seconds, int pid, int port, bool sockets = true, bool http = true)
     {
         long rss = -1;
         int threads = -1;
@@ -33,6 +34,10 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
         }
         (int descriptors, int socketCount) = sockets ? CountDescriptors(pid) : (Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count(), -1);
         long overflows = ListenOverflowsNow();
+        if (!http)
+        {
+            return new ServerSample(seconds, rss, threads, descriptors, socketCount, false, -1, -1, -1, -1, overflows);
+        }
         try
         {
             using JsonDocument stats = JsonDocument.Parse(Get(port, "/stats"));

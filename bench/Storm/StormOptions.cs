@@ -25,6 +25,13 @@ internal sealed record StormOptions
     public string? ClientCpus { get; init; }
     public bool Quick { get; init; }
 
+    /// <summary>
+    /// Whether the per-second samples also ask the Host for /stats and /metrics during the storm (the idle and end
+    /// samples always do). <c>--stats-during false</c>: at its 20,000-descriptor limit such a request crashed the Host
+    /// (docs/resilience.md, connection storm), so this keeps the storm itself to /proc readings.
+    /// </summary>
+    public bool StatsDuringStorm { get; init; } = true;
+
     public static StormOptions Parse(string[] args)
     {
         var options = new StormOptions();
@@ -55,6 +62,7 @@ internal sealed record StormOptions
                 "--transport" => options with { Transport = value },
                 "--server-cpus" => options with { ServerCpus = value },
                 "--client-cpus" => options with { ClientCpus = value },
+                "--stats-during" => options with { StatsDuringStorm = bool.Parse(value) },
                 _ => throw new FormatException($"unknown option {args[i]}"),
             };
             i++;

@@ -86,10 +86,11 @@ internal static class StormReport
 
     private static void Row(StringBuilder md, string name, StormResult r, Func<ServerSample, long> value, Func<long, string> format)
     {
-        long peak = r.Samples.Where(x => x.Stats || value(x) >= 0).Select(value).DefaultIfEmpty(0).Max();
+        long[] sampled = [.. r.Samples.Select(value).Where(v => v >= 0)];
+        string peak = sampled.Length == 0 ? "not sampled" : format(sampled.Max());
         long left = value(r.Final) - value(r.Idle);
         string leftBehind = name is "RSS" or "threads" ? "" : left.ToString("+0;-0;0", CultureInfo.InvariantCulture);
-        md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {format(value(r.Idle))} | {format(peak)} | {format(value(r.Final))} | {leftBehind} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {format(value(r.Idle))} | {peak} | {format(value(r.Final))} | {leftBehind} |");
     }
 
     private static double Percentile(double[] sorted, double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];

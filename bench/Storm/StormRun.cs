@@ -50,12 +50,27 @@ internal static class StormRun
         var prober = new Prober(new IPEndPoint(IPAddress.Loopback, port), options.ProbeEvery, stormClock);
         using var stopProbes = new CancellationTokenSource();
         Task probing = Task.Run(() => prober.RunAsync(stopProbes.Token));
-        Task<ClientResult?[]> clients = RunClientsAsync(options, port);
+        using var abort = new CancellationTokenSource();
+        Task<ClientResult?[]> clients = RunClientsAsync(options, port, abort.Token);
         var samples = new List<ServerSample>();
         while (!clients.IsCompleted)
         {
             await Task.WhenAny(clients, Task.Delay(1000));
-            ServerSample sample = ServerSample.Take(stormClock.Elapsed.TotalSeconds, host.Pid, port, sockets: false);
+            if (!File.Exists($"/proc/{host.Pid}/status"))
+            {
+                // The Host died under the storm: that is the finding; stop the clients and show what it said last.
+                await abort.CancelAsync();
+                await clients;
+                await stopProbes.CancelAsync();
+                Console.WriteLine($"  the Host exited {stormClock.Elapsed.TotalSeconds:F0} s into the storm; its last output:");
+                foreach (string line in host.Output.Split('\n').TakeLast(60))
+                {
+                    Console.WriteLine("    " + line);
+                }
+                Console.WriteLine("Storm tests: Passed: 0, Failed: 1");
+                return 1;
+            }
+            ServerSample sample = ServerSample.Take(stormClock.Elapsed.TotalSeconds, host.Pid, port, sockets: false, http: options.StatsDuringStorm);
             samples.Add(sample);
             IReadOnlyList<ProbeResult> probes = prober.Results;
             double slowest = probes.Count == 0 ? 0 : probes.Max(p => p.Ms);
@@ -130,7 +145,7 @@ internal static class StormRun
     }
 
     /// <summary>Starts the client processes, each with its share of the slots and its own loopback source address.</summary>
-    private static async Task<ClientResult?[]> RunClientsAsync(StormOptions options, int port)
+    private static async Task<ClientResult?[]> RunClientsAsync(StormOptions options, int port, CancellationToken abort = default)
     {
         var processes = new List<ClientProcess>();
         try
@@ -146,7 +161,7 @@ internal static class StormRun
             }
             // Each client stops itself 45 s after its duration at the latest; this is the backstop.
             Task<ClientResult?[]> all = Task.WhenAll(processes.Select(p => p.Result));
-            await Task.WhenAny(all, Task.Delay(options.Duration + TimeSpan.FromSeconds(60)));
+            await Task.WhenAny(all, Task.Delay(options.Duration + TimeSpan.FromSeconds(60), abort).ContinueWith(_ => { }, TaskScheduler.Default));
             return all.IsCompleted ? await all : [.. processes.Select(p => p.Result.IsCompleted ? p.Result.Result : null)];
         }
         finally

@@ -139,7 +139,8 @@ internal static class StormRun
         checks.Add(options.EnforceProbeBound
             ? new Check($"a fresh client served within {options.ProbeBound.TotalMilliseconds:F0} ms throughout", slow.Length == 0 && failedProbes.Length == 0, detail)
             : new Check("a fresh client served throughout (bound reported, not enforced)", failedProbes.Length == 0, detail));
-        checks.Add(new Check("server under the 20,000 descriptor limit", samples.Count > 0 && samples.Max(s => s.Descriptors) < 20_000,
+        // A sample of 19,999 means accept4 was failing with EMFILE: keep a margin, not just "under 20,000".
+        checks.Add(new Check("server clear of the 20,000 descriptor limit", samples.Count > 0 && samples.Max(s => s.Descriptors) < 19_900,
             $"peak {(samples.Count == 0 ? 0 : samples.Max(s => s.Descriptors))} descriptors"));
         return checks;
     }

@@ -363,6 +363,8 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
 
     long IServerGauges.Deliveries => PubSub.Deliveries;
 
+    int IServerGauges.ScheduledTimers => Wheel.Scheduled;
+
     (long Total, long Max) IServerGauges.SendQueueBytes() => _connections.SendQueueBytes();
 
     private void EnsureRunning()

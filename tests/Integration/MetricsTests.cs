@@ -34,6 +34,7 @@ public sealed class MetricsTests : IDisposable
         }
         Assert.Equal(3, Read("websocket.server.active_connections"));
         Assert.Equal(3, Read("websocket.server.connections.opened"));
+        Assert.Equal(3, Read("websocket.server.timers.scheduled")); // each open connection's one wheel entry (its heartbeat)
 
         // 3 clients x 10 messages of 100 B (text) and 10 of 1,000 B (binary), each echoed back whole.
         foreach (ClientWebSocket client in clients)
@@ -58,6 +59,7 @@ public sealed class MetricsTests : IDisposable
         await server.AssertDrainedAsync();
 
         Assert.Equal(0, Read("websocket.server.active_connections"));
+        Assert.Equal(0, Read("websocket.server.timers.scheduled")); // every entry cancelled with its connection, none left behind
         Assert.Equal(1, Read("websocket.server.connections.closed", ("websocket.close_code", 1000)));
         Assert.Equal(1, Read("websocket.server.connections.closed", ("websocket.close_code", 4001)));
         Assert.Equal(1, Read("websocket.server.connections.closed", ("websocket.close_code", 1006)));

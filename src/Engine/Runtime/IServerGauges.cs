@@ -15,6 +15,9 @@ internal interface IServerGauges
     /// <summary>Messages queued to subscribers by pub/sub since the server started.</summary>
     long Deliveries { get; }
 
+    /// <summary>Timer-wheel entries waiting to fire (one per live connection, plus the server's own).</summary>
+    int ScheduledTimers { get; }
+
     /// <summary>Bytes queued for sending over all connections, and the largest single queue.</summary>
     (long Total, long Max) SendQueueBytes();
 }

@@ -60,6 +60,8 @@ internal sealed class ServerMetrics : IDisposable
             "By", "Bytes queued for sending, summed over all connections.");
         _meter.CreateObservableGauge("websocket.server.send_queue.max_bytes", () => SendQueue(max: true),
             "By", "The largest send queue of a single connection.");
+        _meter.CreateObservableUpDownCounter("websocket.server.timers.scheduled", () => (long)_server.ScheduledTimers,
+            "{timer}", "Timer-wheel entries waiting to fire: one per live connection plus the server's own (a leak shows as a count that stays up).");
         _meter.CreateObservableCounter("websocket.server.messages.dropped", () => Volatile.Read(ref _dropped),
             "{message}", "Sends refused by the slow-consumer policy (SendStatus.Backpressure).");
         _meter.CreateObservableUpDownCounter("websocket.server.pubsub.channels", () => (long)_server.ChannelCount,

@@ -16,6 +16,7 @@ internal sealed class TimerWheel
     private readonly Action<Exception>? _onCallbackError;
     private long _currentTick;
     private long _callbackFailures;
+    private int _scheduled;
 
     /// <param name="tickMs">The resolution: deadlines are rounded up to a multiple of it.</param>
     /// <param name="slotCount">Slots per lap (a power of two); entries further out than a lap wait in their slot.</param>
@@ -37,6 +38,12 @@ internal sealed class TimerWheel
     /// <summary>Callbacks that threw since the wheel was made.</summary>
     public long CallbackFailures => Interlocked.Read(ref _callbackFailures);
 
+    /// <summary>
+    /// Entries waiting to fire now. Each live connection holds one; once every connection has ended it is back to what
+    /// the server schedules for itself, so a count that stays above that is an entry (and its connection) left behind.
+    /// </summary>
+    public int Scheduled => Volatile.Read(ref _scheduled);
+
     /// <summary>Schedules (or moves) <paramref name="entry"/> to fire at <paramref name="dueMs"/>.</summary>
     public void Schedule(TimerEntry entry, long dueMs)
     {
@@ -55,6 +62,7 @@ internal sealed class TimerWheel
                 entry.Next.Previous = entry;
             }
             _slots[slot] = entry;
+            _scheduled++;
         }
     }
 
@@ -142,5 +150,6 @@ internal sealed class TimerWheel
         entry.Previous = null;
         entry.Next = null;
         entry.Slot = -1;
+        _scheduled--;
     }
 }

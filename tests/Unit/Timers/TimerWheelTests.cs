@@ -112,6 +112,37 @@ public class TimerWheelTests
     }
 
     [Fact]
+    public void Scheduled_counts_each_waiting_entry_once_through_moves_cancels_and_fires()
+    {
+        // The connection-storm run reads this count (websocket.server.timers.scheduled) to prove no entry is left behind.
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0);
+        var a = new Probe("a");
+        var b = new Probe("b");
+        var c = new Probe("c");
+        var again = new Probe("again");
+        again.OnFire = now => wheel.Schedule(again, now + 1000); // a heartbeat re-arming itself from its callback
+        wheel.Schedule(a, 300);
+        wheel.Schedule(b, 300);
+        wheel.Schedule(c, 900); // another lap, same slot as 100
+        wheel.Schedule(again, 200);
+        Assert.Equal(4, wheel.Scheduled);
+        wheel.Schedule(a, 700); // moved, not added
+        wheel.Schedule(b, 300); // rescheduled in place
+        Assert.Equal(4, wheel.Scheduled);
+        wheel.Cancel(c);
+        wheel.Cancel(c); // twice is harmless
+        wheel.Cancel(new Probe()); // never scheduled
+        Assert.Equal(3, wheel.Scheduled);
+        Assert.Equal(2, wheel.Advance(300)); // b fires; again fires and re-arms
+        Assert.Equal(2, wheel.Scheduled);
+        Assert.Equal(1, wheel.Advance(800)); // a
+        Assert.Equal(1, wheel.Scheduled); // only the re-armed one
+        wheel.Cancel(again);
+        Assert.Equal(0, wheel.Scheduled);
+        Assert.Equal(0, wheel.Advance(5_000));
+    }
+
+    [Fact]
     public void Rescheduling_moves_the_deadline_later_or_earlier()
     {
         var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: 0);

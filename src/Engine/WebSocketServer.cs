@@ -45,7 +45,7 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
-        Buffers = new ConnectionBuffers(Pool, SendQueue.CreateListPool(4096), options.MaxBufferedBytes);
+        Buffers = new ConnectionBuffers(Pool, SendQueue.CreateListPool(4096), options.MaxBufferedBytes) { Descriptors = DescriptorBudget.ForProcess() };
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);

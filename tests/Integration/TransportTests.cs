@@ -50,6 +50,59 @@ public sealed class TransportTests
     }
 
     [Fact]
+    public async Task Connections_beyond_the_descriptor_budget_are_shed_at_once_and_the_server_keeps_serving()
+    {
+        await using var server = await TestServer.StartAsync(new EchoHandler());
+        if (server.Server.ActiveTransport == TransportKind.Sockets)
+        {
+            return; // the budget is the Linux loops' (they accept with accept4); .NET's accept loop has its own behaviour
+        }
+        // The process's real budget is its open-files limit less a reserve; a small one stands in for it here.
+        Engine.Transports.DescriptorBudget budget = server.Server.Buffers.Descriptors;
+        budget.Max = 3;
+        var held = new List<ClientWebSocket>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var client = new ClientWebSocket();
+                held.Add(client);
+                await client.ConnectAsync(server.Uri, CancellationToken.None);
+            }
+            using (var refused = new ClientWebSocket())
+            {
+                // Closed at once, not left waiting: the connect fails well before the hang bound.
+                await Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(server.Uri, CancellationToken.None).WaitAsync(TestTimeouts.Hang));
+            }
+            Assert.True(budget.Shed >= 1);
+            foreach (ClientWebSocket client in held)
+            {
+                await client.SendAsync("kept"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+                Assert.Equal("kept", Encoding.UTF8.GetString((await EchoTests.ReceiveMessageAsync(client)).Payload));
+            }
+
+            // One leaves: its descriptor goes back and a new connection fits again.
+            await held[0].CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            using var wait = new CancellationTokenSource(TestTimeouts.Hang);
+            while (budget.Open > 2)
+            {
+                await Task.Delay(10, wait.Token);
+            }
+            using var again = new ClientWebSocket();
+            await again.ConnectAsync(server.Uri, CancellationToken.None);
+            await again.SendAsync("fits"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+            Assert.Equal("fits", Encoding.UTF8.GetString((await EchoTests.ReceiveMessageAsync(again)).Payload));
+        }
+        finally
+        {
+            foreach (ClientWebSocket client in held)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Io_uring_receives_that_find_every_shared_buffer_taken_wait_and_lose_nothing()
     {
         if (!UringLoop.IsSupported)

@@ -151,7 +151,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
             return;
         }
         _loop.Unregister(this);
-        Native.close(Fd);
+        CloseDescriptor();
         ReleaseKept();
         Output.Dispose();
         Handler.OnTransportClosed(error);

@@ -224,7 +224,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
             return;
         }
         _ended = true;
-        Native.close(Fd);
+        CloseDescriptor();
         _loop.Release(this);
         ReleaseKept();
         Output.Dispose();

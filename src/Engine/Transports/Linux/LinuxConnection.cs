@@ -195,4 +195,11 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     }
 
     protected override void ShutdownSend() => Native.shutdown(Fd, Native.SHUT_WR);
+
+    /// <summary>Closes the descriptor and gives it back to the server's budget; once, when nothing of ours refers to it.</summary>
+    protected void CloseDescriptor()
+    {
+        Native.close(Fd);
+        Output.Buffers.Descriptors.Return();
+    }
 }

@@ -154,6 +154,11 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
             {
                 return;
             }
+            if (!Buffers.Descriptors.TryTake())
+            {
+                Native.close(fd); // over the budget: shed at once, so the process keeps descriptors for everything else
+                continue;
+            }
             int slot = Slots.Reserve();
             TConnection connection = Open(fd, slot, peer);
             Slots.Set(slot, connection);

@@ -69,7 +69,22 @@ internal static unsafe partial class Native
     [LibraryImport("libc", SetLastError = true)]
     public static partial int setsockopt(int fd, int level, int name, int* value, int length);
 
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int getrlimit(int resource, ulong* limit);
+
     public static int LastError => Marshal.GetLastPInvokeError();
+
+    /// <summary>The soft RLIMIT_NOFILE (open files) of this process; -1 when it cannot be read.</summary>
+    public static long OpenFilesLimit()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return -1;
+        }
+        const int RlimitNofile = 7;
+        ulong* limit = stackalloc ulong[2]; // struct rlimit { rlim_t cur, max }
+        return getrlimit(RlimitNofile, limit) == 0 && limit[0] < long.MaxValue ? (long)limit[0] : -1;
+    }
 
     /// <summary>
     /// Takes one waiting connection with Nagle off; -1 when none is waiting. <paramref name="nonBlocking"/>: for our own

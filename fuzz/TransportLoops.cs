@@ -48,13 +48,18 @@ internal static class TransportLoops
     /// <summary>One loop with its listener and pool; <see cref="Accepted"/> hears of each connection it accepts.</summary>
     internal sealed class Loop
     {
+        /// <summary>Blocks and segment lists each pool keeps.</summary>
+        private const int Retained = 16;
+
         private readonly Action<int> _runOnce;
+        private readonly ConnectionBuffers _buffers;
 
         public Loop(bool uring, long sendLimit)
         {
             Uring = uring;
-            Pool = new BlockPool(BlockSize, 16);
-            var buffers = new ConnectionBuffers(Pool, SendQueue.CreateListPool(16), sendLimit);
+            Pool = new BlockPool(BlockSize, Retained);
+            _buffers = new ConnectionBuffers(Pool, SendQueue.CreateListPool(Retained), sendLimit);
+            ConnectionBuffers buffers = _buffers;
             EndPoint = new UnixDomainSocketEndPoint($"\0engine-fuzz-{Environment.ProcessId}-{(uring ? "uring" : "epoll")}-{sendLimit}");
             var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             listener.Bind(EndPoint);
@@ -83,6 +88,26 @@ internal static class TransportLoops
 
         /// <summary>Set by the run in progress.</summary>
         public Action<LinuxConnection>? Accepted { get; set; }
+
+        /// <summary>
+        /// Fills the pools to what they retain, before each run: whether a rent finds a pooled block or allocates one
+        /// would otherwise depend on the runs before, and afl-fuzz would see the same input take different paths.
+        /// </summary>
+        public void FillPools()
+        {
+            var blocks = new byte[Retained][];
+            var lists = new SendSegment[Retained][];
+            for (int i = 0; i < Retained; i++)
+            {
+                blocks[i] = Pool.Rent();
+                lists[i] = _buffers.SegmentLists.Get();
+            }
+            for (int i = 0; i < Retained; i++)
+            {
+                Pool.Return(blocks[i]);
+                _buffers.SegmentLists.Return(lists[i]);
+            }
+        }
 
         /// <summary>One loop iteration that does not wait.</summary>
         public void Turn() => _runOnce(0);

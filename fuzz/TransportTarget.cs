@@ -39,6 +39,13 @@ internal static class TransportTarget
             $"peer read {run.Received.Length} bytes, complete {run.Complete}, application acted {run.ApplicationActed}");
     }
 
+    /// <summary>Runs an input (at least <see cref="HeaderLength"/> bytes) through the transport, without the cross-checks of <see cref="Run"/>.</summary>
+    public static TransportRun Execute(ReadOnlySpan<byte> data)
+    {
+        (TransportOptions options, byte[] script, byte[] stream) = Parse(data);
+        return TransportRun.Execute(options, script, stream);
+    }
+
     public static void Run(ReadOnlySpan<byte> data)
     {
         if (data.Length < HeaderLength)

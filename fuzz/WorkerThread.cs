@@ -13,6 +13,7 @@ internal sealed class WorkerThread
 {
     private readonly SemaphoreSlim _work = new(0);
     private readonly SemaphoreSlim _done = new(0);
+    private readonly Lock _gate = new();
     private Action? _action;
     private ExceptionDispatchInfo? _failure;
 
@@ -22,14 +23,18 @@ internal sealed class WorkerThread
         thread.Start();
     }
 
-    /// <summary>Runs <paramref name="action"/> on this thread and waits for it; rethrows what it threw.</summary>
+    /// <summary>Runs <paramref name="action"/> on this thread and waits for it; rethrows what it threw. Callers on several threads (xUnit) take turns.</summary>
     public void Invoke(Action action)
     {
-        _action = action;
-        _work.Release();
-        _done.Wait();
-        ExceptionDispatchInfo? failure = _failure;
-        _failure = null;
+        ExceptionDispatchInfo? failure;
+        lock (_gate)
+        {
+            _action = action;
+            _work.Release();
+            _done.Wait();
+            failure = _failure;
+            _failure = null;
+        }
         failure?.Throw();
     }
 

@@ -1,0 +1,72 @@
+using System.Net.Sockets;
+using Engine.Fuzz;
+using Engine.Session;
+using Engine.Tests.Support;
+
+namespace Engine.Tests.Unit.Fuzz;
+
+/// <summary>
+/// The transport fuzz target (fuzz/TransportTarget.cs) reaches what it is for: both loops, short writes and
+/// backpressure, the peer's FIN and reset, with the server's output whole and equal to one read of the stream through
+/// the session. Guards against a harness that passes because nothing happens (an empty output is a prefix of anything).
+/// </summary>
+public class TransportTargetTests
+{
+    private const int ConnectionResetErrno = 104;
+
+    public static TheoryData<string> Settled() =>
+    [
+        "many-messages-epoll-backpressure", "many-messages-uring-backpressure", "many-messages-epoll-pieces", "many-messages-uring-pieces",
+        "large-message-epoll-pieces", "large-message-uring-backpressure", "conversation-uring-whole",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Settled))]
+    public void A_settled_run_gives_the_peer_what_one_read_of_the_stream_gives(string seed)
+    {
+        byte[] input = Seed(seed);
+        TransportRun run = TransportTarget.Execute(input);
+        SessionRun whole = SessionRun.Execute(Stream(input), TransportRun.SessionOptionsFor(run.Options), maxPiece: 0, seed: 0, TransportRun.MaxRequestHeadSize);
+
+        Assert.Equal(seed.Contains("-uring-", StringComparison.Ordinal) && TransportLoops.UringSupported, run.Options.HasFlag(TransportOptions.Uring));
+        Assert.True(run.Complete, "the run did not settle with the whole stream written");
+        Assert.Equal(Stream(input).Length, run.Written);
+        Assert.NotEmpty(run.Messages);
+        Assert.Equal(whole.Messages.Select(m => Convert.ToHexString(m.Payload)), run.Messages.Select(m => Convert.ToHexString(m.Payload)));
+        Assert.True(whole.Sent.Length > 129, "the one-read run sent no more than the 101 response");
+        Assert.Equal(whole.Sent, run.Received);
+        Assert.Equal(1, run.Ends);
+        Assert.Null(run.EndError);
+    }
+
+    [Theory]
+    [InlineData("many-messages-epoll-reset")]
+    [InlineData("many-messages-uring-reset")]
+    public void A_peer_that_closes_with_replies_unread_resets_the_connection(string seed)
+    {
+        TransportRun run = TransportTarget.Execute(Seed(seed));
+
+        Assert.False(run.Complete);
+        Assert.Equal(1, run.Ends);
+        // The loops build the exception from the errno as it is (ECONNRESET, 104 on Linux), not SocketError's 10054.
+        SocketError code = Assert.IsType<SocketException>(run.EndError).SocketErrorCode;
+        Assert.True(code is SocketError.ConnectionReset or (SocketError)ConnectionResetErrno, $"ended with {code}");
+    }
+
+    [Theory]
+    [InlineData("large-message-epoll-fin")]
+    [InlineData("many-messages-uring-fin")]
+    public void A_peer_that_half_closes_ends_the_connection_in_order(string seed)
+    {
+        TransportRun run = TransportTarget.Execute(Seed(seed));
+
+        Assert.False(run.Complete);
+        Assert.Equal(1, run.Ends);
+        Assert.Null(run.EndError);
+    }
+
+    private static byte[] Seed(string name) => File.ReadAllBytes(Path.Combine(Repository.Root, "fuzz", "corpus", "transport", name));
+
+    /// <summary>What the peer sends: the upgrade request, then the stream after the script.</summary>
+    private static byte[] Stream(byte[] input) => [.. SessionTarget.Upgrade, .. input.AsSpan(TransportTarget.HeaderLength + input[1])];
+}

@@ -111,5 +111,8 @@ internal static class TransportLoops
 
         /// <summary>One loop iteration that does not wait.</summary>
         public void Turn() => _runOnce(0);
+
+        /// <summary>One loop iteration that waits up to <paramref name="milliseconds"/> for something to happen.</summary>
+        public void Wait(int milliseconds) => _runOnce(milliseconds);
     }
 }

@@ -23,6 +23,10 @@ internal static class TransportTarget
     /// </summary>
     public static void WarmUp()
     {
+        if (!Transports.Linux.Native.IsSupported)
+        {
+            return;
+        }
         foreach ((string _, byte[] seed) in TransportSeeds.All())
         {
             Run(seed);
@@ -48,9 +52,9 @@ internal static class TransportTarget
 
     public static void Run(ReadOnlySpan<byte> data)
     {
-        if (data.Length < HeaderLength)
+        if (data.Length < HeaderLength || !Transports.Linux.Native.IsSupported)
         {
-            return;
+            return; // elsewhere (Windows, macOS, Linux off x86-64) there are no Linux loops to fuzz
         }
         (TransportOptions options, byte[] script, byte[] stream) = Parse(data);
         TransportRun run = TransportRun.Execute(options, script, stream);

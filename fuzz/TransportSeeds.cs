@@ -5,7 +5,7 @@ namespace Engine.Fuzz;
 /// <summary>
 /// The transport target's seeds: the session seeds' streams (<see cref="Seeds.Streams"/>) and two that move more bytes
 /// (a 20 KB message, larger than an io_uring receive buffer and a block; 300 small messages whose echoes fill the send
-/// limit), each under a few scripts that reach the paths the target is for: pieces read one by one, backpressure with
+/// limit) and one that ends inside a frame header (kept bytes at the end), each under a few scripts that reach the paths the target is for: pieces read one by one, backpressure with
 /// short writes, readiness that is not there, the peer's FIN and reset, the application's calls, on both loops.
 /// </summary>
 internal static class TransportSeeds
@@ -37,10 +37,12 @@ internal static class TransportSeeds
         List<(string Name, byte[] Bytes)> streams = [.. Seeds.Streams()];
         streams.Add(("large-message", Seeds.Frame(Opcode.Binary, [.. Enumerable.Range(0, 20_000).Select(i => (byte)(i * 13))])));
         streams.Add(("many-messages", [.. Enumerable.Range(0, 300).SelectMany(i => Seeds.Text($"message {i}")), .. Seeds.Close(1000, "done")]));
+        // Ends inside a frame header, so the connection holds kept bytes when it ends, whichever way it ends.
+        streams.Add(("partial-header", [.. Seeds.Text("hi"), .. Seeds.Frame(Opcode.Binary, new byte[300]).AsSpan(0, 5)]));
         for (int i = 0; i < streams.Count; i++)
         {
-            // Every script on the two streams that move the most bytes; three scripts, in turn, on each of the others.
-            bool large = i >= streams.Count - 2;
+            // Every script on the three streams added here; three scripts, in turn, on each of the session's.
+            bool large = i >= streams.Count - 3;
             for (int k = 0; k < (large ? Scripts.Length : 3); k++)
             {
                 (string name, TransportOptions options, byte[] script) = Scripts[large ? k : ((i * 3) + k) % Scripts.Length];

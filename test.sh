@@ -112,12 +112,12 @@ fi
 echo "$storm_line" | tee -a "$log"
 ((storm_rc == 0))
 
-echo "== fuzzing smoke: AFL++ on each target (fuzz/), about 55 s each; any crash or hang fails"
+echo "== fuzzing smoke: AFL++ on each target (fuzz/), about 55 s each (three targets); any crash or hang fails"
 fuzz_dir=$(mktemp -d)
 fuzz_passed=0
 fuzz_failed=0
 fuzz/run.sh build "$fuzz_dir/bin"
-for target in session handshake; do
+for target in session handshake transport; do
   if FUZZ_BIN="$fuzz_dir/bin" fuzz/run.sh "$target" 55; then fuzz_passed=$((fuzz_passed + 1)); else fuzz_failed=$((fuzz_failed + 1)); fi
 done
 rm -rf "$fuzz_dir"

@@ -17,6 +17,7 @@ internal static class Seeds
     {
         Write(Path.Combine(directory, "session"), SessionSeeds());
         Write(Path.Combine(directory, "handshake"), HandshakeSeeds());
+        Write(Path.Combine(directory, "transport"), TransportSeeds.All());
     }
 
     private static void Write(string directory, IEnumerable<(string Name, byte[] Bytes)> seeds)
@@ -41,9 +42,9 @@ internal static class Seeds
         return frame;
     }
 
-    private static byte[] Text(string text, bool fin = true) => Frame(Opcode.Text, Encoding.UTF8.GetBytes(text), fin);
+    public static byte[] Text(string text, bool fin = true) => Frame(Opcode.Text, Encoding.UTF8.GetBytes(text), fin);
 
-    private static byte[] Close(int code, string reason = "") => Frame(Opcode.Close, [(byte)(code >> 8), (byte)code, .. Encoding.UTF8.GetBytes(reason)]);
+    public static byte[] Close(int code, string reason = "") => Frame(Opcode.Close, [(byte)(code >> 8), (byte)code, .. Encoding.UTF8.GetBytes(reason)]);
 
     private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 
@@ -60,11 +61,12 @@ internal static class Seeds
 
     private static byte[] Hex(string hex) => Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
 
-    private static IEnumerable<(string, byte[])> SessionSeeds()
+    /// <summary>The client streams (after the upgrade) of the session seeds; the transport seeds reuse them.</summary>
+    public static (string Name, byte[] Bytes)[] Streams()
     {
         byte[] binary300 = [.. Enumerable.Range(0, 300).Select(i => (byte)(i * 7))];
-        var streams = new (string Name, byte[] Bytes)[]
-        {
+        return
+        [
             ("conversation", Concat(Text("Hello"), Frame(Opcode.Binary, binary300, key: 0x01020304), Text("Hel", fin: false),
                 Frame(Opcode.Ping, "ping!"u8, key: 0xDEADBEEF), Frame(Opcode.Continuation, "lo "u8, fin: false, key: 0),
                 Frame(Opcode.Pong, "unsolicited"u8), Frame(Opcode.Continuation, ""u8, fin: false),
@@ -94,7 +96,12 @@ internal static class Seeds
             ("many-fragments", Concat(Text("a", fin: false), Frame(Opcode.Continuation, "b"u8, fin: false), Frame(Opcode.Continuation, "c"u8, fin: false),
                 Frame(Opcode.Continuation, "d"u8, fin: false), Frame(Opcode.Continuation, "e"u8, fin: false), Frame(Opcode.Continuation, "f"u8))),
             ("after-close", Concat(Close(1000), Text("ignored"))),
-        };
+        ];
+    }
+
+    private static IEnumerable<(string, byte[])> SessionSeeds()
+    {
+        (string Name, byte[] Bytes)[] streams = Streams();
         // Option byte, longest read, seed: one read; small random reads; and other settings for some of the streams.
         (byte Options, byte MaxPiece, string Tag)[] variants = [(0, 0, "whole"), (0, 7, "split")];
         int index = 0;

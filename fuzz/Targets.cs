@@ -9,6 +9,7 @@ internal static class Targets
     {
         ["session"] = SessionTarget.Run,
         ["handshake"] = HandshakeTarget.Run,
+        ["transport"] = TransportTarget.Run,
     };
 
     public static bool TryGet(string name, [NotNullWhen(true)] out Action<ReadOnlySpan<byte>>? target) => All.TryGetValue(name, out target);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzing with AFL++ and SharpFuzz.
 #   fuzz/run.sh build DIR          publish fuzz/Fuzz.csproj to DIR and instrument DIR/Engine.dll (once per DIR)
-#   fuzz/run.sh TARGET SECONDS     run afl-fuzz on TARGET (session | handshake) for SECONDS, from fuzz/corpus/TARGET;
+#   fuzz/run.sh TARGET SECONDS     run afl-fuzz on TARGET (session | handshake | transport) for SECONDS, from fuzz/corpus/TARGET;
 #                                  fails (exit 1) on any crash or hang, prints execs, paths and speed
 # Environment: FUZZ_BIN=DIR reuses a build made by `build DIR`; FUZZ_OUT=DIR keeps the findings there (default: a
 # temporary directory, removed unless something was found); FUZZ_LOG=FILE appends "TARGET execs=N paths=N crashes=N

@@ -18,12 +18,14 @@ internal sealed unsafe class EpollLoop : LinuxEventLoop<EpollConnection>
     private const int MaxEvents = 256;
 
     private readonly int _epoll;
+    private readonly Native.EpollEvent* _events;
 
     public EpollLoop(int index, Socket listener, ConnectionBuffers buffers, Action<EpollConnection> onAccepted)
         : base($"ws-epoll-{index}", listener, buffers, Native.O_NONBLOCK | Native.O_CLOEXEC, onAccepted)
     {
         // One receive buffer for all of this loop's connections: idle connections hold no buffer at all.
         ReceiveBuffer = GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true);
+        _events = (Native.EpollEvent*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(Native.EpollEvent)));
         _epoll = Check(Native.epoll_create1(Native.O_CLOEXEC), "epoll_create1");
         Control(Native.EPOLL_CTL_ADD, WakeFd, Native.EPOLLIN, WakeToken);
         Control(Native.EPOLL_CTL_ADD, ListenerFd, Native.EPOLLIN, ListenerToken);
@@ -46,48 +48,38 @@ internal sealed unsafe class EpollLoop : LinuxEventLoop<EpollConnection>
         Slots.Release(connection.Slot);
     }
 
-    protected override void Run()
+    internal override void RunOnce(int timeoutMs)
     {
-        var events = (Native.EpollEvent*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(Native.EpollEvent)));
-        try
+        Native.EpollEvent* events = _events;
+        int count = Native.epoll_wait(_epoll, events, MaxEvents, timeoutMs);
+        if (count < 0)
         {
-            while (!Stopping)
+            if (Native.LastError == Native.EINTR)
             {
-                int count = Native.epoll_wait(_epoll, events, MaxEvents, -1);
-                if (count < 0)
-                {
-                    if (Native.LastError == Native.EINTR)
-                    {
-                        continue;
-                    }
-                    throw new SocketException(Native.LastError);
-                }
-                for (int i = 0; i < count; i++)
-                {
-                    ulong token = events[i].Data;
-                    uint flags = events[i].Events;
-                    if (token == WakeToken)
-                    {
-                        ulong value;
-                        Native.read(WakeFd, (byte*)&value, sizeof(ulong));
-                        OnWoken();
-                    }
-                    else if (token == ListenerToken)
-                    {
-                        AcceptAll(nonBlocking: true);
-                    }
-                    else if (Slots[(int)token] is { } connection)
-                    {
-                        connection.OnEvents(flags);
-                    }
-                }
-                FlushDirty();
+                return;
+            }
+            throw new SocketException(Native.LastError);
+        }
+        for (int i = 0; i < count; i++)
+        {
+            ulong token = events[i].Data;
+            uint flags = events[i].Events;
+            if (token == WakeToken)
+            {
+                ulong value;
+                Native.read(WakeFd, (byte*)&value, sizeof(ulong));
+                OnWoken();
+            }
+            else if (token == ListenerToken)
+            {
+                AcceptAll(nonBlocking: true);
+            }
+            else if (Slots[(int)token] is { } connection)
+            {
+                connection.OnEvents(flags);
             }
         }
-        finally
-        {
-            NativeMemory.Free(events);
-        }
+        FlushDirty();
     }
 
     protected override void StopWatchingListener() => Control(Native.EPOLL_CTL_DEL, ListenerFd, 0, 0);
@@ -100,7 +92,11 @@ internal sealed unsafe class EpollLoop : LinuxEventLoop<EpollConnection>
         return connection;
     }
 
-    protected override void ReleaseResources() => Native.close(_epoll);
+    protected override void ReleaseResources()
+    {
+        Native.close(_epoll);
+        NativeMemory.Free(_events);
+    }
 
     private static int Check(int result, string call) => result >= 0 ? result : throw new SocketException(Native.LastError, call);
 }

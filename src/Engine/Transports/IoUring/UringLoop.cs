@@ -95,30 +95,31 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
     /// <summary>The connection has no operation left in the kernel: its slot may be reused.</summary>
     public void Release(UringConnection connection) => Slots.Release(connection.Slot);
 
-    protected override void Run()
+    protected override void OnRunStarting()
     {
         Ring.Enable();
         ArmWake();
         Ring.PreparePollIn(ListenerFd, Listen);
-        while (!Stopping)
+    }
+
+    internal override void RunOnce(int timeoutMs)
+    {
+        Ring.PublishBuffers();
+        Ring.SubmitAndWait(1, timeoutMs < 0 ? -1 : timeoutMs * 1_000_000L);
+        while (Ring.TryTake(out ulong token, out int result, out uint flags))
+        {
+            Dispatch(token, result, flags);
+        }
+        if (_starved.Count > 0)
         {
             Ring.PublishBuffers();
-            Ring.SubmitAndWait(1);
-            while (Ring.TryTake(out ulong token, out int result, out uint flags))
+            foreach (UringConnection connection in _starved)
             {
-                Dispatch(token, result, flags);
+                connection.ArmReceive();
             }
-            if (_starved.Count > 0)
-            {
-                Ring.PublishBuffers();
-                foreach (UringConnection connection in _starved)
-                {
-                    connection.ArmReceive();
-                }
-                _starved.Clear();
-            }
-            FlushDirty();
+            _starved.Clear();
         }
+        FlushDirty();
     }
 
     protected override void StopWatchingListener() => Cancel(Listen);

@@ -35,6 +35,9 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     /// <summary>Made on each use, not kept: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
     public override EndPoint? RemoteEndPoint => _peer.ToEndPoint();
 
+    /// <summary>Whether bytes of an earlier read are kept for the next (none once the connection has ended: the fuzz target checks).</summary>
+    internal bool HoldsKeptBytes => !_spill.IsEmpty;
+
     /// <summary>Set once the connection is dropped: nothing more is read or sent.</summary>
     protected bool Closed { get; private set; }
 

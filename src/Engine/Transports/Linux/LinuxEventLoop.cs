@@ -39,7 +39,11 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
         _thread = new Thread(() =>
         {
             ThreadId = Environment.CurrentManagedThreadId;
-            Run();
+            OnRunStarting();
+            while (!_stopping)
+            {
+                RunOnce(-1);
+            }
         })
         { IsBackground = true, Name = threadName };
     }
@@ -97,8 +101,27 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
     /// <summary>Queues a flush at the end of this loop iteration. Loop thread only.</summary>
     public void MarkDirty(TConnection connection) => _dirty.Add(connection);
 
-    /// <summary>The loop thread's body: returns once <see cref="Stopping"/> is set.</summary>
-    protected abstract void Run();
+    /// <summary>
+    /// Makes the calling thread this loop's thread instead of starting the loop's own (<see cref="Start"/> must then not
+    /// be called): the caller runs the loop one <see cref="RunOnce"/> at a time. The transport fuzz target
+    /// (fuzz/TransportTarget.cs) drives a loop this way, so that a run is deterministic.
+    /// </summary>
+    internal void RunOnCallingThread()
+    {
+        ThreadId = Environment.CurrentManagedThreadId;
+        OnRunStarting();
+    }
+
+    /// <summary>Loop thread, before the first iteration.</summary>
+    protected virtual void OnRunStarting()
+    {
+    }
+
+    /// <summary>
+    /// Loop thread: one iteration: waits up to <paramref name="timeoutMs"/> (-1: as long as it takes) for something to
+    /// happen, handles it, then flushes the connections that produced output.
+    /// </summary>
+    internal abstract void RunOnce(int timeoutMs);
 
     /// <summary>Stop watching the listener before it is closed.</summary>
     protected abstract void StopWatchingListener();

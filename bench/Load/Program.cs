@@ -9,7 +9,7 @@ namespace Load;
 /// <summary>
 /// Entry point. Modes:
 /// <list type="bullet">
-/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn,wss,deflate] [--cases TEXT] [--latency-rate N] [--no-ours] [--no-sockets] [--ours-dll PATH] [--loops N] [--no-pin] [--aspnet [--aspnet-dll PATH]]</c></item>
+/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn,wss,deflate] [--cases TEXT] [--latency-rate N] [--no-ours] [--no-sockets] [--ours-dll PATH] [--loops N] [--no-pin] [--server-cpus LIST] [--aspnet [--aspnet-dll PATH]]</c></item>
 /// <item><c>--render load.json</c>: redraw load.md and load.svg from an earlier run's JSON</item>
 /// <item><c>--tcp-echo --port N</c>: the raw TCP echo server, the generator's ceiling check</item>
 /// <item><c>--connect-worker --port N --count K --first I --threads T</c>: a child holding idle connections for the scale scenario</item>
@@ -93,14 +93,16 @@ internal static class Program
         }
         var raw = new ServerKind("tcp", "raw TCP echo", self, WebSocket: false, HasStats: false, CanBroadcast: false);
         var scenarios = new HashSet<string>((arguments.Get("--scenarios") ?? "echo,latency,broadcast,scale,churn,wss,deflate").Split(','), StringComparer.Ordinal);
-        var options = new RunOptions(quick, arguments.Int("--reps", quick ? 1 : 3), output, logs, servers, raw, scenarios, arguments.Get("--cases"), arguments.Int("--latency-rate", 0), arguments.Int("--loops", 1), ServerCpu);
+        // --server-cpus 0-1 (with --no-pin, run without run.sh's taskset) lets server and generator share both cores: the scaling run.
+        var serverCpus = arguments.Get("--server-cpus") ?? ServerCpu;
+        var options = new RunOptions(quick, arguments.Int("--reps", quick ? 1 : 3), output, logs, servers, raw, scenarios, arguments.Get("--cases"), arguments.Int("--latency-rate", 0), arguments.Int("--loops", 1), serverCpus);
 
         results.Info["mode"] = quick ? "quick" : "full";
         results.Info["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
         results.Info["repetitions"] = options.Repetitions.ToString(CultureInfo.InvariantCulture);
         results.Info["servers"] = string.Join(", ", servers.Select(s => s.Label));
         results.Info["machine"] = $"CPUs {File.ReadAllText("/sys/devices/system/cpu/online").Trim()} online, {Environment.OSVersion.VersionString}, .NET {Environment.Version}";
-        results.Info["pinning"] = $"servers on CPU {ServerCpu}, generator on CPU {CpuPinning.AllowedCpus()}";
+        results.Info["pinning"] = $"servers on CPU {serverCpus}, generator on CPU {CpuPinning.AllowedCpus()}";
         results.Info["generator I/O"] = Bench.Client.EventLoop.Io + " (the raw TCP echo uses the same)";
         results.Info["commit"] = Repository.Commit(root);
         results.Info["ours"] = servers.Any(s => s.Name == "ours") ? oursDll : "not measured";

@@ -66,13 +66,19 @@ internal sealed partial class WebSocketSession
     /// </summary>
     public void StartOpen(ISessionHost host, IFrameOutput output, TimerWheel wheel, SessionSettings settings, in UpgradeAnswer answer, long nowMs)
     {
+        Attach(host, output, wheel, settings, nowMs);
+        AdoptDeflate(answer);
+    }
+
+    /// <summary>What both starts share: the connection's host, output, wheel and settings, in the handshake state.</summary>
+    private void Attach(ISessionHost host, IFrameOutput output, TimerWheel wheel, SessionSettings settings, long nowMs)
+    {
         _host = host;
         _output = output;
         _wheel = wheel;
         _settings = settings;
         _state = (int)SessionState.Handshake;
         _lastReceive = nowMs;
-        AdoptDeflate(answer);
     }
 
     /// <summary>The handshake is done: frames may flow. Arms the heartbeat and idle deadlines and reports <c>OnOpen</c>.</summary>

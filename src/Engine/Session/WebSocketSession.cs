@@ -52,12 +52,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     /// <summary>Starts serving a connection: deadlines on <paramref name="wheel"/>, per-server limits and pools in <paramref name="settings"/>.</summary>
     public void Start(ISessionHost host, IFrameOutput output, TimerWheel wheel, SessionSettings settings, long nowMs)
     {
-        _host = host;
-        _output = output;
-        _wheel = wheel;
-        _settings = settings;
-        _state = (int)SessionState.Handshake;
-        _lastReceive = nowMs;
+        Attach(host, output, wheel, settings, nowMs);
         _handshakeDeadline = nowMs + settings.HandshakeTimeoutMs;
         _wheel.Schedule(this, _handshakeDeadline);
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Engine.Tests.Support;
 
 namespace Soak;
 
@@ -11,19 +12,7 @@ internal sealed record Sample(double Seconds, long RssBytes, int Threads, int Op
 {
     public static Sample Take(double seconds, int pid, int port)
     {
-        long rss = -1;
-        int threads = -1;
-        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                rss = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-            }
-            else if (line.StartsWith("Threads:", StringComparison.Ordinal))
-            {
-                threads = int.Parse(line.Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-            }
-        }
+        (long rss, int threads) = ProcessStatus.Read(pid);
         int handles = Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
         using JsonDocument stats = FetchStats(port);
         JsonElement root = stats.RootElement;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Engine.Tests.Support;
 
 namespace Storm;
 
@@ -19,19 +20,7 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
     /// <param name="http">Also ask the Host (/stats, /metrics); false reads /proc only (see <see cref="StormOptions.StatsDuringStorm"/>).</param>
     public static ServerSample Take(double seconds, int pid, int port, bool sockets = true, bool http = true)
     {
-        long rss = -1;
-        int threads = -1;
-        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                rss = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-            }
-            else if (line.StartsWith("Threads:", StringComparison.Ordinal))
-            {
-                threads = int.Parse(line.Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-            }
-        }
+        (long rss, int threads) = ProcessStatus.Read(pid);
         (int descriptors, int socketCount) = sockets ? CountDescriptors(pid) : (Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count(), -1);
         long overflows = ListenOverflowsNow();
         if (!http)

@@ -109,29 +109,42 @@ public sealed class TransportTests
         {
             return; // io_uring forbidden here (e.g. a container's seccomp profile): nothing to test
         }
-        // Two receive buffers per loop for 48 connections that all send at once: most receives find none free.
-        await using var server = await TestServer.StartAsync(new EchoHandler(),
+        // Two receive buffers for the loop's 48 connections. Each round the handler holds the loop thread while every client
+        // sends, so when the loop next enters the kernel 48 receives find data at once and all but two find no buffer. Left to
+        // chance (clients racing the loop) the path was reached on some machines only.
+        var handler = new StallingEchoHandler();
+        await using var server = await TestServer.StartAsync(handler,
             o => o with { Transport = TransportKind.IoUring, UringReceiveBuffers = 2, EventLoops = 1 });
         var clients = new List<RawClient>();
         try
         {
+            RawClient staller = await RawClient.ConnectAsync(server.Port);
+            clients.Add(staller);
+            Assert.Contains("101 Switching Protocols", await staller.HandshakeAsync());
+            var senders = new List<RawClient>();
             for (int i = 0; i < 48; i++)
             {
                 RawClient client = await RawClient.ConnectAsync(server.Port);
-                Assert.Contains("101 Switching Protocols", await client.HandshakeAsync());
                 clients.Add(client);
+                Assert.Contains("101 Switching Protocols", await client.HandshakeAsync());
+                senders.Add(client);
             }
-            for (int round = 0; round < 10; round++)
+            for (int round = 0; round < 5; round++)
             {
-                // Each client sends 3 KiB in 3 frames; all sends start before any reply is read.
-                byte[][] payloads = clients.Select((_, i) => Encoding.ASCII.GetBytes($"{round}:{i}:" + new string('x', 3000))).ToArray();
-                await Task.WhenAll(clients.Select((client, i) => client.SendAsync(
+                Task held = handler.NextStall();
+                await staller.SendAsync(RawClient.Frame(Opcode.Text, StallingEchoHandler.Stall));
+                await held.WaitAsync(TestTimeouts.Hang);
+                // Each client sends 3 KiB in 3 frames while the loop is held; the kernel queues it all on the sockets.
+                byte[][] payloads = senders.Select((_, i) => Encoding.ASCII.GetBytes($"{round}:{i}:" + new string('x', 3000))).ToArray();
+                await Task.WhenAll(senders.Select((client, i) => client.SendAsync(
                     [.. RawClient.Frame(Opcode.Text, payloads[i].AsSpan(0, 1000), fin: false),
                      .. RawClient.Frame(Opcode.Continuation, payloads[i].AsSpan(1000, 1000), fin: false),
                      .. RawClient.Frame(Opcode.Continuation, payloads[i].AsSpan(2000), fin: true)])));
-                for (int i = 0; i < clients.Count; i++)
+                handler.Release();
+                Assert.Equal(StallingEchoHandler.Stall, (await staller.ReadFrameAsync())!.Value.Payload);
+                for (int i = 0; i < senders.Count; i++)
                 {
-                    var frame = await clients[i].ReadFrameAsync();
+                    var frame = await senders[i].ReadFrameAsync();
                     Assert.NotNull(frame);
                     Assert.Equal(Opcode.Text, frame.Value.Opcode);
                     Assert.Equal(payloads[i], frame.Value.Payload);
@@ -140,6 +153,7 @@ public sealed class TransportTests
         }
         finally
         {
+            handler.Release();
             foreach (RawClient client in clients)
             {
                 client.Dispose();
@@ -147,7 +161,34 @@ public sealed class TransportTests
         }
         await server.AssertDrainedAsync();
         long starved = server.Server.Loops!.EventLoops.Cast<UringLoop>().Sum(loop => loop.StarvedReceives);
-        Assert.True(starved > 0, "no receive ever found the buffers taken: the test did not reach the path it is for");
+        // Each held round leaves at least 46 receives without a buffer (about 2,700 in all here); one per round is the floor.
+        Assert.True(starved >= 5, $"only {starved} receives found the buffers taken: the test did not reach the path it is for");
+    }
+
+    /// <summary>Echoes; on <see cref="Stall"/> it holds the calling loop thread until the test releases it.</summary>
+    private sealed class StallingEchoHandler : IWebSocketHandler
+    {
+        public static readonly byte[] Stall = "stall"u8.ToArray();
+        private readonly SemaphoreSlim _gate = new(0);
+        private TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task NextStall()
+        {
+            _stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _stalled.Task;
+        }
+
+        public void Release() => _gate.Release();
+
+        public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> payload, MessageType type)
+        {
+            if (payload.SequenceEqual(Stall))
+            {
+                _stalled.TrySetResult();
+                _gate.Wait(TestTimeouts.Hang); // bounded so a failed test cannot hold the loop for ever
+            }
+            connection.Send(payload, type);
+        }
     }
 
     [Fact]

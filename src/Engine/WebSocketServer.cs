@@ -283,31 +283,39 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
 
     private async Task AcceptLoopAsync(Socket listener)
     {
+        DescriptorBudget budget = Buffers.Descriptors;
         while (!_stopping.IsCancellationRequested)
         {
+            // Taken before the accept, as the Linux loops do: at the budget newcomers wait in the kernel's accept queue.
+            if (!budget.TryTake())
+            {
+                if (!await budget.WaitAsync(_stopping.Token).ConfigureAwait(false))
+                {
+                    return;
+                }
+                continue;
+            }
             Socket socket;
             try
             {
                 socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
             {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
+                budget.Return();
                 return;
             }
             catch (SocketException exception)
             {
+                budget.Return();
                 ServerLog.AcceptFailed(Logger, exception.SocketErrorCode);
                 // A connection reset before we accepted it, or fd exhaustion: keep serving the others.
                 await Task.Delay(10).ConfigureAwait(false);
                 continue;
             }
             StartConnection(Options.Tls is { } tls
-                ? new TlsConnection(socket, tls, Buffers)
-                : new SocketConnection(socket, Buffers));
+                ? new TlsConnection(socket, tls, Buffers) { CountsDescriptor = true }
+                : new SocketConnection(socket, Buffers) { CountsDescriptor = true });
         }
     }
 

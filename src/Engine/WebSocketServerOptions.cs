@@ -16,8 +16,12 @@ public sealed record WebSocketServerOptions
     /// <summary>TCP port; 0 picks a free one (read it from <see cref="WebSocketServer.LocalEndPoint"/>).</summary>
     public int Port { get; init; } = 8080;
 
-    /// <summary>Listen backlog.</summary>
-    public int Backlog { get; init; } = 1024;
+    /// <summary>
+    /// Listen backlog: connections the kernel completes and queues for accept. Reconnect storms (a deploy, a network blip)
+    /// arrive faster than any server accepts, and a connection that finds the queue full loses its SYN and waits for the
+    /// client's retransmit (1 s, then 3 s); the kernel caps it at net.core.somaxconn (4096 by default since Linux 5.4).
+    /// </summary>
+    public int Backlog { get; init; } = 4096;
 
     /// <summary>Accepts kept in flight at once, so a burst of connects is not serialized behind one accept.</summary>
     public int ConcurrentAccepts { get; init; } = Math.Max(2, Environment.ProcessorCount);

@@ -30,6 +30,9 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     {
     }
 
+    /// <summary>Whether the descriptor was taken from the server's budget (the accept loop's), to be given back at the close.</summary>
+    public bool CountsDescriptor { get; init; }
+
     public override void Start(ITransportHandler handler)
     {
         base.Start(handler);
@@ -60,6 +63,10 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         if (Interlocked.Exchange(ref _aborted, 1) == 0)
         {
             CloseTransport();
+            if (CountsDescriptor)
+            {
+                Output.Buffers.Descriptors.Return();
+            }
             Volatile.Read(ref _drain)?.Set(); // a receive loop parked for backpressure wakes up and sees the abort
         }
     }

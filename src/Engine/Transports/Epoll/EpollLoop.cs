@@ -84,6 +84,11 @@ internal sealed unsafe class EpollLoop : LinuxEventLoop<EpollConnection>
 
     protected override void StopWatchingListener() => Control(Native.EPOLL_CTL_DEL, ListenerFd, 0, 0);
 
+    // Level-triggered: an unaccepted connection would wake the loop for ever, so the pause clears the interest.
+    protected override void PauseListener() => Control(Native.EPOLL_CTL_MOD, ListenerFd, 0, ListenerToken);
+
+    protected override void ResumeListener() => Control(Native.EPOLL_CTL_MOD, ListenerFd, Native.EPOLLIN, ListenerToken);
+
     protected override EpollConnection Open(int fd, int slot, PeerAddress peer)
     {
         var connection = new EpollConnection(this, fd, slot, peer);

@@ -124,6 +124,13 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
 
     protected override void StopWatchingListener() => Cancel(Listen);
 
+    // The listener's poll is one-shot: while paused it is simply not armed again.
+    protected override void PauseListener()
+    {
+    }
+
+    protected override void ResumeListener() => Ring.PreparePollIn(ListenerFd, Listen);
+
     protected override UringConnection Open(int fd, int slot, PeerAddress peer) => new(this, fd, slot, peer);
 
     protected override void OnStarted(UringConnection connection) => connection.ArmReceive();
@@ -165,8 +172,11 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
                 }
                 break;
             case Listen when !ListenerClosed:
-                AcceptAll(nonBlocking: false); // blocking sockets: io_uring never blocks on them, but waits for data instead of handing EAGAIN back
-                Ring.PreparePollIn(ListenerFd, Listen);
+                // Blocking sockets: io_uring never blocks on them, but waits for data instead of handing EAGAIN back.
+                if (AcceptAll(nonBlocking: false))
+                {
+                    Ring.PreparePollIn(ListenerFd, Listen);
+                }
                 break;
         }
     }

@@ -15,10 +15,13 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
     private readonly ConcurrentQueue<TConnection> _posted = new();
     private readonly List<TConnection> _dirty = new();
     private readonly Action<TConnection> _onAccepted;
+    private readonly Action _resumeAccepting; // handed to the descriptor budget when it is spent
     private readonly Thread _thread;
     private int _wakePending;
     private volatile bool _stopping;
     private volatile bool _stopListening;
+    private volatile bool _resumeRequested;
+    private bool _acceptPaused;
     private bool _listenerClosed;
 
     /// <summary>
@@ -31,6 +34,11 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
         ListenerFd = (int)listener.Handle;
         Buffers = buffers;
         _onAccepted = onAccepted;
+        _resumeAccepting = () =>
+        {
+            _resumeRequested = true;
+            WakeUp();
+        };
         WakeFd = Native.eventfd(0, wakeFlags);
         if (WakeFd < 0)
         {
@@ -145,6 +153,15 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
         {
             connection.OnPosted();
         }
+        if (_resumeRequested)
+        {
+            _resumeRequested = false;
+            if (_acceptPaused && !_listenerClosed && !_stopListening)
+            {
+                _acceptPaused = false;
+                ResumeListener();
+            }
+        }
         if (_stopListening && !_listenerClosed)
         {
             _listenerClosed = true;
@@ -163,24 +180,34 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
         _dirty.Clear();
     }
 
-    protected void AcceptAll(bool nonBlocking)
+    /// <summary>
+    /// Loop thread, when the listener is readable: accepts a bounded burst. False when it stopped accepting because the
+    /// descriptor budget is spent (the listener is then unwatched until a connection anywhere closes) or the listener is
+    /// closed; true when the listener is to be watched again.
+    /// </summary>
+    protected bool AcceptAll(bool nonBlocking)
     {
         if (_listenerClosed)
         {
-            return;
+            return false;
         }
         // Bounded per wake-up so one loop's accept burst does not starve its connections.
         for (int i = 0; i < 256; i++)
         {
+            if (!Buffers.Descriptors.TryTake())
+            {
+                // Newcomers wait in the kernel's accept queue rather than being refused: in a storm a descriptor comes
+                // back within milliseconds. Watching a listener we will not accept from would spin the loop.
+                _acceptPaused = true;
+                PauseListener();
+                Buffers.Descriptors.WhenAvailable(_resumeAccepting);
+                return false;
+            }
             int fd = Native.Accept(ListenerFd, nonBlocking, out PeerAddress peer);
             if (fd < 0)
             {
-                return;
-            }
-            if (!Buffers.Descriptors.TryTake())
-            {
-                Native.close(fd); // over the budget: shed at once, so the process keeps descriptors for everything else
-                continue;
+                Buffers.Descriptors.Return();
+                return true;
             }
             int slot = Slots.Reserve();
             TConnection connection = Open(fd, slot, peer);
@@ -188,7 +215,14 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
             _onAccepted(connection);
             OnStarted(connection);
         }
+        return true;
     }
+
+    /// <summary>Loop thread: the budget is spent; stop being woken by the listener.</summary>
+    protected abstract void PauseListener();
+
+    /// <summary>Loop thread: the budget has room again; watch the listener as before the pause.</summary>
+    protected abstract void ResumeListener();
 
     private void WakeUp()
     {

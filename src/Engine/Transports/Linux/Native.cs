@@ -86,6 +86,19 @@ internal static unsafe partial class Native
         return getrlimit(RlimitNofile, limit) == 0 && limit[0] < long.MaxValue ? (long)limit[0] : -1;
     }
 
+    /// <summary>Descriptors this process has open now (entries of /proc/self/fd); 0 where that cannot be read.</summary>
+    public static long OpenDescriptors()
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries("/proc/self/fd").LongCount();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>
     /// Takes one waiting connection with Nagle off; -1 when none is waiting. <paramref name="nonBlocking"/>: for our own
     /// read/writev calls (epoll). io_uring gets blocking sockets: it never blocks on them, while with O_NONBLOCK some

@@ -7,7 +7,7 @@ namespace Storm;
 
 /// <summary>
 /// A client process of the storm (<c>client --port P --source 127.0.0.N --connections K --seconds S ...</c>): K slots,
-/// each cycling one connection as fast as it can: connect and upgrade, one echo, hold for a random time under
+/// each starting at a random time under <c>--ramp-ms</c>, then cycling one connection as fast as it can: connect and upgrade, one echo, hold for a random time under
 /// <c>--hold-max-ms</c> (answering the server's heartbeat pings), then a clean 1000 close or, for
 /// <c>--reset-fraction</c> of them, an abortive reset. After S seconds each slot finishes its cycle; the process prints
 /// one <c>result {json}</c> line and exits. Each process holds at most K client sockets: with K under the 20,000
@@ -20,6 +20,7 @@ internal sealed class StormClient
     private readonly int _slots;
     private readonly TimeSpan _duration;
     private readonly int _holdMaxMs;
+    private readonly int _rampMs;
     private readonly double _resetFraction;
     private readonly int _seed;
     private readonly Stopwatch _clock = new();
@@ -44,6 +45,7 @@ internal sealed class StormClient
         _slots = int.Parse(Get("--connections"), CultureInfo.InvariantCulture);
         _duration = TimeSpan.FromSeconds(double.Parse(Get("--seconds"), CultureInfo.InvariantCulture));
         _holdMaxMs = int.Parse(Get("--hold-max-ms"), CultureInfo.InvariantCulture);
+        _rampMs = int.Parse(Get("--ramp-ms"), CultureInfo.InvariantCulture);
         _resetFraction = double.Parse(Get("--reset-fraction"), CultureInfo.InvariantCulture);
         _seed = int.Parse(Get("--seed"), CultureInfo.InvariantCulture);
     }
@@ -71,6 +73,7 @@ internal sealed class StormClient
     {
         var random = new Random(HashCode.Combine(_seed, slot));
         var peer = new WirePeer(_server, _source);
+        await Task.Delay(random.Next(_rampMs + 1));
         while (_clock.Elapsed < _duration)
         {
             // Generous: on a 2-core box shared by the server and every client, a connect waits behind thousands of others.

@@ -14,6 +14,14 @@ internal sealed record StormOptions
     public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan HoldMax { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Each slot's first connect waits a random time under this (0: all at once), as clients that reconnect with jitter
+    /// do; from then on it cycles as fast as it can. 19,000 connects in the same instant are a different fault (a
+    /// thundering herd, reported on its own with <c>--ramp 0</c>): a server that upgrades ~9,000 a second queues a fresh
+    /// client behind thousands in the kernel's accept queue, whatever it does.
+    /// </summary>
+    public TimeSpan Ramp { get; init; } = TimeSpan.FromSeconds(2);
     public double ResetFraction { get; init; } = 0.25;
     public TimeSpan ProbeEvery { get; init; } = TimeSpan.FromMilliseconds(250);
     public TimeSpan ProbeBound { get; init; } = TimeSpan.FromMilliseconds(250);
@@ -53,6 +61,7 @@ internal sealed record StormOptions
                 "--duration" => options with { Duration = ParseTime(value) },
                 "--heartbeat" => options with { Heartbeat = ParseTime(value) },
                 "--hold-max" => options with { HoldMax = ParseTime(value) },
+                "--ramp" => options with { Ramp = ParseTime(value) },
                 "--reset-fraction" => options with { ResetFraction = double.Parse(value, CultureInfo.InvariantCulture) },
                 "--probe-every" => options with { ProbeEvery = ParseTime(value) },
                 "--probe-bound" => options with { ProbeBound = ParseTime(value) },

@@ -23,7 +23,7 @@ internal static class StormReport
         md.AppendLine(c, $"{o.Connections:N0} connection slots over {o.Clients} client processes against the Host (echo mode, transport `{o.Transport}`, " +
             $"heartbeat every {o.Heartbeat.TotalMilliseconds:F0} ms) for {r.StormSeconds:F0} s on {Environment.ProcessorCount} CPUs, " +
             $"finished {r.FinishedUtc:yyyy-MM-dd HH:mm} UTC. " +
-            $"Each slot cycles as fast as it can: connect, upgrade, one echo, hold 0-{o.HoldMax.TotalMilliseconds:F0} ms (answering pings), then a clean 1000 close " +
+            $"Slots start at random times over the first {o.Ramp.TotalMilliseconds:F0} ms; then each cycles as fast as it can: connect, upgrade, one echo, hold 0-{o.HoldMax.TotalMilliseconds:F0} ms (answering pings), then a clean 1000 close " +
             $"or ({o.ResetFraction:P0}) a reset. A fresh client every {o.ProbeEvery.TotalMilliseconds:F0} ms times connect + upgrade + echo. " +
             $"Server CPUs: {o.ServerCpus ?? "any"}, client CPUs: {o.ClientCpus ?? "any"}. Load average (/proc/loadavg) before / after: {r.LoadBefore} / {r.LoadAfter}. " +
             $"Command: `{r.Command}`.");

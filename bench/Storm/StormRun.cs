@@ -157,7 +157,7 @@ internal static class StormRun
                 // Its own source address per process: 28,000 ephemeral ports each, however fast the slots recycle them.
                 processes.Add(new ClientProcess(["--port", port.ToString(CultureInfo.InvariantCulture), "--source", $"127.0.0.{10 + i}",
                     "--connections", share.ToString(CultureInfo.InvariantCulture), "--seconds", options.Duration.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-                    "--hold-max-ms", Ms(options.HoldMax), "--reset-fraction", options.ResetFraction.ToString(CultureInfo.InvariantCulture),
+                    "--hold-max-ms", Ms(options.HoldMax), "--ramp-ms", Ms(options.Ramp), "--reset-fraction", options.ResetFraction.ToString(CultureInfo.InvariantCulture),
                     "--seed", i.ToString(CultureInfo.InvariantCulture)], options.ClientCpus));
             }
             // Each client stops itself 45 s after its duration at the latest; this is the backstop.

@@ -90,7 +90,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
                 {
                     continue;
                 }
-                Close(new SocketException(error));
+                Close(Native.ToSocketException(error));
                 return;
             }
             if (output.OnSent((int)written) && !output.TryContinueSend())
@@ -124,7 +124,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
                 Keep(buffer.AsSpan(0, have));
                 return;
             }
-            Close(received == 0 ? null : new SocketException(error)); // 0: the peer closed (FIN)
+            Close(received == 0 ? null : Native.ToSocketException(error)); // 0: the peer closed (FIN)
             return;
         }
         ReceiveOutcome? outcome = DeliverRead(buffer.AsSpan(0, have + (int)received));

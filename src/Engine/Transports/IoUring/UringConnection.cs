@@ -73,7 +73,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
             }
             else
             {
-                Close(result == 0 ? null : new SocketException(-result)); // 0: the peer closed (FIN)
+                Close(result == 0 ? null : Native.ToSocketException(-result)); // 0: the peer closed (FIN)
             }
             return;
         }
@@ -124,7 +124,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
                 SubmitSend(output.GetInFlight());
                 return;
             }
-            Close(new SocketException(-result));
+            Close(Native.ToSocketException(-result));
             return;
         }
         if (!output.OnSent(result) || output.TryContinueSend())

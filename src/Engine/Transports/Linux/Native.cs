@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
 namespace Engine.Transports.Linux;
@@ -85,6 +86,23 @@ internal static unsafe partial class Native
         ulong* limit = stackalloc ulong[2]; // struct rlimit { rlim_t cur, max }
         return getrlimit(RlimitNofile, limit) == 0 && limit[0] < long.MaxValue ? (long)limit[0] : -1;
     }
+
+    /// <summary>
+    /// The exception for a failed socket call's errno. <c>new SocketException(errno)</c> would read the errno as a
+    /// <see cref="SocketError"/> (104, ECONNRESET, is no SocketError at all), so the errors a peer causes are mapped, as
+    /// .NET's own sockets report them; any other keeps its errno in the message.
+    /// </summary>
+    public static SocketException ToSocketException(int errno) => errno switch
+    {
+        104 => new SocketException((int)System.Net.Sockets.SocketError.ConnectionReset),
+        32 => new SocketException((int)System.Net.Sockets.SocketError.Shutdown), // EPIPE: written after the peer's reset
+        110 => new SocketException((int)System.Net.Sockets.SocketError.TimedOut),
+        103 => new SocketException((int)System.Net.Sockets.SocketError.ConnectionAborted),
+        111 => new SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused),
+        113 => new SocketException((int)System.Net.Sockets.SocketError.HostUnreachable),
+        101 => new SocketException((int)System.Net.Sockets.SocketError.NetworkUnreachable),
+        _ => new SocketException((int)System.Net.Sockets.SocketError.SocketError, $"socket error (errno {errno})"),
+    };
 
     /// <summary>Descriptors this process has open now (entries of /proc/self/fd); 0 where that cannot be read.</summary>
     public static long OpenDescriptors()

@@ -102,29 +102,6 @@ public sealed class TransportTests
     }
 
     [Fact]
-    public async Task After_a_close_handshake_the_peer_began_the_Linux_loops_free_the_descriptor_without_waiting_for_its_FIN()
-    {
-        // A 60 s close timeout: a server that waited for the client's FIN would hold the connection far past the wait below.
-        await using var server = await TestServer.StartAsync(new EchoHandler(), o => o with { CloseTimeout = TimeSpan.FromSeconds(60) });
-        if (server.Server.ActiveTransport == TransportKind.Sockets)
-        {
-            return; // the portable transport waits for the FIN (its stream ends when the peer's does)
-        }
-        using RawClient client = await RawClient.ConnectAsync(server.Port);
-        Assert.Contains("101 Switching Protocols", await client.HandshakeAsync());
-        await client.SendAsync(RawClient.Frame(Opcode.Close, [0x03, 0xE8]));
-        Assert.Equal(1000, await client.ReadCloseCodeAsync());
-        Assert.True(await client.WaitForEndAsync(TestTimeouts.Hang), "no FIN after the close reply");
-
-        // The client still holds its socket open (no FIN from it); the server's descriptor is back all the same.
-        using var wait = new CancellationTokenSource(TestTimeouts.Hang);
-        while (server.Server.Buffers.Descriptors.Open != 0 || server.Server.ConnectionCount != 0)
-        {
-            await Task.Delay(10, wait.Token);
-        }
-    }
-
-    [Fact]
     public async Task Io_uring_receives_that_find_every_shared_buffer_taken_wait_and_lose_nothing()
     {
         if (!UringLoop.IsSupported)

@@ -179,7 +179,6 @@ internal sealed partial class WebSocketSession
 
     private void OnCloseFrame(CloseCode code, ReadOnlySpan<byte> reason, long nowMs)
     {
-        _peerClosed = true; // before our reply is queued: its flush may half-close at once
         if (Interlocked.CompareExchange(ref _state, (int)SessionState.Closed, (int)SessionState.Open) == (int)SessionState.Open)
         {
             // §5.5.1: answer with a close frame, echoing the status code received.

@@ -45,7 +45,6 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     // The transport ended while Receive was on the stack (a callback aborted the connection): released once it unwinds.
     private bool _receiving;
     private bool _releaseDeferred;
-    private volatile bool _peerClosed; // the peer's close frame arrived (ITransportHandler.PeerClosed)
     private int _ended;
 
     public SessionState State => (SessionState)Volatile.Read(ref _state);
@@ -156,8 +155,6 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     }
 
     bool ITransportHandler.IsFinished => State == SessionState.Closed;
-
-    bool ITransportHandler.PeerClosed => _peerClosed;
 
     void ITransportHandler.OnTransportClosed(Exception? error)
     {

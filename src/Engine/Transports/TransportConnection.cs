@@ -96,20 +96,7 @@ internal abstract class TransportConnection
         catch (Exception)
         {
             Abort(); // the peer is gone already
-            return;
         }
-        if (Handler.PeerClosed)
-        {
-            EndAfterCloseHandshake();
-        }
-    }
-
-    /// <summary>
-    /// The close handshake is complete, our FIN is sent and the peer sends nothing more: the transport may end now rather
-    /// than when the peer's FIN arrives. By default it waits for the FIN.
-    /// </summary>
-    protected virtual void EndAfterCloseHandshake()
-    {
     }
 
     /// <summary>Sends the TCP FIN (or whatever half-close the transport has).</summary>

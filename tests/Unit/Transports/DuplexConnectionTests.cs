@@ -63,8 +63,6 @@ public class DuplexConnectionTests
 
         public bool IsFinished => false;
 
-        public bool PeerClosed => false;
-
         public int OnReceived(Span<byte> data) => data.Length;
 
         public void OnTransportClosed(Exception? error) => Closed.TrySetResult();

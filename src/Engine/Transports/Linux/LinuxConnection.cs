@@ -97,9 +97,6 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     /// <summary>Loop thread: drops the connection; <paramref name="error"/> is null for an orderly end.</summary>
     protected abstract void Close(Exception? error);
 
-    // The Linux loops close at once: the descriptor goes back to the budget a round trip before the peer's FIN would.
-    protected override void EndAfterCloseHandshake() => Close(null);
-
     /// <summary>Marks the connection closed; false when it already was.</summary>
     protected bool TryMarkClosed()
     {

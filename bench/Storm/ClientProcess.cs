@@ -3,20 +3,20 @@ using System.Text.Json;
 
 namespace Storm;
 
-/// <summary>A storm client process started by the run (optionally under <c>taskset</c>); collects its <c>result</c> line.</summary>
+/// <summary>A storm client process started by the run (optionally under <c>nice</c> and <c>taskset</c>); collects its <c>result</c> line.</summary>
 internal sealed class ClientProcess : IDisposable
 {
     private readonly Process _process;
     private readonly TaskCompletionSource<ClientResult?> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ClientProcess(IEnumerable<string> arguments, string? cpus)
+    /// <param name="arguments">The client's own arguments.</param>
+    /// <param name="launcher">What starts it (<see cref="Launcher.Command"/>): dotnet, perhaps behind nice and taskset.</param>
+    public ClientProcess(IEnumerable<string> arguments, IReadOnlyList<string> launcher)
     {
-        var info = new ProcessStartInfo(cpus is null ? "dotnet" : "taskset") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (cpus is not null)
+        var info = new ProcessStartInfo(launcher[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string part in launcher.Skip(1))
         {
-            info.ArgumentList.Add("-c");
-            info.ArgumentList.Add(cpus);
-            info.ArgumentList.Add("dotnet");
+            info.ArgumentList.Add(part);
         }
         info.ArgumentList.Add(typeof(ClientProcess).Assembly.Location);
         info.ArgumentList.Add("client");

@@ -33,6 +33,9 @@ internal sealed record StormOptions
     public string? ClientCpus { get; init; }
     public bool Quick { get; init; }
 
+    /// <summary>The run's own nice value (probe and sampler); the server and clients start at 0 (<see cref="Launcher"/>).</summary>
+    public int RunNice { get; init; }
+
     /// <summary>
     /// Whether the per-second samples also ask the Host for /stats and /metrics during the storm (the idle and end
     /// samples always do). <c>--stats-during false</c>: at its 20,000-descriptor limit such a request crashed the Host
@@ -49,7 +52,7 @@ internal sealed record StormOptions
             {
                 // The CI smoke run: 1,000 connections for 20 s. It checks that nothing is left behind; the 250 ms probe
                 // bound is reported but not enforced (a bound that holds only on a quiet box is not a test). 1,000: fewer
-                // than the Host's accept queue (1,024), so the smoke run never depends on dropped and retried SYNs.
+                // than the Host's accept queue (4,096), so the smoke run never depends on dropped and retried SYNs.
                 options = options with { Quick = true, Connections = 1000, Clients = 2, Duration = TimeSpan.FromSeconds(20), EnforceProbeBound = false };
                 continue;
             }

@@ -25,7 +25,7 @@ internal static class StormReport
             $"finished {r.FinishedUtc:yyyy-MM-dd HH:mm} UTC. " +
             $"Slots start at random times over the first {o.Ramp.TotalMilliseconds:F0} ms; then each cycles as fast as it can: connect, upgrade, one echo, hold 0-{o.HoldMax.TotalMilliseconds:F0} ms (answering pings), then a clean 1000 close " +
             $"or ({o.ResetFraction:P0}) a reset. A fresh client every {o.ProbeEvery.TotalMilliseconds:F0} ms times connect + upgrade + echo. " +
-            $"Server CPUs: {o.ServerCpus ?? "any"}, client CPUs: {o.ClientCpus ?? "any"}. Load average (/proc/loadavg) before / after: {r.LoadBefore} / {r.LoadAfter}. " +
+            $"Server CPUs: {o.ServerCpus ?? "any"}, client CPUs: {o.ClientCpus ?? "any"}; probe and sampler at nice {o.RunNice}, server and clients at 0. Load average (/proc/loadavg) before / after: {r.LoadBefore} / {r.LoadAfter}. " +
             $"Command: `{r.Command}`.");
         md.AppendLine();
         long clean = r.Clients.Sum(x => x.CleanCloses), resets = r.Clients.Sum(x => x.Resets), ended = r.Clients.Sum(x => x.ServerEnded);

@@ -24,16 +24,15 @@ internal static class StormRun
         ThreadPool.GetMinThreads(out int workers, out int completionPorts);
         ThreadPool.SetMinThreads(Math.Max(workers, 16), completionPorts);
         string hostDll = options.HostDll ?? HostProcess.HostDll;
-        var hostArgs = new List<string>();
-        if (options.ServerCpus is { } cpus)
-        {
-            hostArgs.AddRange(["-c", cpus, "dotnet"]);
-        }
+        options = options with { RunNice = Launcher.OwnNiceness() };
+        List<string> hostArgs = Launcher.Command(options.ServerCpus, options.RunNice);
+        string hostExecutable = hostArgs[0];
+        hostArgs.RemoveAt(0);
         hostArgs.AddRange([hostDll, "--echo", "--port", "0", "--address", "127.0.0.1", "--transport", options.Transport,
             "--heartbeat-interval", Ms(options.Heartbeat)]);
         Console.WriteLine($"storm: {options.Connections} connections over {options.Clients} client processes for {options.Duration.TotalSeconds:F0} s, " +
             $"heartbeats every {options.Heartbeat.TotalMilliseconds:F0} ms, transport {options.Transport}; Host {hostDll}");
-        using HostProcess host = await HostProcess.StartAsync(hostArgs, environment: null, executable: options.ServerCpus is null ? "dotnet" : "taskset");
+        using HostProcess host = await HostProcess.StartAsync(hostArgs, environment: null, executable: hostExecutable);
         int port = host.Port;
         var clock = Stopwatch.StartNew();
 
@@ -158,7 +157,7 @@ internal static class StormRun
                 processes.Add(new ClientProcess(["--port", port.ToString(CultureInfo.InvariantCulture), "--source", $"127.0.0.{10 + i}",
                     "--connections", share.ToString(CultureInfo.InvariantCulture), "--seconds", options.Duration.TotalSeconds.ToString(CultureInfo.InvariantCulture),
                     "--hold-max-ms", Ms(options.HoldMax), "--ramp-ms", Ms(options.Ramp), "--reset-fraction", options.ResetFraction.ToString(CultureInfo.InvariantCulture),
-                    "--seed", i.ToString(CultureInfo.InvariantCulture)], options.ClientCpus));
+                    "--seed", i.ToString(CultureInfo.InvariantCulture)], Launcher.Command(options.ClientCpus, options.RunNice)));
             }
             // Each client stops itself 45 s after its duration at the latest; this is the backstop.
             Task<ClientResult?[]> all = Task.WhenAll(processes.Select(p => p.Result));

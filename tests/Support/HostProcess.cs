@@ -58,12 +58,17 @@ internal sealed partial class HostProcess : IDisposable
     public static async Task<HostProcess> StartAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment,
         string? executable = null, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(executable ?? "dotnet")
+        // Through env(1), which resets SIGINT to its default and then becomes the Host (same pid): a test runner started
+        // in the background by a non-interactive shell (`nohup ./test.sh &`) ignores SIGINT, the Host would inherit
+        // that, and the runtime leaves an ignored SIGINT ignored, so a Ctrl-C test would wait for nothing.
+        var info = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("--default-signal=INT");
+        info.ArgumentList.Add(executable ?? "dotnet");
         if (workingDirectory is not null)
         {
             info.WorkingDirectory = workingDirectory;

@@ -31,13 +31,8 @@ public sealed class SlowlorisTests(ITestOutputHelper output)
     [Fact]
     public async Task Five_thousand_slow_handshakes_are_all_cut_by_the_timeout_while_a_fresh_client_echoes_within_250ms()
     {
-        // The test runner keeps two thread-pool threads blocked for the whole run (xunit's RunTestsInAssembly waits on a
-        // handle, the test platform's message loop polls its socket: seen in dotnet-stack and dotnet-trace), and the pool
-        // counts them against its thread goal, which starts at the core count: on 2 cores nothing else ran until the
-        // pool's starvation check added a thread, 0.5-2.4 s later (the probes' stalls; every .NET socket completion on
-        // Linux needs a pool thread). Give the pool back those two threads, so the server sees the pool it has in a Host.
-        ThreadPool.GetMinThreads(out int workers, out int completionPorts);
-        ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount + 2), completionPorts);
+        // TestServer gives the pool back the two threads the runner blocks (RunnerThreadPool): without that, the probes
+        // stalled 0.5-2.4 s here until the pool's starvation check added a thread.
         await using var server = await TestServer.StartAsync(new Echo(), o => o with
         {
             HandshakeTimeout = HandshakeTimeout,

@@ -28,6 +28,7 @@ internal sealed class TestServer : IAsyncDisposable
 
     public static async Task<TestServer> StartAsync(IWebSocketHandler handler, Func<WebSocketServerOptions, WebSocketServerOptions>? configure = null)
     {
+        RunnerThreadPool.GiveBackBlockedThreads();
         var options = new WebSocketServerOptions
         {
             Address = IPAddress.Loopback,

@@ -13,9 +13,11 @@ cd "$(dirname "$0")/.."
 
 quick=0
 out=""
+client_cpus=""
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   if [[ "${args[i]}" == "--quick" ]]; then quick=1; fi
+  if [[ "${args[i]}" == "--client-cpus" ]]; then client_cpus="${args[i+1]:-}"; fi
   if [[ "${args[i]}" == "--out" ]]; then out="${args[i+1]:-}"; unset 'args[i]' 'args[i+1]'; i=$((i + 1)); fi
 done
 set -- "${args[@]}"
@@ -32,8 +34,10 @@ rc=0
 # Bounded however the run goes: each client process stops itself 45 s after the storm, the run kills them at 60 s.
 # The probe stands for a client on another machine: where allowed (root), the run (probe, sampler) gets nice -10 and
 # starts the Host and the storm clients back at 0, so the probe does not wait behind the clients it measures against.
+# With the CPUs split, the run also keeps off the server's: its sampler and probe are the other machine's load too.
 priority=()
 if [[ $(id -u) == 0 ]]; then priority=(nice -n -10); fi
+if [[ -n "$client_cpus" ]]; then priority+=(taskset -c "$client_cpus"); fi
 timeout 1800 "${priority[@]}" dotnet bench/Storm/bin/Release/net10.0/Engine.Benchmarks.Storm.dll --out "$out" "$@" || rc=$?
 for f in storm.md storm.json; do
   if [[ ! -s "$out/$f" ]]; then

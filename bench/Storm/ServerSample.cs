@@ -21,7 +21,7 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
     public static ServerSample Take(double seconds, int pid, int port, bool sockets = true, bool http = true)
     {
         (long rss, int threads) = ProcessStatus.Read(pid);
-        (int descriptors, int socketCount) = sockets ? CountDescriptors(pid) : (Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count(), -1);
+        (int descriptors, int socketCount) = sockets ? CountDescriptors(pid) : (DescriptorCount.Of(pid), -1);
         long overflows = ListenOverflowsNow();
         if (!http)
         {

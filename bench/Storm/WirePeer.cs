@@ -54,7 +54,10 @@ internal sealed class WirePeer
         {
             if (!await ReceiveAsync(timeout))
             {
-                throw new IOException("the server ended the connection during the upgrade");
+                // The time tells a refusal from the Host's handshake timeout (5 s by default): a client process that
+                // fell that far behind between its connect and its request is cut, as a slowloris peer would be.
+                throw new IOException($"the server ended the connection during the upgrade, {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms " +
+                    $"after the connect began (connected at {connected:F0} ms)");
             }
         }
         if (!_buffer.AsSpan(0, headEnd).StartsWith("HTTP/1.1 101 "u8))

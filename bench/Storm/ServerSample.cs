@@ -9,11 +9,12 @@ namespace Storm;
 
 /// <summary>
 /// One reading of the server process: RSS, threads and descriptors (all, and sockets alone) from /proc; connections and
-/// pooled blocks from the Host's <c>/stats</c>; timer-wheel entries and upgrades so far from its <c>/metrics</c>.
+/// pooled blocks from the Host's <c>/stats</c>; timer-wheel entries, upgrades so far and the thread pool's queue length
+/// (work items waiting for a pool thread: on the sockets transport, how far the server is behind) from its <c>/metrics</c>.
 /// <see cref="Stats"/> is false when the Host did not answer in time (the /proc half is still read).
 /// </summary>
 internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, int Descriptors, int Sockets, bool Stats,
-    long Connections, long Blocks, long Timers, long Upgrades, long ListenOverflows)
+    long Connections, long Blocks, long Timers, long Upgrades, long ListenOverflows, long PoolQueue = -1)
 {
     /// <param name="sockets">Also tell sockets from other descriptors: a readlink per descriptor, 19,000 of them at the
     /// storm's peak, so the per-second samples skip it (the server shares the box) and only the idle and end ones do it.</param>
@@ -34,7 +35,8 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
             return new ServerSample(seconds, rss, threads, descriptors, socketCount, true,
                 stats.RootElement.GetProperty("connections").GetInt64(), stats.RootElement.GetProperty("outstandingBuffers").GetInt64(),
                 (long)metrics.GetValueOrDefault("websocket_server_timers_scheduled", -1),
-                (long)metrics.GetValueOrDefault("websocket_server_connections_opened_total", -1), overflows);
+                (long)metrics.GetValueOrDefault("websocket_server_connections_opened_total", -1), overflows,
+                (long)metrics.GetValueOrDefault("dotnet_thread_pool_queue_length_total", -1));
         }
         catch (Exception exception) when (exception is IOException or SocketException or InvalidOperationException or JsonException or OperationCanceledException)
         {

@@ -33,6 +33,9 @@ internal sealed record StormOptions
     public string? ClientCpus { get; init; }
     public bool Quick { get; init; }
 
+    /// <summary>Environment variables for the Host alone (<c>--host-env NAME=VALUE</c>, repeatable): runtime settings to compare.</summary>
+    public IReadOnlyDictionary<string, string> HostEnvironment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The run's own nice value (probe and sampler); the server and clients start at 0 (<see cref="Launcher"/>).</summary>
     public int RunNice { get; init; }
 
@@ -75,6 +78,7 @@ internal sealed record StormOptions
                 "--server-cpus" => options with { ServerCpus = value },
                 "--client-cpus" => options with { ClientCpus = value },
                 "--stats-during" => options with { StatsDuringStorm = bool.Parse(value) },
+                "--host-env" => options with { HostEnvironment = WithVariable(options.HostEnvironment, value) },
                 _ => throw new FormatException($"unknown option {args[i]}"),
             };
             i++;
@@ -84,6 +88,16 @@ internal sealed record StormOptions
             throw new FormatException("more than 15,000 connections per client process: use more --clients (20,000 open files per process)");
         }
         return options;
+    }
+
+    private static Dictionary<string, string> WithVariable(IReadOnlyDictionary<string, string> environment, string assignment)
+    {
+        int equals = assignment.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0)
+        {
+            throw new FormatException($"--host-env needs NAME=VALUE, not {assignment}");
+        }
+        return new Dictionary<string, string>(environment) { [assignment[..equals]] = assignment[(equals + 1)..] };
     }
 
     private static int Int(string value) => int.Parse(value, CultureInfo.InvariantCulture);

@@ -58,11 +58,12 @@ internal static class StormReport
         Row(md, "WebSocket connections", r, x => x.Connections, x => x.ToString("N0", c));
         Row(md, "pooled blocks outstanding", r, x => x.Blocks, x => x.ToString("N0", c));
         Row(md, "timer-wheel entries", r, x => x.Timers, x => x.ToString("N0", c));
+        Row(md, "thread-pool queue", r, x => x.PoolQueue, x => x.ToString("N0", c));
         Row(md, "threads", r, x => x.Threads, x => x.ToString("N0", c));
         Row(md, "RSS", r, x => x.RssBytes, x => (x / 1048576.0).ToString("F1", c) + " MiB");
         md.AppendLine();
-        md.AppendLine("Idle and end are read after every client has gone; the one idle timer-wheel entry and the few idle sockets are the " +
-            "listener and the sampler's own `/metrics` request (an HTTP request is a connection with a handshake deadline while it is served).");
+        md.AppendLine("Idle and end are read after every client has gone; the one or two idle timer-wheel entries and the few idle sockets are the " +
+            "listener and the sampler's own `/stats` and `/metrics` requests (an HTTP request is a connection with a handshake deadline while it is served).");
         md.AppendLine();
         md.AppendLine("| check | result | detail |");
         md.AppendLine("|---|---|---|");
@@ -89,7 +90,7 @@ internal static class StormReport
         long[] sampled = [.. r.Samples.Select(value).Where(v => v >= 0)];
         string peak = sampled.Length == 0 ? "not sampled" : format(sampled.Max());
         long left = value(r.Final) - value(r.Idle);
-        string leftBehind = name is "RSS" or "threads" ? "" : left.ToString("+0;-0;0", CultureInfo.InvariantCulture);
+        string leftBehind = name is "RSS" or "threads" or "thread-pool queue" ? "" : left.ToString("+0;-0;0", CultureInfo.InvariantCulture);
         md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {format(value(r.Idle))} | {peak} | {format(value(r.Final))} | {leftBehind} |");
     }
 

@@ -31,8 +31,9 @@ internal static class StormRun
         hostArgs.AddRange([hostDll, "--echo", "--port", "0", "--address", "127.0.0.1", "--transport", options.Transport,
             "--heartbeat-interval", Ms(options.Heartbeat)]);
         Console.WriteLine($"storm: {options.Connections} connections over {options.Clients} client processes for {options.Duration.TotalSeconds:F0} s, " +
-            $"heartbeats every {options.Heartbeat.TotalMilliseconds:F0} ms, transport {options.Transport}; Host {hostDll}");
-        using HostProcess host = await HostProcess.StartAsync(hostArgs, environment: null, executable: hostExecutable);
+            $"heartbeats every {options.Heartbeat.TotalMilliseconds:F0} ms, transport {options.Transport}; Host {hostDll}" +
+            string.Concat(options.HostEnvironment.Select(pair => $" {pair.Key}={pair.Value}")));
+        using HostProcess host = await HostProcess.StartAsync(hostArgs, options.HostEnvironment, executable: hostExecutable);
         int port = host.Port;
         var clock = Stopwatch.StartNew();
 
@@ -117,7 +118,9 @@ internal static class StormRun
             new("the server's stats answered", final.Stats && idle.Stats, final.Stats ? "yes" : "no /stats or /metrics answer at the end"),
             new("no connection left", final.Connections == idle.Connections, $"{final.Connections} open at the end, {idle.Connections} idle"),
             new("no pooled block left", final.Blocks == idle.Blocks, $"{final.Blocks} rented at the end, {idle.Blocks} idle"),
-            new("no timer left", final.Timers == idle.Timers, $"{final.Timers} wheel entries at the end, {idle.Timers} idle"),
+            // At most the idle count, not exactly it: the idle sample can catch a warm-up connection's closing deadline
+            // still in the wheel (2 idle, 1 at the end, in one sockets run), which is not something left behind.
+            new("no timer left", final.Timers <= idle.Timers, $"{final.Timers} wheel entries at the end, {idle.Timers} idle"),
             new("no socket left", final.Sockets == idle.Sockets, $"{final.Sockets} socket descriptors at the end, {idle.Sockets} idle"),
             new("no descriptor left", final.Descriptors <= idle.Descriptors, $"{final.Descriptors} descriptors at the end, {idle.Descriptors} idle"),
             new("graceful exit on SIGTERM", exited, exited ? "exit code 0" : "did not exit cleanly within 15 s"),
@@ -191,7 +194,7 @@ internal static class StormRun
 
     private static string Line(ServerSample s) =>
         $"fds {s.Descriptors,5} (sockets {s.Sockets,5})  rss {s.RssBytes / 1048576.0,6:F1} MiB  threads {s.Threads,3}  " +
-        $"conns {s.Connections,5}  blocks {s.Blocks,5}  timers {s.Timers,5}  upgrades {s.Upgrades}  listen overflows {s.ListenOverflows}";
+        $"conns {s.Connections,5}  blocks {s.Blocks,5}  timers {s.Timers,5}  upgrades {s.Upgrades}  listen overflows {s.ListenOverflows}  pool queue {s.PoolQueue}";
 
     private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Trim();
 

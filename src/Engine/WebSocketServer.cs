@@ -119,13 +119,7 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
             throw new InvalidOperationException("The server was already started.");
         }
         // TLS needs a Stream (SslStream), so TLS servers accept on the portable path (Validate rejects the loops with TLS).
-        TransportKind kind = Options.Tls is not null ? TransportKind.Sockets : Options.Transport switch
-        {
-            TransportKind.Auto when UringLoop.IsSupported => TransportKind.IoUring,
-            TransportKind.Auto when Native.IsSupported => TransportKind.Epoll,
-            TransportKind.Auto => TransportKind.Sockets,
-            _ => Options.Transport,
-        };
+        TransportKind kind = Options.ResolvedTransport;
         if (!Options.Listen)
         {
             StartTimer(); // connections come only through Accept and BeginUpgrade

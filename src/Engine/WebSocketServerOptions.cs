@@ -77,6 +77,20 @@ public sealed record WebSocketServerOptions
     /// <summary>The transport. Default <see cref="TransportKind.Auto"/>.</summary>
     public TransportKind Transport { get; init; } = TransportKind.Auto;
 
+    /// <summary>
+    /// The transport a server with these options runs on this machine: <see cref="Transport"/> with
+    /// <see cref="TransportKind.Auto"/> resolved (io_uring where the kernel allows it, else epoll on Linux x86-64, else
+    /// .NET sockets), and <see cref="TransportKind.Sockets"/> whenever <see cref="Tls"/> is set. Known before the start,
+    /// so a host can set up the process for it (for example the .NET socket engine's settings, read at the first socket).
+    /// </summary>
+    public TransportKind ResolvedTransport => Tls is not null ? TransportKind.Sockets : Transport switch
+    {
+        TransportKind.Auto when UringLoop.IsSupported => TransportKind.IoUring,
+        TransportKind.Auto when Native.IsSupported => TransportKind.Epoll,
+        TransportKind.Auto => TransportKind.Sockets,
+        _ => Transport,
+    };
+
     /// <summary>Event loops of the io_uring and epoll transports. Default: one per core.</summary>
     public int EventLoops { get; init; } = Environment.ProcessorCount;
 

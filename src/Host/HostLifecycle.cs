@@ -93,6 +93,12 @@ internal sealed class HostLifecycle : IHostedLifecycleService, IDisposable
                 : ", auth: OPEN (no WS_AUTH_SECRET: anyone may connect)";
             details += $", files: {_settings.App.FilesDirectory ?? "disabled"}";
         }
+        if (_server.ActiveTransport == TransportKind.Sockets)
+        {
+            details += Environment.GetEnvironmentVariable(SocketCompletions.Variable) == "1"
+                ? ", socket completions: inline"
+                : ", socket completions: thread pool";
+        }
         if (_backplane is not null)
         {
             details += $", backplane: {_settings.Backplane!.Scheme}://{_settings.Backplane.Authority} (node {_backplane.NodeId:N})";

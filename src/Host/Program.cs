@@ -29,6 +29,9 @@ if (settings.ShowHelp)
     return 0;
 }
 
+// Before anything opens a socket: .NET reads this once, at its first socket.
+SocketCompletions.Configure(settings.Server, Environment.GetEnvironmentVariable, Environment.SetEnvironmentVariable);
+
 builder.Logging.AddHostConsole(settings.LogFormat, settings.LogLevel);
 // The host logs a failed start at Error and throws it on to StartAsync's caller, which reports it below (a port it cannot
 // bind: one "cannot listen" line and exit 1; anything else ends the process with the exception): once is enough.

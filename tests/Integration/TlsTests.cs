@@ -238,6 +238,8 @@ public sealed class TlsTests : IDisposable
             using HostProcess host = await HostProcess.StartAsync(["--echo", "--port", "0", "--address", "127.0.0.1"],
                 new Dictionary<string, string> { ["WS_TLS_CERT"] = certificatePath, ["WS_TLS_KEY"] = keyPath });
             Assert.Contains("listening on wss://127.0.0.1:", host.Output, StringComparison.Ordinal);
+            // TLS runs on the portable transport, so the Host runs its socket completions inline (SocketCompletions).
+            Assert.Contains("socket completions: inline", host.Output, StringComparison.Ordinal);
             int port = host.Port;
 
             using var client = new ClientWebSocket();

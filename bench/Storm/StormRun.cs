@@ -118,8 +118,8 @@ internal static class StormRun
             new("the server's stats answered", final.Stats && idle.Stats, final.Stats ? "yes" : "no /stats or /metrics answer at the end"),
             new("no connection left", final.Connections == idle.Connections, $"{final.Connections} open at the end, {idle.Connections} idle"),
             new("no pooled block left", final.Blocks == idle.Blocks, $"{final.Blocks} rented at the end, {idle.Blocks} idle"),
-            // At most the idle count, not exactly it: the idle sample can catch a warm-up connection's closing deadline
-            // still in the wheel (2 idle, 1 at the end, in one sockets run), which is not something left behind.
+            // At most the idle count, not exactly it: the idle sample can catch the sampler's own /stats request still
+            // closing when /metrics is read (2 idle, 1 at the end, in one sockets run), which is not something left behind.
             new("no timer left", final.Timers <= idle.Timers, $"{final.Timers} wheel entries at the end, {idle.Timers} idle"),
             new("no socket left", final.Sockets == idle.Sockets, $"{final.Sockets} socket descriptors at the end, {idle.Sockets} idle"),
             new("no descriptor left", final.Descriptors <= idle.Descriptors, $"{final.Descriptors} descriptors at the end, {idle.Descriptors} idle"),

@@ -95,7 +95,7 @@ internal sealed class HostLifecycle : IHostedLifecycleService, IDisposable
         }
         if (_server.ActiveTransport == TransportKind.Sockets)
         {
-            details += Environment.GetEnvironmentVariable(SocketCompletions.Variable) == "1"
+            details += SocketCompletions.Inline
                 ? ", socket completions: inline"
                 : ", socket completions: thread pool";
         }

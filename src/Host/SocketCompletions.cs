@@ -16,6 +16,9 @@ internal static class SocketCompletions
 {
     public const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
+    /// <summary>Whether this process runs its socket completions inline (what <see cref="Configure"/> left in place).</summary>
+    public static bool Inline => IsInline(Environment.GetEnvironmentVariable(Variable));
+
     /// <summary>
     /// Asks for inline completions when <paramref name="options"/> serve on .NET sockets and the environment does not
     /// already say (an explicit value, "0" included, wins). Returns whether completions run inline.
@@ -28,6 +31,8 @@ internal static class SocketCompletions
             value = "1";
             set(Variable, value);
         }
-        return value == "1";
+        return IsInline(value);
     }
+
+    private static bool IsInline(string? value) => value == "1";
 }

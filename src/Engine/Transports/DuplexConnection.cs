@@ -97,9 +97,17 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         }
     }
 
+    /// <summary>
+    /// Reads into <paramref name="buffer"/> (empty: waits for data without taking it): the bytes read, 0 when the peer
+    /// closed, or -1 when the transport failed (<see cref="DescribeFailure"/> says why). A transport may also throw.
+    /// </summary>
     protected abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer);
 
-    protected abstract ValueTask SendAsync(ReadOnlyMemory<byte> buffer);
+    /// <summary>Writes from the start of <paramref name="buffer"/>: the bytes written (at least one), or -1 when the transport failed.</summary>
+    protected abstract ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer);
+
+    /// <summary>Why the last read (or write) that returned -1 failed.</summary>
+    protected virtual Exception DescribeFailure(bool receiving) => new IOException(receiving ? "the transport's read failed" : "the transport's write failed");
 
     /// <summary>Releases the socket or stream.</summary>
     protected abstract void CloseTransport();
@@ -111,7 +119,11 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
             while (Volatile.Read(ref _aborted) == 0)
             {
                 // Zero-byte read: wait for data without holding a block (memory per idle or slowloris connection).
-                await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                if (await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false) < 0)
+                {
+                    RecordFailure(receiving: true);
+                    break;
+                }
                 byte[] block = _block = Pool.Rent();
                 int have = 0;
                 if (!_spill.IsEmpty)
@@ -128,9 +140,13 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                     throw new InvalidOperationException("receive block full without progress");
                 }
                 int received = await ReceiveAsync(block.AsMemory(have)).ConfigureAwait(false);
-                if (received == 0)
+                if (received <= 0)
                 {
-                    break; // peer closed (FIN)
+                    if (received < 0)
+                    {
+                        RecordFailure(receiving: true);
+                    }
+                    break; // 0: the peer closed (FIN)
                 }
                 have += received;
                 ReceiveOutcome outcome = Deliver(block.AsSpan(0, have), out int consumed);
@@ -206,24 +222,30 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 while (true)
                 {
                     int sent;
-                    byte[]? gathered = Gather(output.GetInFlight(), out sent);
+                    byte[]? gathered = Gather(output.GetInFlight(), out int length);
                     if (gathered is null)
                     {
                         SendSegment segment = output.GetInFlight()[0];
-                        await SendAsync(segment.Array.AsMemory(segment.Offset, segment.Count)).ConfigureAwait(false);
-                        sent = segment.Count;
+                        sent = await SendAsync(segment.Array.AsMemory(segment.Offset, segment.Count)).ConfigureAwait(false);
                     }
                     else
                     {
                         try
                         {
-                            await SendAsync(gathered.AsMemory(0, sent)).ConfigureAwait(false);
+                            sent = await SendAsync(gathered.AsMemory(0, length)).ConfigureAwait(false);
                         }
                         finally
                         {
                             Pool.Return(gathered);
                         }
                     }
+                    if (sent < 0)
+                    {
+                        RecordFailure(receiving: false);
+                        Abort();
+                        return;
+                    }
+                    // A partial write leaves the rest in flight: the next turn sends (or gathers) from there.
                     bool done = output.OnSent(sent);
                     if (output.BufferedBytes <= MaxBuffered)
                     {
@@ -275,6 +297,15 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
             length += segment.Count;
         }
         return block;
+    }
+
+    /// <summary>Keeps the first reason the transport failed; none after an abort, whose failed transfers are the expected result of closing it.</summary>
+    private void RecordFailure(bool receiving)
+    {
+        if (Volatile.Read(ref _aborted) == 0)
+        {
+            Interlocked.CompareExchange(ref _error, DescribeFailure(receiving), null);
+        }
     }
 
     private void Release()

@@ -19,15 +19,26 @@ internal sealed class SocketConnection : DuplexConnection
 
     public override EndPoint? RemoteEndPoint { get; }
 
-    protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _socket.ReceiveAsync(buffer, SocketFlags.None);
+    // Non-throwing reads and writes: a reset peer is a value here (see SocketOperation). The write's operation is made
+    // at the first send.
+    private readonly SocketOperation _receive = new();
+    private SocketOperation? _send;
 
-    protected override async ValueTask SendAsync(ReadOnlyMemory<byte> buffer)
-    {
-        // Socket.SendAsync on a stream socket completes only when every byte is sent.
-        await _socket.SendAsync(buffer, SocketFlags.None).ConfigureAwait(false);
-    }
+    protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _receive.ReceiveAsync(_socket, buffer);
+
+    // One send at a time (the queue's send right), so the operation is never shared.
+    protected override ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer) => (_send ??= new SocketOperation()).SendAsync(_socket, buffer);
+
+    protected override Exception DescribeFailure(bool receiving) => new SocketException((int)(receiving ? _receive : _send!).SocketError);
 
     protected override void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
-    protected override void CloseTransport() => _socket.Dispose();
+    protected override void CloseTransport()
+    {
+        _socket.Dispose();
+        // Dispose frees an operation's native state once it is no longer running (the socket's close ends it), and
+        // spares the finalizer the work.
+        _receive.Dispose();
+        _send?.Dispose();
+    }
 }

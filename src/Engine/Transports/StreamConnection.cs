@@ -28,10 +28,12 @@ internal sealed class StreamConnection : DuplexConnection
 
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _stream.ReadAsync(buffer);
 
-    protected override async ValueTask SendAsync(ReadOnlyMemory<byte> buffer)
+    // A stream writes the whole buffer and throws when it fails.
+    protected override async ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer)
     {
         await _stream.WriteAsync(buffer).ConfigureAwait(false);
         await _stream.FlushAsync().ConfigureAwait(false);
+        return buffer.Length;
     }
 
     // A stream has no half-close; the close frame is flushed, and the peer or the close timeout ends the connection.

@@ -41,11 +41,12 @@ internal sealed class TlsConnection : DuplexConnection
 
     public override EndPoint? RemoteEndPoint { get; }
 
-    // The loop's first call is a zero-byte read whose result it ignores, so a refused handshake answers 0 to every call.
+    // The loop's first call is a zero-byte read, for which 0 is the normal answer, so a refused handshake answers 0 to
+    // every call: the read after it ends the loop.
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) =>
         _authenticated ? _ssl.ReadAsync(buffer) : _refused ? new(0) : AuthenticateThenReceiveAsync(buffer);
 
-    protected override async ValueTask SendAsync(ReadOnlyMemory<byte> buffer)
+    protected override async ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer)
     {
         // Nothing is queued before the TLS handshake completes except through a timeout or shutdown, which abort anyway.
         if (!Volatile.Read(ref _authenticated))
@@ -54,6 +55,7 @@ internal sealed class TlsConnection : DuplexConnection
         }
         // SslStream.WriteAsync encrypts into records and writes them to the socket; there is nothing left to flush.
         await _ssl.WriteAsync(buffer).ConfigureAwait(false);
+        return buffer.Length;
     }
 
     /// <summary>

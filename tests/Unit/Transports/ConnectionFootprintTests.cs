@@ -18,7 +18,7 @@ public sealed class ConnectionFootprintTests
     {
         { typeof(UringConnection), 184 },
         { typeof(EpollConnection), 160 },
-        { typeof(SocketConnection), 120 },
+        { typeof(SocketConnection), 128 }, // 120 before its own socket operations (they replace the socket's larger ones)
         { typeof(SendQueue), 128 },
         { typeof(WebSocketSession), 264 },
         { typeof(WebSocketConnection), 144 },

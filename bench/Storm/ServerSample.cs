@@ -10,11 +10,14 @@ namespace Storm;
 /// <summary>
 /// One reading of the server process: RSS, threads and descriptors (all, and sockets alone) from /proc; connections and
 /// pooled blocks from the Host's <c>/stats</c>; timer-wheel entries, upgrades so far and the thread pool's queue length
-/// (work items waiting for a pool thread: on the sockets transport, how far the server is behind) from its <c>/metrics</c>.
+/// (work items waiting for a pool thread: on the sockets transport, how far the server is behind), and the GC's pause
+/// time and gen2 collections so far (a pause stops every thread: a slow probe that overlaps one has its cause) from its
+/// <c>/metrics</c>.
 /// <see cref="Stats"/> is false when the Host did not answer in time (the /proc half is still read).
 /// </summary>
 internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, int Descriptors, int Sockets, bool Stats,
-    long Connections, long Blocks, long Timers, long Upgrades, long ListenOverflows, long PoolQueue = -1)
+    long Connections, long Blocks, long Timers, long Upgrades, long ListenOverflows, long PoolQueue = -1,
+    double GcPauseSeconds = -1, long Gen2Collections = -1)
 {
     /// <param name="sockets">Also tell sockets from other descriptors: a readlink per descriptor, 19,000 of them at the
     /// storm's peak, so the per-second samples skip it (the server shares the box) and only the idle and end ones do it.</param>
@@ -36,7 +39,9 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
                 stats.RootElement.GetProperty("connections").GetInt64(), stats.RootElement.GetProperty("outstandingBuffers").GetInt64(),
                 (long)metrics.GetValueOrDefault("websocket_server_timers_scheduled", -1),
                 (long)metrics.GetValueOrDefault("websocket_server_connections_opened_total", -1), overflows,
-                (long)metrics.GetValueOrDefault("dotnet_thread_pool_queue_length_total", -1));
+                (long)metrics.GetValueOrDefault("dotnet_thread_pool_queue_length_total", -1),
+                metrics.GetValueOrDefault("dotnet_gc_pause_time_seconds_total", -1),
+                (long)metrics.GetValueOrDefault("dotnet_gc_collections_total{gc_heap_generation=\"gen2\"}", -1));
         }
         catch (Exception exception) when (exception is IOException or SocketException or InvalidOperationException or JsonException or OperationCanceledException)
         {
@@ -87,7 +92,7 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
         return (all, sockets);
     }
 
-    /// <summary>A Prometheus text page as name → value, summed over label sets.</summary>
+    /// <summary>A Prometheus text page as name → value summed over label sets, and as name{labels} → value for each set.</summary>
     private static Dictionary<string, double> ParseMetrics(string text)
     {
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -102,7 +107,11 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
             string name = line[..(brace > 0 && brace < space ? brace : space)];
             if (double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
             {
-                values[name] = values.GetValueOrDefault(name) + value;
+                values[name] = values.GetValueOrDefault(name) + value; // summed over its labels
+                if (brace > 0 && brace < space)
+                {
+                    values[line[..space]] = value; // and each labelled series alone
+                }
             }
         }
         return values;

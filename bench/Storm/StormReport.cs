@@ -59,6 +59,8 @@ internal static class StormReport
         Row(md, "pooled blocks outstanding", r, x => x.Blocks, x => x.ToString("N0", c));
         Row(md, "timer-wheel entries", r, x => x.Timers, x => x.ToString("N0", c));
         Row(md, "thread-pool queue", r, x => x.PoolQueue, x => x.ToString("N0", c));
+        Row(md, "GC pause time so far", r, x => (long)Math.Round(x.GcPauseSeconds * 1000), x => x.ToString("N0", c) + " ms");
+        Row(md, "gen2 collections so far", r, x => x.Gen2Collections, x => x.ToString("N0", c));
         Row(md, "threads", r, x => x.Threads, x => x.ToString("N0", c));
         Row(md, "RSS", r, x => x.RssBytes, x => (x / 1048576.0).ToString("F1", c) + " MiB");
         md.AppendLine();
@@ -90,7 +92,7 @@ internal static class StormReport
         long[] sampled = [.. r.Samples.Select(value).Where(v => v >= 0)];
         string peak = sampled.Length == 0 ? "not sampled" : format(sampled.Max());
         long left = value(r.Final) - value(r.Idle);
-        string leftBehind = name is "RSS" or "threads" or "thread-pool queue" ? "" : left.ToString("+0;-0;0", CultureInfo.InvariantCulture);
+        string leftBehind = name is "RSS" or "threads" or "thread-pool queue" or "GC pause time so far" or "gen2 collections so far" ? "" : left.ToString("+0;-0;0", CultureInfo.InvariantCulture);
         md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {format(value(r.Idle))} | {peak} | {format(value(r.Final))} | {leftBehind} |");
     }
 

@@ -194,7 +194,8 @@ internal static class StormRun
 
     private static string Line(ServerSample s) =>
         $"fds {s.Descriptors,5} (sockets {s.Sockets,5})  rss {s.RssBytes / 1048576.0,6:F1} MiB  threads {s.Threads,3}  " +
-        $"conns {s.Connections,5}  blocks {s.Blocks,5}  timers {s.Timers,5}  upgrades {s.Upgrades}  listen overflows {s.ListenOverflows}  pool queue {s.PoolQueue}";
+        $"conns {s.Connections,5}  blocks {s.Blocks,5}  timers {s.Timers,5}  upgrades {s.Upgrades}  listen overflows {s.ListenOverflows}  pool queue {s.PoolQueue}  " +
+        $"gc pause {s.GcPauseSeconds * 1000:F0} ms (gen2 {s.Gen2Collections})";
 
     private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Trim();
 

@@ -11,13 +11,13 @@ namespace Storm;
 /// One reading of the server process: RSS, threads and descriptors (all, and sockets alone) from /proc; connections and
 /// pooled blocks from the Host's <c>/stats</c>; timer-wheel entries, upgrades so far and the thread pool's queue length
 /// (work items waiting for a pool thread: on the sockets transport, how far the server is behind), and the GC's pause
-/// time and gen2 collections so far (a pause stops every thread: a slow probe that overlaps one has its cause) from its
+/// time, gen2 collections and bytes allocated so far (a pause stops every thread: a slow probe that overlaps one has its cause) from its
 /// <c>/metrics</c>.
 /// <see cref="Stats"/> is false when the Host did not answer in time (the /proc half is still read).
 /// </summary>
 internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, int Descriptors, int Sockets, bool Stats,
     long Connections, long Blocks, long Timers, long Upgrades, long ListenOverflows, long PoolQueue = -1,
-    double GcPauseSeconds = -1, long Gen2Collections = -1)
+    double GcPauseSeconds = -1, long Gen2Collections = -1, long AllocatedBytes = -1)
 {
     /// <param name="sockets">Also tell sockets from other descriptors: a readlink per descriptor, 19,000 of them at the
     /// storm's peak, so the per-second samples skip it (the server shares the box) and only the idle and end ones do it.</param>
@@ -41,7 +41,8 @@ internal sealed record ServerSample(double Seconds, long RssBytes, int Threads, 
                 (long)metrics.GetValueOrDefault("websocket_server_connections_opened_total", -1), overflows,
                 (long)metrics.GetValueOrDefault("dotnet_thread_pool_queue_length_total", -1),
                 metrics.GetValueOrDefault("dotnet_gc_pause_time_seconds_total", -1),
-                (long)metrics.GetValueOrDefault("dotnet_gc_collections_total{gc_heap_generation=\"gen2\"}", -1));
+                (long)metrics.GetValueOrDefault("dotnet_gc_collections_total{gc_heap_generation=\"gen2\"}", -1),
+                (long)metrics.GetValueOrDefault("dotnet_gc_heap_total_allocated_bytes_total", -1));
         }
         catch (Exception exception) when (exception is IOException or SocketException or InvalidOperationException or JsonException or OperationCanceledException)
         {

@@ -41,6 +41,11 @@ internal static class StormReport
         md.AppendLine(c, $"| heartbeat pings answered | {pongs:N0} | {pongs / s:F0} |");
         long dropped = r.Final.ListenOverflows - r.Idle.ListenOverflows;
         md.AppendLine(c, $"| SYNs dropped on a full accept queue (TcpExt ListenOverflows, whole network namespace) | {dropped:N0} | {dropped / s:F0} |");
+        if (r.Final.AllocatedBytes >= 0 && r.Idle.AllocatedBytes >= 0 && r.Opened > 0)
+        {
+            // What the GC has to clean up after each connection (everything the server allocated, over the connections).
+            md.AppendLine(c, $"| server bytes allocated per connection opened | {(r.Final.AllocatedBytes - r.Idle.AllocatedBytes) / (double)r.Opened:N0} | |");
+        }
         md.AppendLine();
         double[] times = [.. r.Probes.Select(p => p.Ms).Order()];
         md.AppendLine("| fresh client (connect + upgrade + echo) | value |");
@@ -61,6 +66,7 @@ internal static class StormReport
         Row(md, "thread-pool queue", r, x => x.PoolQueue, x => x.ToString("N0", c));
         Row(md, "GC pause time so far", r, x => (long)Math.Round(x.GcPauseSeconds * 1000), x => x.ToString("N0", c) + " ms");
         Row(md, "gen2 collections so far", r, x => x.Gen2Collections, x => x.ToString("N0", c));
+        Row(md, "bytes allocated so far", r, x => x.AllocatedBytes, x => (x / 1048576.0).ToString("N0", c) + " MiB");
         Row(md, "threads", r, x => x.Threads, x => x.ToString("N0", c));
         Row(md, "RSS", r, x => x.RssBytes, x => (x / 1048576.0).ToString("F1", c) + " MiB");
         md.AppendLine();
@@ -92,7 +98,7 @@ internal static class StormReport
         long[] sampled = [.. r.Samples.Select(value).Where(v => v >= 0)];
         string peak = sampled.Length == 0 ? "not sampled" : format(sampled.Max());
         long left = value(r.Final) - value(r.Idle);
-        string leftBehind = name is "RSS" or "threads" or "thread-pool queue" or "GC pause time so far" or "gen2 collections so far" ? "" : left.ToString("+0;-0;0", CultureInfo.InvariantCulture);
+        string leftBehind = name is "RSS" or "threads" or "thread-pool queue" or "GC pause time so far" or "gen2 collections so far" or "bytes allocated so far" ? "" : left.ToString("+0;-0;0", CultureInfo.InvariantCulture);
         md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {format(value(r.Idle))} | {peak} | {format(value(r.Final))} | {leftBehind} |");
     }
 

@@ -12,4 +12,11 @@ internal sealed record ConnectionBuffers(BlockPool Pool, ObjectPool<SendSegment[
 {
     /// <summary>Descriptors the loops may hold; no limit unless the server sets its own.</summary>
     public DescriptorBudget Descriptors { get; init; } = new(int.MaxValue);
+
+    /// <summary>
+    /// The portable transport's reads and writes, reused across connections: under connection churn they were a
+    /// quarter of what the server allocated per connection beyond the loops, and the garbage of short-lived connections
+    /// is what made the sockets storm's gen2 collections (docs/resilience.md). Empty until a socket connection ends.
+    /// </summary>
+    public ObjectPool<SocketOperation> SocketOperations { get; init; } = SocketOperation.CreatePool();
 }

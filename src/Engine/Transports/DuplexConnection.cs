@@ -112,6 +112,11 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     /// <summary>Releases the socket or stream.</summary>
     protected abstract void CloseTransport();
 
+    /// <summary>The connection is gone: no read or write runs or will run (the last reference was released).</summary>
+    protected virtual void OnReleased()
+    {
+    }
+
     private async Task ReceiveLoopAsync()
     {
         try
@@ -313,6 +318,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         if (Interlocked.Decrement(ref _references) == 0)
         {
             Output.Dispose();
+            OnReleased();
             Handler.OnTransportClosed(_error);
         }
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports;
 
@@ -12,6 +13,7 @@ internal sealed class SocketConnection : DuplexConnection
         : base(buffers)
     {
         _socket = socket;
+        _receive = buffers.SocketOperations.Get();
         // Frames are written whole and batched by the send queue; Nagle would only add latency.
         _socket.NoDelay = true;
         RemoteEndPoint = socket.RemoteEndPoint;
@@ -19,26 +21,30 @@ internal sealed class SocketConnection : DuplexConnection
 
     public override EndPoint? RemoteEndPoint { get; }
 
-    // Non-throwing reads and writes: a reset peer is a value here (see SocketOperation). The write's operation is made
-    // at the first send.
-    private readonly SocketOperation _receive = new();
+    // Non-throwing reads and writes: a reset peer is a value here (see SocketOperation). Rented from the server's pool;
+    // the write's at the first send.
+    private readonly SocketOperation _receive;
     private SocketOperation? _send;
 
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _receive.ReceiveAsync(_socket, buffer);
 
     // One send at a time (the queue's send right), so the operation is never shared.
-    protected override ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer) => (_send ??= new SocketOperation()).SendAsync(_socket, buffer);
+    protected override ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer) => (_send ??= Output.Buffers.SocketOperations.Get()).SendAsync(_socket, buffer);
 
     protected override Exception DescribeFailure(bool receiving) => new SocketException((int)(receiving ? _receive : _send!).SocketError);
 
     protected override void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
-    protected override void CloseTransport()
+    protected override void CloseTransport() => _socket.Dispose();
+
+    // Neither operation runs any more: the receive loop and every flush have ended.
+    protected override void OnReleased()
     {
-        _socket.Dispose();
-        // Dispose frees an operation's native state once it is no longer running (the socket's close ends it), and
-        // spares the finalizer the work.
-        _receive.Dispose();
-        _send?.Dispose();
+        ObjectPool<SocketOperation> operations = Output.Buffers.SocketOperations;
+        operations.Return(_receive);
+        if (_send is not null)
+        {
+            operations.Return(_send);
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
+using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports;
 
@@ -9,7 +10,9 @@ namespace Engine.Transports;
 /// churn, and .NET's <c>Socket.ReceiveAsync</c>/<c>SendAsync</c> throw a <see cref="SocketException"/> for it: in the
 /// sockets storm, capturing those stack traces took 4-6% of the server's core (bench/results/storm-sockets-inline).
 /// Awaiting allocates nothing; one operation at a time; the continuation runs on the completing thread (the socket
-/// engine's event thread when completions are inline), as with the socket's own awaitable.
+/// engine's event thread when completions are inline), as with the socket's own awaitable. Not tied to a socket: a
+/// connection rents its operations from the server's pool (<see cref="ConnectionBuffers.SocketOperations"/>) and gives
+/// them back once neither runs.
 /// </summary>
 internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<int>
 {
@@ -38,6 +41,13 @@ internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<i
         return socket.SendAsync(this) ? new ValueTask<int>(this, _source.Version) : new ValueTask<int>(Outcome());
     }
 
+    /// <summary>
+    /// A pool that keeps up to <paramref name="maxRetained"/> idle operations (1,024: a burst of closes refills it for
+    /// the next burst of connects) and disposes the ones it does not keep, so none is left to the finalizer.
+    /// </summary>
+    public static ObjectPool<SocketOperation> CreatePool(int maxRetained = 1024) =>
+        new DefaultObjectPoolProvider { MaximumRetained = maxRetained }.Create(new Policy());
+
     protected override void OnCompleted(SocketAsyncEventArgs e) => _source.SetResult(Outcome());
 
     int IValueTaskSource<int>.GetResult(short token) => _source.GetResult(token);
@@ -48,4 +58,15 @@ internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<i
         => _source.OnCompleted(continuation, state, token, flags);
 
     private int Outcome() => SocketError == SocketError.Success ? BytesTransferred : -1;
+
+    private sealed class Policy : PooledObjectPolicy<SocketOperation>
+    {
+        public override SocketOperation Create() => new();
+
+        public override bool Return(SocketOperation operation)
+        {
+            operation.SetBuffer(Memory<byte>.Empty); // holds no pooled block while idle
+            return true;
+        }
+    }
 }

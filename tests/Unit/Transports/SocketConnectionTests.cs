@@ -22,12 +22,8 @@ public class SocketConnectionTests
     [Fact]
     public async Task A_reset_peer_ends_the_connection_with_ConnectionReset_made_not_thrown()
     {
-        using var pair = await LoopbackPair.OpenAsync();
-        var pool = new BlockPool(1024, 16);
-        var operations = new CountingOperations();
-        var connection = new SocketConnection(pair.Server, Buffers(pool, operations));
-        var handler = new Handler();
-        connection.Start(handler);
+        using Rig rig = await Rig.StartAsync();
+        (LoopbackPair pair, Handler handler) = (rig.Pair, rig.Handler);
 
         await pair.Client.SendAsync(new byte[] { 1, 2, 3 });
         await handler.WaitForBytesAsync(3);
@@ -39,42 +35,34 @@ public class SocketConnectionTests
         Assert.Equal(SocketError.ConnectionReset, reset.SocketErrorCode);
         // Made as a value: a thrown exception carries the stack trace it was thrown through.
         Assert.Null(reset.StackTrace);
-        Assert.Equal(0, pool.Outstanding);
-        Assert.Equal(0, operations.Outstanding);
+        rig.AssertEverythingReturned();
     }
 
     [Fact]
     public async Task The_peers_FIN_ends_the_connection_without_an_error()
     {
-        using var pair = await LoopbackPair.OpenAsync();
-        var pool = new BlockPool(1024, 16);
-        var operations = new CountingOperations();
-        var connection = new SocketConnection(pair.Server, Buffers(pool, operations));
-        var handler = new Handler();
-        connection.Start(handler);
+        using Rig rig = await Rig.StartAsync();
+        (LoopbackPair pair, Handler handler) = (rig.Pair, rig.Handler);
 
         await pair.Client.SendAsync(new byte[] { 7 });
         pair.Client.Shutdown(SocketShutdown.Send);
 
         Assert.Null(await handler.Closed.Task.WaitAsync(Hang));
         Assert.Equal(new byte[] { 7 }, handler.Received());
-        Assert.Equal(0, pool.Outstanding);
-        Assert.Equal(0, operations.Outstanding);
+        rig.AssertEverythingReturned();
     }
 
     [Fact]
     public async Task A_send_larger_than_the_socket_buffer_arrives_whole_and_in_order()
     {
-        using var pair = await LoopbackPair.OpenAsync();
         // Small kernel buffers, so the writes cannot all be taken at once and the send has to wait for the reader.
-        pair.Server.SendBufferSize = 8 * 1024;
-        pair.Client.ReceiveBufferSize = 8 * 1024;
-        var pool = new BlockPool(1024, 16);
-        var shared = new SharedBufferPool(pool, ArrayPool<byte>.Shared, 16);
-        var operations = new CountingOperations();
-        var connection = new SocketConnection(pair.Server, Buffers(pool, operations));
-        var handler = new Handler();
-        connection.Start(handler);
+        using Rig rig = await Rig.StartAsync(pair =>
+        {
+            pair.Server.SendBufferSize = 8 * 1024;
+            pair.Client.ReceiveBufferSize = 8 * 1024;
+        });
+        (LoopbackPair pair, SocketConnection connection) = (rig.Pair, rig.Connection);
+        var shared = new SharedBufferPool(rig.Pool, ArrayPool<byte>.Shared, 16);
 
         // Small frames (gathered into one block per write) and large ones (sent alone), as a mixed queue holds them.
         var expected = new List<byte>();
@@ -102,16 +90,51 @@ public class SocketConnectionTests
             have += read;
         }
         Assert.Equal(expected.ToArray(), received);
-        Assert.Equal(2, operations.Rented); // the read's, and the write's at the first send
+        Assert.Equal(2, rig.Operations.Rented); // the read's, and the write's at the first send
 
         connection.Abort();
-        Assert.Null(await handler.Closed.Task.WaitAsync(Hang)); // an abort is not a failure
-        Assert.Equal(0, pool.Outstanding);
-        Assert.Equal(0, operations.Outstanding);
+        Assert.Null(await rig.Handler.Closed.Task.WaitAsync(Hang)); // an abort is not a failure
+        rig.AssertEverythingReturned();
     }
 
-    private static ConnectionBuffers Buffers(BlockPool pool, CountingOperations operations) =>
-        new(pool, SendQueue.CreateListPool(4), long.MaxValue) { SocketOperations = operations };
+    /// <summary>A started SocketConnection on the server end of a loopback pair, with counted pools.</summary>
+    private sealed class Rig : IDisposable
+    {
+        private Rig(LoopbackPair pair)
+        {
+            Pair = pair;
+            Connection = new SocketConnection(pair.Server,
+                new ConnectionBuffers(Pool, SendQueue.CreateListPool(4), long.MaxValue) { SocketOperations = Operations });
+            Connection.Start(Handler);
+        }
+
+        public LoopbackPair Pair { get; }
+
+        public BlockPool Pool { get; } = new(1024, 16);
+
+        public CountingOperations Operations { get; } = new();
+
+        public Handler Handler { get; } = new();
+
+        public SocketConnection Connection { get; }
+
+        /// <param name="configure">Runs on the pair before the connection starts (socket options).</param>
+        public static async Task<Rig> StartAsync(Action<LoopbackPair>? configure = null)
+        {
+            LoopbackPair pair = await LoopbackPair.OpenAsync();
+            configure?.Invoke(pair);
+            return new Rig(pair);
+        }
+
+        /// <summary>After the close: every block and every socket operation is back in its pool.</summary>
+        public void AssertEverythingReturned()
+        {
+            Assert.Equal(0, Pool.Outstanding);
+            Assert.Equal(0, Operations.Outstanding);
+        }
+
+        public void Dispose() => Pair.Dispose();
+    }
 
     /// <summary>The server's pool of socket operations, counting those rented and not yet given back.</summary>
     private sealed class CountingOperations : ObjectPool<SocketOperation>

@@ -24,7 +24,10 @@ internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<i
     {
     }
 
-    /// <summary>Reads into <paramref name="buffer"/> (empty: waits for readability): the bytes read, 0 when the peer closed, or -1 when the read failed (see <see cref="SocketAsyncEventArgs.SocketError"/>).</summary>
+    /// <summary>
+    /// Reads into <paramref name="buffer"/> (empty: waits for readability): the bytes read, 0 when the peer closed, or
+    /// -1 when the read failed (see <see cref="SocketAsyncEventArgs.SocketError"/>).
+    /// </summary>
     public ValueTask<int> ReceiveAsync(Socket socket, Memory<byte> buffer)
     {
         SetBuffer(buffer);

@@ -59,12 +59,12 @@ internal sealed class SessionRun : ISessionHost
         bool echo = !options.HasFlag(SessionOptions.NoEcho);
         _compression = options.HasFlag(SessionOptions.Deflate) ? new CompressionPool(level: 6, memoryLevel: 8, maxConcurrentCompressions: 2, maxRetained: 2) : null;
         MessageBuffers = new CountingArrayPool();
-        SessionSettings settings = SettingsFor(options, maxRequestHeadSize, _compression) with { MessageBuffers = MessageBuffers };
+        Wheel = new TimerWheel(100, 64, 0);
+        SessionSettings settings = SettingsFor(options, maxRequestHeadSize, _compression) with { MessageBuffers = MessageBuffers, Wheel = Wheel };
         Settings = settings;
         _echo = echo && !settings.Streamed;
         Pool = new BlockPool(BlockSize, 16);
         _output = new DrainingTransport(Pool, Drain).Output;
-        Wheel = new TimerWheel(100, 64, 0);
     }
 
     public SessionSettings Settings { get; }
@@ -120,7 +120,7 @@ internal sealed class SessionRun : ISessionHost
         var run = new SessionRun(options, maxRequestHeadSize);
         var session = new WebSocketSession();
         run._session = session;
-        session.Start(run, run._output, run.Wheel, run.Settings, run.Now);
+        session.Start(run, run._output, run.Settings, run.Now);
         var random = new SplitRandom(seed);
         int appCloseAfter = options.HasFlag(SessionOptions.AppClose) ? random.Next(8) : -1;
         byte[] pending = [];

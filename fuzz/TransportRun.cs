@@ -68,9 +68,9 @@ internal sealed class TransportRun : ISessionHost
         _loop = TransportLoops.Get(options.HasFlag(TransportOptions.Uring), options.HasFlag(TransportOptions.SmallSendLimit));
         _loop.FillPools();
         MessageBuffers = new CountingArrayPool();
-        Settings = SessionRun.SettingsFor(SessionOptionsFor(options), MaxRequestHeadSize, null) with { MessageBuffers = MessageBuffers };
-        _echo = !options.HasFlag(TransportOptions.NoEcho) && !Settings.Streamed;
         Wheel = new TimerWheel(100, 64, 0);
+        Settings = SessionRun.SettingsFor(SessionOptionsFor(options), MaxRequestHeadSize, null) with { MessageBuffers = MessageBuffers, Wheel = Wheel };
+        _echo = !options.HasFlag(TransportOptions.NoEcho) && !Settings.Streamed;
     }
 
     public TransportOptions Options { get; }
@@ -181,7 +181,7 @@ internal sealed class TransportRun : ISessionHost
         FuzzInvariantException.Check(_connection is null, "a second connection accepted");
         _connection = connection;
         _session = new WebSocketSession();
-        _session.Start(this, connection.Output, Wheel, Settings, 0);
+        _session.Start(this, connection.Output, Settings, 0);
         connection.Start(_session);
     }
 

@@ -47,8 +47,8 @@ public class SessionBenchmarks
         _host.Session = _session;
         var settings = new SessionSettings(
             MaxMessageSize: 1 << 20, MaxRequestHeadSize: 8192, Streamed: false, HandshakeTimeoutMs: 5_000,
-            HeartbeatIntervalMs: 0, HeartbeatTimeoutMs: 10_000, CloseTimeoutMs: 2_000, IdleTimeoutMs: 0);
-        _session.Start(_host, _output, new TimerWheel(100, 64, 0), settings, 0);
+            HeartbeatIntervalMs: 0, HeartbeatTimeoutMs: 10_000, CloseTimeoutMs: 2_000, IdleTimeoutMs: 0) { Wheel = new TimerWheel(100, 64, 0) };
+        _session.Start(_host, _output, settings, 0);
         byte[] request = Encoding.ASCII.GetBytes(
             "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");

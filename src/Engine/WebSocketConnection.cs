@@ -28,7 +28,7 @@ public sealed class WebSocketConnection : ISessionHost
     private string _closeReason = "";
     private bool _opened;
     private bool _compressed;
-    private int _ended;
+    private byte _ended; // a byte, not an int: the object is 8 bytes smaller (memory per idle connection)
     private List<string>? _subscriptions;
     private bool _reserved;
 
@@ -45,9 +45,10 @@ public sealed class WebSocketConnection : ISessionHost
         _session = session;
     }
 
-    // Guards the subscription list (rare operations). The transport object is internal and never locked elsewhere, so it
-    // serves as the monitor and each connection saves a lock object (memory per idle connection).
-    private object SubscriptionLock => _transport;
+    // Guards the subscription list (rare operations). The session object is internal and never locked elsewhere, so it
+    // serves as the monitor and each connection saves a lock object (memory per idle connection). Not the transport:
+    // that is its send queue, which locks itself on every write.
+    private object SubscriptionLock => _session;
 
     /// <summary>The server this connection belongs to (for example to reach its <see cref="WebSocketServer.PubSub"/>).</summary>
     public WebSocketServer Server => _server;
@@ -225,7 +226,7 @@ public sealed class WebSocketConnection : ISessionHost
 
     void ISessionHost.OnEnded(Exception? error)
     {
-        if (Interlocked.Exchange(ref _ended, 1) != 0)
+        if (Interlocked.Exchange(ref _ended, (byte)1) != 0)
         {
             return;
         }

@@ -126,7 +126,7 @@ public sealed partial class WebSocketServer
         var connection = new WebSocketConnection(this, handoff.Id, transport, session);
         connection.Adopt(answer.Decision);
         _connections.Add(connection);
-        session.StartOpen(connection, transport.Output, Wheel, _settings, answer, Clock());
+        session.StartOpen(connection, transport.Output, _settings, answer, Clock());
         transport.Start(session, () => session.Open(Clock()));
         if (State >= ServerState.Stopping)
         {

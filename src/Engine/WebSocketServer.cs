@@ -50,11 +50,11 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
         // The clock is read at call time: Clock is an init property, set after this constructor.
-        _settings = SessionSettingsFrom(options) with { Clock = () => Clock(), MessageBuffers = MessageBuffers };
-        // Pub/sub frames: a holder per frame in flight, most of them holding a block, so retained up to as many as blocks.
-        SharedBuffers = new SharedBufferPool(Pool, MessageBuffers, Math.Max(64, (64 << 20) / options.BlockSize));
         Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock(),
             exception => ServerLog.TimerCallbackFailed(Logger, exception));
+        _settings = SessionSettingsFrom(options) with { Clock = () => Clock(), MessageBuffers = MessageBuffers, Wheel = Wheel };
+        // Pub/sub frames: a holder per frame in flight, most of them holding a block, so retained up to as many as blocks.
+        SharedBuffers = new SharedBufferPool(Pool, MessageBuffers, Math.Max(64, (64 << 20) / options.BlockSize));
         PubSub = new PubSub(this, options.PubSubShards);
         Metrics = new ServerMetrics(this, options.MeterFactory);
     }
@@ -322,7 +322,7 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         var session = new WebSocketSession();
         var connection = new WebSocketConnection(this, id, transport, session);
         _connections.Add(connection);
-        session.Start(connection, transport.Output, Wheel, _settings, Clock());
+        session.Start(connection, transport.Output, _settings, Clock());
         transport.Start(session);
         if (State >= ServerState.Stopping)
         {

@@ -1,3 +1,5 @@
+using Engine.Timers;
+
 namespace Engine.Session;
 
 /// <summary>
@@ -18,6 +20,9 @@ internal sealed record SessionSettings(
 {
     /// <summary>The clock (milliseconds) that reads are stamped with; the server's, so tests can drive it.</summary>
     public Func<long> Clock { get; init; } = static () => Environment.TickCount64;
+
+    /// <summary>The server's timer wheel, which holds every session's next deadline (here, not in each session: memory per idle connection).</summary>
+    public TimerWheel Wheel { get; init; } = null!;
 
     /// <summary>Where messages that span reads are assembled (the server's pool; shared by its sessions, not held by each).</summary>
     public System.Buffers.ArrayPool<byte> MessageBuffers { get; init; } = System.Buffers.ArrayPool<byte>.Shared;

@@ -11,10 +11,10 @@ internal sealed partial class WebSocketSession
     // Scratch for streamed delivery of inflated data; big enough that one frame rarely needs several callbacks.
     private const int StreamedInflateChunk = 16 * 1024;
 
+    // The inflated size and scratch of the message being received live in _deflate: a connection without deflate holds
+    // no room for them (memory per idle connection).
     private PerMessageDeflate? _deflate;
     private bool _compressed;
-    private long _inflated;
-    private byte[]? _inflateScratch;
 
     /// <summary>The connection's permessage-deflate state when the handshake agreed it, else null. Set before OnOpen.</summary>
     public PerMessageDeflate? Deflate => _deflate;
@@ -54,14 +54,15 @@ internal sealed partial class WebSocketSession
     private void BeginCompressedMessage()
     {
         _compressed = true;
-        _inflated = 0;
-        _deflate!.BeginInflate();
+        _deflate!.Inflated = 0;
+        _deflate.BeginInflate();
     }
 
     /// <summary>Inflates one unmasked payload piece; false when the connection was failed (the caller stops reading).</summary>
     private bool ReceiveCompressed(ReadOnlySpan<byte> chunk, bool messageDone, long nowMs)
     {
-        Inflater inflater = _deflate!.Inflater;
+        PerMessageDeflate deflate = _deflate!;
+        Inflater inflater = deflate.Inflater;
         ReadOnlySpan<byte> input = chunk;
         bool tailFed = false;
         while (true)
@@ -77,13 +78,13 @@ internal sealed partial class WebSocketSession
             if (written > 0)
             {
                 Span<byte> produced = output.Slice(0, written);
-                _inflated += written;
-                if (_inflated > _settings.MaxMessageSize)
+                deflate.Inflated += written;
+                if (deflate.Inflated > _settings.MaxMessageSize)
                 {
                     // The bytes up to the limit are judged first, as they are when they come out in an earlier read:
                     // text that breaks UTF-8 within the limit is 1007 however zlib's output was cut (found by afl-fuzz:
                     // fuzz/corpus/session/regression-utf8-before-size-split).
-                    int withinLimit = written - (int)(_inflated - _settings.MaxMessageSize);
+                    int withinLimit = written - (int)(deflate.Inflated - _settings.MaxMessageSize);
                     bool invalidText = _messageType == MessageType.Text && !_utf8.Append(produced.Slice(0, withinLimit));
                     Fail(invalidText ? ProtocolError.InvalidUtf8 : ProtocolError.MessageTooBig, nowMs);
                     return false;
@@ -130,7 +131,7 @@ internal sealed partial class WebSocketSession
             }
             else
             {
-                _host.OnMessage(_assembly is null ? default : _assembly.AsSpan(0, (int)_inflated), _messageType, endOfMessage: true);
+                _host.OnMessage(_assembly is null ? default : _assembly.AsSpan(0, (int)deflate.Inflated), _messageType, endOfMessage: true);
             }
         }
         ReleaseAssembly();
@@ -146,11 +147,11 @@ internal sealed partial class WebSocketSession
     {
         if (_settings.Streamed)
         {
-            _inflateScratch ??= _settings.MessageBuffers.Rent(StreamedInflateChunk);
-            return _inflateScratch.AsSpan(0, StreamedInflateChunk);
+            byte[] scratch = _deflate!.InflateScratch ??= _settings.MessageBuffers.Rent(StreamedInflateChunk);
+            return scratch.AsSpan(0, StreamedInflateChunk);
         }
         long cap = _settings.MaxMessageSize + 1;
-        int have = (int)_inflated;
+        int have = (int)_deflate!.Inflated;
         if (_assembly is null || _assembly.Length == have)
         {
             long size = Math.Min(cap, Math.Max(4096, have * 2L));
@@ -172,13 +173,14 @@ internal sealed partial class WebSocketSession
             return;
         }
         _compressed = false;
-        _inflated = 0;
-        if (_inflateScratch is not null)
+        PerMessageDeflate deflate = _deflate!; // a compressed message began on it
+        deflate.Inflated = 0;
+        if (deflate.InflateScratch is not null)
         {
-            _settings.MessageBuffers.Return(_inflateScratch);
-            _inflateScratch = null;
+            _settings.MessageBuffers.Return(deflate.InflateScratch);
+            deflate.InflateScratch = null;
         }
-        _deflate?.EndInflate(failed);
+        deflate.EndInflate(failed);
     }
 
     /// <summary>Connection over: give back everything deflate holds (<see cref="Release"/>).</summary>

@@ -64,18 +64,17 @@ internal sealed partial class WebSocketSession
     /// <see cref="UpgradeAnswer.Decide"/>, the other server sent the response). The session is open with what was agreed;
     /// <see cref="Open"/> reports it once the transport can carry what <c>OnOpen</c> sends.
     /// </summary>
-    public void StartOpen(ISessionHost host, IFrameOutput output, TimerWheel wheel, SessionSettings settings, in UpgradeAnswer answer, long nowMs)
+    public void StartOpen(ISessionHost host, IFrameOutput output, SessionSettings settings, in UpgradeAnswer answer, long nowMs)
     {
-        Attach(host, output, wheel, settings, nowMs);
+        Attach(host, output, settings, nowMs);
         AdoptDeflate(answer);
     }
 
-    /// <summary>What both starts share: the connection's host, output, wheel and settings, in the handshake state.</summary>
-    private void Attach(ISessionHost host, IFrameOutput output, TimerWheel wheel, SessionSettings settings, long nowMs)
+    /// <summary>What both starts share: the connection's host, output and settings, in the handshake state.</summary>
+    private void Attach(ISessionHost host, IFrameOutput output, SessionSettings settings, long nowMs)
     {
         _host = host;
         _output = output;
-        _wheel = wheel;
         _settings = settings;
         _state = (int)SessionState.Handshake;
         _lastReceive = nowMs;
@@ -84,8 +83,10 @@ internal sealed partial class WebSocketSession
     /// <summary>The handshake is done: frames may flow. Arms the heartbeat and idle deadlines and reports <c>OnOpen</c>.</summary>
     public void Open(long nowMs)
     {
+        // The handshake's deadline goes before the state opens: a Close from another thread (only possible once open)
+        // arms the close deadline in the same field, and must not be overwritten.
+        Volatile.Write(ref _handshakeOrCloseDeadline, 0);
         Volatile.Write(ref _state, (int)SessionState.Open);
-        _handshakeDeadline = 0;
         if (_settings.HeartbeatIntervalMs > 0)
         {
             _nextPingAt = nowMs + _settings.HeartbeatIntervalMs;
@@ -93,11 +94,11 @@ internal sealed partial class WebSocketSession
         long next = NextDeadline();
         if (next != 0)
         {
-            _wheel.Schedule(this, next);
+            _settings.Wheel.Schedule(this, next);
         }
         else
         {
-            _wheel.Cancel(this);
+            _settings.Wheel.Cancel(this);
         }
         _host.OnOpen();
     }

@@ -16,7 +16,6 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
 {
     private ISessionHost _host = null!;
     private IFrameOutput _output = null!;
-    private TimerWheel _wheel = null!;
     private SessionSettings _settings = null!;
     private int _state;
 
@@ -34,11 +33,11 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private Utf8Validator _utf8;
     private byte[]? _assembly;
 
-    // Deadlines in clock milliseconds; 0 = none. Written by the receive thread and the timer thread.
-    private long _handshakeDeadline;
+    // Deadlines in clock milliseconds; 0 = none. Written by the receive thread and the timer thread. The opening and
+    // the closing handshake never overlap, so one field holds the deadline of either (memory per idle connection).
+    private long _handshakeOrCloseDeadline;
     private long _nextPingAt;
     private long _pongDeadline;
-    private long _closeDeadline;
     private long _closeBacklog; // bytes queued ahead of (and with) our close frame when the close deadline was last armed
     private long _lastReceive;
 
@@ -49,12 +48,12 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
 
     public SessionState State => (SessionState)Volatile.Read(ref _state);
 
-    /// <summary>Starts serving a connection: deadlines on <paramref name="wheel"/>, per-server limits and pools in <paramref name="settings"/>.</summary>
-    public void Start(ISessionHost host, IFrameOutput output, TimerWheel wheel, SessionSettings settings, long nowMs)
+    /// <summary>Starts serving a connection: per-server limits, pools and the timer wheel in <paramref name="settings"/>.</summary>
+    public void Start(ISessionHost host, IFrameOutput output, SessionSettings settings, long nowMs)
     {
-        Attach(host, output, wheel, settings, nowMs);
-        _handshakeDeadline = nowMs + settings.HandshakeTimeoutMs;
-        _wheel.Schedule(this, _handshakeDeadline);
+        Attach(host, output, settings, nowMs);
+        _handshakeOrCloseDeadline = nowMs + settings.HandshakeTimeoutMs;
+        _settings.Wheel.Schedule(this, _handshakeOrCloseDeadline);
     }
 
     /// <summary>
@@ -100,7 +99,8 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
         switch (State)
         {
             case SessionState.Handshake:
-                if (nowMs >= _handshakeDeadline)
+                long handshakeDeadline = Volatile.Read(ref _handshakeOrCloseDeadline);
+                if (handshakeDeadline != 0 && nowMs >= handshakeDeadline) // 0: the handshake just completed
                 {
                     _host.OnTimeout(SessionTimeout.Handshake);
                     return;
@@ -113,7 +113,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
                 }
                 break;
             default:
-                long closeDeadline = Volatile.Read(ref _closeDeadline);
+                long closeDeadline = Volatile.Read(ref _handshakeOrCloseDeadline);
                 if (closeDeadline != 0 && nowMs >= closeDeadline)
                 {
                     // The peer cannot answer a close frame it has not received: while the frames queued ahead of it are
@@ -133,7 +133,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
         long next = NextDeadline();
         if (next != 0)
         {
-            _wheel.Schedule(this, next);
+            _settings.Wheel.Schedule(this, next);
         }
     }
 
@@ -178,7 +178,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     public void Release()
     {
         _releaseDeferred = false;
-        _wheel?.Cancel(this);
+        _settings?.Wheel.Cancel(this); // null: never started
         ReleaseAssembly();
         ReleaseDeflate();
     }
@@ -214,7 +214,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
         switch (State)
         {
             case SessionState.Handshake:
-                return _handshakeDeadline;
+                return Volatile.Read(ref _handshakeOrCloseDeadline);
             case SessionState.Open:
                 long next = long.MaxValue;
                 if (_nextPingAt != 0)
@@ -232,7 +232,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
                 }
                 return next == long.MaxValue ? 0 : next;
             default:
-                return Volatile.Read(ref _closeDeadline);
+                return Volatile.Read(ref _handshakeOrCloseDeadline);
         }
     }
 
@@ -240,8 +240,8 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     {
         long deadline = nowMs + _settings.CloseTimeoutMs;
         Volatile.Write(ref _closeBacklog, _output.BufferedBytes);
-        Volatile.Write(ref _closeDeadline, deadline);
-        _wheel.Schedule(this, deadline);
+        Volatile.Write(ref _handshakeOrCloseDeadline, deadline);
+        _settings.Wheel.Schedule(this, deadline);
     }
 
     /// <summary>Queues the close frame; no frame may follow it.</summary>

@@ -4,7 +4,7 @@ namespace Engine.Transports;
 
 // The transport's side of the queue: a receive batch corks it, a flush takes what is pending as one batch in flight and
 // reports what the kernel took, and the end of the connection gives every buffer back.
-internal sealed partial class SendQueue
+internal partial class SendQueue
 {
     /// <summary>Starts a receive batch: writes only append until <see cref="Uncork"/>.</summary>
     public void Cork()
@@ -71,7 +71,7 @@ internal sealed partial class SendQueue
     public bool OnSent(int bytes)
     {
         long left = Interlocked.Add(ref _buffered, -bytes);
-        if (_drainWaiter is not null && left <= Volatile.Read(ref _drainThreshold))
+        if (Volatile.Read(ref _drainWaiter) is { } waiter && left <= waiter.Threshold)
         {
             SignalDrain();
         }
@@ -94,7 +94,7 @@ internal sealed partial class SendQueue
     /// <summary>Returns every buffer to its pool; the connection is gone.</summary>
     public void Dispose()
     {
-        TaskCompletionSource? waiter;
+        DrainWaiter? waiter;
         lock (_lock)
         {
             _completed = true;
@@ -119,7 +119,7 @@ internal sealed partial class SendQueue
 
     private void SignalDrain()
     {
-        TaskCompletionSource? waiter;
+        DrainWaiter? waiter;
         lock (_lock)
         {
             waiter = _drainWaiter;
@@ -176,5 +176,11 @@ internal sealed partial class SendQueue
                 break;
         }
         segment = default;
+    }
+
+    /// <summary>A pending <see cref="WhenBufferedBelowAsync"/>: its threshold rides with it, so a queue nobody waits on holds only a null (memory per idle connection).</summary>
+    private sealed class DrainWaiter(long threshold) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public long Threshold { get; } = threshold;
     }
 }

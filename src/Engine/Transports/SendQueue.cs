@@ -13,14 +13,15 @@ namespace Engine.Transports;
 /// transport is corked (processing a receive batch), writers only append and the transport flushes once after; outside
 /// a batch, the write that finds the queue idle asks the transport to flush.
 /// This file is the writers' side; <c>SendQueue.Sending.cs</c> is the transport's (cork, batches in flight, teardown).
+/// A transport's connection derives from it (<see cref="TransportConnection"/>): one object per connection less, and no
+/// references between the two (memory per idle connection).
 /// </summary>
-internal sealed partial class SendQueue : IFrameOutput, IBufferWriter<byte>
+internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
 {
     /// <summary>Length of the segment lists shared through the server's pool: small frames share one block, so most batches fit.</summary>
     public const int PooledListLength = 2;
 
     private readonly ConnectionBuffers _buffers;
-    private readonly TransportConnection? _owner;
     // The queue locks itself (a thin monitor, no lock object per connection): it is internal, so nothing else locks it.
     private object _lock => this;
     // Lists are rented when the first frame is queued and returned once everything is sent, so an idle connection holds
@@ -39,16 +40,10 @@ internal sealed partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     private bool _corked;
     private int _corkOwner;
     private bool _disposed;
-    private TaskCompletionSource? _drainWaiter;
-    private long _drainThreshold;
+    private DrainWaiter? _drainWaiter;
 
     /// <param name="buffers">The server's blocks for written bytes and segment lists of <see cref="PooledListLength"/> entries.</param>
-    /// <param name="owner">The transport asked to flush when a write outside a receive batch finds the queue idle; null: the caller drains.</param>
-    public SendQueue(ConnectionBuffers buffers, TransportConnection? owner = null)
-    {
-        _buffers = buffers;
-        _owner = owner;
-    }
+    public SendQueue(ConnectionBuffers buffers) => _buffers = buffers;
 
     /// <summary>A queue of its own (tests, tools): its own list pool, no limit, no transport.</summary>
     public SendQueue(BlockPool pool)
@@ -165,8 +160,13 @@ internal sealed partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     {
         if (due)
         {
-            _owner?.RequestFlush();
+            OnFlushDue();
         }
+    }
+
+    /// <summary>A write outside a receive batch found the queue idle: the transport is asked to flush. A queue of its own has none: the caller drains.</summary>
+    protected virtual void OnFlushDue()
+    {
     }
 
     /// <summary>
@@ -175,7 +175,7 @@ internal sealed partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     /// </summary>
     public Task WhenBufferedBelowAsync(long bytes, CancellationToken cancellationToken)
     {
-        TaskCompletionSource waiter;
+        DrainWaiter waiter;
         lock (_lock)
         {
             if (_disposed)
@@ -190,8 +190,7 @@ internal sealed partial class SendQueue : IFrameOutput, IBufferWriter<byte>
             {
                 throw new InvalidOperationException("Only one WhenBufferedBelowAsync may be pending per connection.");
             }
-            waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _drainThreshold = bytes;
+            waiter = new DrainWaiter(bytes);
             _drainWaiter = waiter;
         }
         // A send that completed between the check and the registration must not be missed.

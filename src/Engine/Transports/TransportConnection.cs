@@ -5,22 +5,25 @@ using Engine.Session;
 namespace Engine.Transports;
 
 /// <summary>
-/// One connection's byte mover, as the layers above see it, and what every transport does the same way: it owns the
-/// connection's <see cref="SendQueue"/> (creates it, disposes it when the connection is gone), hands each read to the
+/// One connection's byte mover, as the layers above see it, and what every transport does the same way: it is the
+/// connection's <see cref="SendQueue"/> (its base; disposed when the connection is gone), hands each read to the
 /// session inside a cork (<see cref="Deliver"/>), and half-closes once the protocol is finished and the queue drained.
 /// Implementations: <see cref="DuplexConnection"/> (portable), <see cref="IoUring.UringConnection"/> and
 /// <see cref="Epoll.EpollConnection"/> (Linux event loops).
 /// </summary>
-internal abstract class TransportConnection
+internal abstract class TransportConnection : SendQueue
 {
     private int _halfClosed;
 
     // Per-server settings are reached through the queue's one shared ConnectionBuffers, not copied into each
     // connection (memory per idle connection).
-    protected TransportConnection(ConnectionBuffers buffers) => Output = new SendQueue(buffers, this);
+    protected TransportConnection(ConnectionBuffers buffers)
+        : base(buffers)
+    {
+    }
 
-    /// <summary>The connection's outgoing bytes; written by the session, drained and finally disposed by this transport.</summary>
-    public SendQueue Output { get; }
+    /// <summary>The connection's outgoing bytes (this object: the queue is its base); written by the session, drained and finally disposed by this transport.</summary>
+    public SendQueue Output => this;
 
     public abstract EndPoint? RemoteEndPoint { get; }
 
@@ -38,6 +41,8 @@ internal abstract class TransportConnection
 
     /// <summary>Asks for queued bytes to be sent. Any thread; cheap when a flush is already due.</summary>
     public abstract void RequestFlush();
+
+    protected sealed override void OnFlushDue() => RequestFlush();
 
     /// <summary>Drops the connection without a handshake. Any thread.</summary>
     public abstract void Abort();

@@ -128,7 +128,7 @@ internal sealed class SessionHarness
         Wheel = new TimerWheel(100, 64, Now);
         Host = new FakeHost(this);
         Session = new WebSocketSession();
-        Session.Start(Host, Output, Wheel, settings ?? DefaultSettings, Now);
+        Session.Start(Host, Output, (settings ?? DefaultSettings) with { Wheel = Wheel }, Now);
     }
 
     public long Now { get; private set; }

@@ -19,8 +19,10 @@ namespace Engine.Transports.IoUring;
 internal sealed unsafe class UringConnection : LinuxConnection
 {
     private readonly UringLoop _loop;
-    private MsgHdr* _sendBlock;
-    private GCHandle _pinned;
+    // What the send in the kernel holds, if anything: a pinning handle (a large frame off the pinned heap) or a rented
+    // msghdr block (a gather). Never both, so one field (memory per idle connection).
+    private nint _sendMemory;
+    private bool _sendMemoryIsPin;
     private Exception? _closeError;
     private bool _receiving;
     private bool _sendInKernel;
@@ -163,8 +165,10 @@ internal sealed unsafe class UringConnection : LinuxConnection
         if (!segments[0].IsPinned)
         {
             // A large frame in a pooled array off the pinned heap: pinned until the kernel is done with it, sent alone.
-            _pinned = GCHandle.Alloc(segments[0].Array, GCHandleType.Pinned);
-            _loop.Ring.PrepareSend(Fd, (byte*)_pinned.AddrOfPinnedObject() + segments[0].Offset, segments[0].Count, token);
+            var pin = GCHandle.Alloc(segments[0].Array, GCHandleType.Pinned);
+            _sendMemory = GCHandle.ToIntPtr(pin);
+            _sendMemoryIsPin = true;
+            _loop.Ring.PrepareSend(Fd, (byte*)pin.AddrOfPinnedObject() + segments[0].Offset, segments[0].Count, token);
         }
         else if (segments.Length == 1 || !segments[1].IsPinned)
         {
@@ -172,7 +176,9 @@ internal sealed unsafe class UringConnection : LinuxConnection
         }
         else
         {
-            MsgHdr* message = _sendBlock = _loop.RentSendBlock();
+            MsgHdr* message = _loop.RentSendBlock();
+            _sendMemory = (nint)message;
+            _sendMemoryIsPin = false;
             var vectors = (Native.IoVector*)(message + 1);
             *message = default;
             message->Iov = vectors;
@@ -184,14 +190,19 @@ internal sealed unsafe class UringConnection : LinuxConnection
 
     private void ReleaseSendMemory()
     {
-        if (_pinned.IsAllocated)
+        nint memory = _sendMemory;
+        if (memory == 0)
         {
-            _pinned.Free();
+            return;
         }
-        if (_sendBlock is not null)
+        _sendMemory = 0;
+        if (_sendMemoryIsPin)
         {
-            _loop.ReturnSendBlock(_sendBlock);
-            _sendBlock = null;
+            GCHandle.FromIntPtr(memory).Free();
+        }
+        else
+        {
+            _loop.ReturnSendBlock((MsgHdr*)memory);
         }
     }
 

@@ -6,14 +6,17 @@ namespace Engine.Transports.Linux;
 /// <summary>A peer's address from accept4's sockaddr, kept as plain values until someone asks for an <see cref="IPEndPoint"/>.</summary>
 internal readonly struct PeerAddress
 {
-    private readonly UInt128 _address;
+    // Two halves, not a UInt128: that is 16-byte aligned, which pads this struct to 32 bytes (and each connection with it).
+    private readonly ulong _high;
+    private readonly ulong _low;
     private readonly uint _scope;
     private readonly ushort _port;
     private readonly byte _family; // 0 unknown, 4, 6
 
     private PeerAddress(UInt128 address, uint scope, ushort port, byte family)
     {
-        _address = address;
+        _high = (ulong)(address >> 64);
+        _low = (ulong)address;
         _scope = scope;
         _port = port;
         _family = family;
@@ -45,10 +48,10 @@ internal readonly struct PeerAddress
         switch (_family)
         {
             case 4:
-                BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)_address);
+                BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)_low);
                 return new IPEndPoint(new IPAddress(bytes.Slice(0, 4)), _port);
             case 6:
-                BinaryPrimitives.WriteUInt128BigEndian(bytes, _address);
+                BinaryPrimitives.WriteUInt128BigEndian(bytes, new UInt128(_high, _low));
                 var address = new IPAddress(bytes, _scope);
                 return new IPEndPoint(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, _port);
             default:

@@ -93,7 +93,7 @@ internal sealed partial class WebSocketSession
             // Payload of a data frame, streamed as it arrives: unmask, validate, then assemble or hand on.
             int take = (int)Math.Min(_frameRemaining, rest.Length);
             Span<byte> chunk = rest.Slice(0, take);
-            _maskOffset = Masking.Apply(chunk, _frame.MaskKey, _maskOffset);
+            _maskOffset = (byte)Masking.Apply(chunk, _frame.MaskKey, _maskOffset);
             position += take;
             _frameRemaining -= take;
             _messageLength += take;

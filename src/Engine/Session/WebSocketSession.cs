@@ -23,7 +23,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private bool _inFrame;
     private FrameHeader _frame;
     private long _frameRemaining;
-    private int _maskOffset;
+    private byte _maskOffset; // 0-3; bytes, not ints, here and in _ended: 8 bytes less per connection
 
     // Message being assembled across frames.
     private bool _inMessage;
@@ -44,7 +44,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     // The transport ended while Receive was on the stack (a callback aborted the connection): released once it unwinds.
     private bool _receiving;
     private bool _releaseDeferred;
-    private int _ended;
+    private byte _ended;
 
     public SessionState State => (SessionState)Volatile.Read(ref _state);
 
@@ -158,7 +158,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
 
     void ITransportHandler.OnTransportClosed(Exception? error)
     {
-        if (Interlocked.Exchange(ref _ended, 1) != 0)
+        if (Interlocked.Exchange(ref _ended, (byte)1) != 0)
         {
             return;
         }

@@ -27,14 +27,6 @@ internal sealed class PerMessageDeflate
 
     public DeflateParameters Parameters { get; }
 
-    /// <summary>
-    /// Bytes inflated so far of the message being received, and the session's scratch for streamed delivery of them:
-    /// the session's, kept here so that a connection without deflate has no room for them (memory per idle connection).
-    /// </summary>
-    public long Inflated;
-
-    public byte[]? InflateScratch;
-
     /// <summary>Messages shorter than this are sent uncompressed.</summary>
     public int Threshold { get; }
 

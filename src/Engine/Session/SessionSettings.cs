@@ -24,6 +24,12 @@ internal sealed record SessionSettings(
     /// <summary>The server's timer wheel, which holds every session's next deadline (here, not in each session: memory per idle connection).</summary>
     public TimerWheel Wheel { get; init; } = null!;
 
+    /// <summary>
+    /// The state of messages that do not arrive whole in one read, lent to a session for the time one is in progress. It
+    /// keeps up to 4,096 (about 300 KiB), so messages in flight on many connections at once do not allocate.
+    /// </summary>
+    public Microsoft.Extensions.ObjectPool.ObjectPool<MessageInProgress> Messages { get; init; } = MessageInProgress.CreatePool(4096);
+
     /// <summary>Where messages that span reads are assembled (the server's pool; shared by its sessions, not held by each).</summary>
     public System.Buffers.ArrayPool<byte> MessageBuffers { get; init; } = System.Buffers.ArrayPool<byte>.Shared;
 }

@@ -11,10 +11,8 @@ internal sealed partial class WebSocketSession
     // Scratch for streamed delivery of inflated data; big enough that one frame rarely needs several callbacks.
     private const int StreamedInflateChunk = 16 * 1024;
 
-    // The inflated size and scratch of the message being received live in _deflate: a connection without deflate holds
-    // no room for them (memory per idle connection).
+    // Whether the message being received is compressed, its inflated size and scratch live in _message (memory per idle connection).
     private PerMessageDeflate? _deflate;
-    private bool _compressed;
 
     /// <summary>The connection's permessage-deflate state when the handshake agreed it, else null. Set before OnOpen.</summary>
     public PerMessageDeflate? Deflate => _deflate;
@@ -30,7 +28,7 @@ internal sealed partial class WebSocketSession
 
     private ProtocolError CheckWithDeflate(in FrameHeader header)
     {
-        ProtocolError error = FrameRules.Check(header, _inMessage, allowedRsv: FrameRules.Rsv1);
+        ProtocolError error = FrameRules.Check(header, _message is not null, allowedRsv: FrameRules.Rsv1);
         // RFC 7692 §6: RSV1 marks the first frame of a compressed message; control frames are never compressed and a
         // continuation never carries it.
         if (error == ProtocolError.None && header.Rsv != 0 && (header.IsControl || header.Opcode == Opcode.Continuation))
@@ -47,22 +45,23 @@ internal sealed partial class WebSocketSession
     private long CompressedWireLimit(in FrameHeader header)
     {
         long limit = _settings.MaxMessageSize;
-        bool compressed = _inMessage ? _compressed : header.Rsv != 0;
+        bool compressed = _message is { } message ? message.Compressed : header.Rsv != 0;
         return compressed ? limit + (limit >> 6) + 1024 : limit;
     }
 
     private void BeginCompressedMessage()
     {
-        _compressed = true;
-        _deflate!.Inflated = 0;
-        _deflate.BeginInflate();
+        MessageInProgress message = _message!;
+        message.Compressed = true;
+        message.Inflated = 0;
+        _deflate!.BeginInflate();
     }
 
     /// <summary>Inflates one unmasked payload piece; false when the connection was failed (the caller stops reading).</summary>
     private bool ReceiveCompressed(ReadOnlySpan<byte> chunk, bool messageDone, long nowMs)
     {
-        PerMessageDeflate deflate = _deflate!;
-        Inflater inflater = deflate.Inflater;
+        MessageInProgress message = _message!;
+        Inflater inflater = _deflate!.Inflater;
         ReadOnlySpan<byte> input = chunk;
         bool tailFed = false;
         while (true)
@@ -72,31 +71,31 @@ internal sealed partial class WebSocketSession
                 input = Inflater.FlushTail; // RFC 7692 §7.2.2: the sender stripped it, the receiver puts it back
                 tailFed = true;
             }
-            Span<byte> output = InflateSpace();
+            Span<byte> output = InflateSpace(message);
             OperationStatus status = inflater.Inflate(input, output, out int consumed, out int written);
             input = input.Slice(consumed);
             if (written > 0)
             {
                 Span<byte> produced = output.Slice(0, written);
-                deflate.Inflated += written;
-                if (deflate.Inflated > _settings.MaxMessageSize)
+                message.Inflated += written;
+                if (message.Inflated > _settings.MaxMessageSize)
                 {
                     // The bytes up to the limit are judged first, as they are when they come out in an earlier read:
                     // text that breaks UTF-8 within the limit is 1007 however zlib's output was cut (found by afl-fuzz:
                     // fuzz/corpus/session/regression-utf8-before-size-split).
-                    int withinLimit = written - (int)(deflate.Inflated - _settings.MaxMessageSize);
-                    bool invalidText = _messageType == MessageType.Text && !_utf8.Append(produced.Slice(0, withinLimit));
+                    int withinLimit = written - (int)(message.Inflated - _settings.MaxMessageSize);
+                    bool invalidText = message.Type == MessageType.Text && !message.Utf8.Append(produced.Slice(0, withinLimit));
                     Fail(invalidText ? ProtocolError.InvalidUtf8 : ProtocolError.MessageTooBig, nowMs);
                     return false;
                 }
-                if (_messageType == MessageType.Text && !_utf8.Append(produced))
+                if (message.Type == MessageType.Text && !message.Utf8.Append(produced))
                 {
                     Fail(ProtocolError.InvalidUtf8, nowMs);
                     return false;
                 }
                 if (_settings.Streamed && State == SessionState.Open)
                 {
-                    _host.OnMessage(produced, _messageType, endOfMessage: false);
+                    _host.OnMessage(produced, message.Type, endOfMessage: false);
                 }
             }
             // Checked after the output it came with: zlib may hand back inflated bytes together with the error, and those
@@ -118,7 +117,7 @@ internal sealed partial class WebSocketSession
         {
             return true;
         }
-        if (_messageType == MessageType.Text && !_utf8.IsComplete)
+        if (message.Type == MessageType.Text && !message.Utf8.IsComplete)
         {
             Fail(ProtocolError.InvalidUtf8, nowMs);
             return false;
@@ -127,11 +126,11 @@ internal sealed partial class WebSocketSession
         {
             if (_settings.Streamed)
             {
-                _host.OnMessage(default, _messageType, endOfMessage: true);
+                _host.OnMessage(default, message.Type, endOfMessage: true);
             }
             else
             {
-                _host.OnMessage(_assembly is null ? default : _assembly.AsSpan(0, (int)deflate.Inflated), _messageType, endOfMessage: true);
+                _host.OnMessage(message.Assembly is null ? default : message.Assembly.AsSpan(0, (int)message.Inflated), message.Type, endOfMessage: true);
             }
         }
         ReleaseAssembly();
@@ -143,44 +142,44 @@ internal sealed partial class WebSocketSession
     /// Where the next inflated bytes go: the message buffer (grown by doubling, never past MaxMessageSize + 1 so the
     /// limit check sees the overflow without inflating further), or the streamed scratch buffer.
     /// </summary>
-    private Span<byte> InflateSpace()
+    private Span<byte> InflateSpace(MessageInProgress message)
     {
         if (_settings.Streamed)
         {
-            byte[] scratch = _deflate!.InflateScratch ??= _settings.MessageBuffers.Rent(StreamedInflateChunk);
+            byte[] scratch = message.InflateScratch ??= _settings.MessageBuffers.Rent(StreamedInflateChunk);
             return scratch.AsSpan(0, StreamedInflateChunk);
         }
         long cap = _settings.MaxMessageSize + 1;
-        int have = (int)_deflate!.Inflated;
-        if (_assembly is null || _assembly.Length == have)
+        int have = (int)message.Inflated;
+        byte[]? assembly = message.Assembly;
+        if (assembly is null || assembly.Length == have)
         {
             long size = Math.Min(cap, Math.Max(4096, have * 2L));
             byte[] larger = _settings.MessageBuffers.Rent((int)size);
-            if (_assembly is not null)
+            if (assembly is not null)
             {
-                _assembly.AsSpan(0, have).CopyTo(larger);
-                _settings.MessageBuffers.Return(_assembly);
+                assembly.AsSpan(0, have).CopyTo(larger);
+                _settings.MessageBuffers.Return(assembly);
             }
-            _assembly = larger;
+            message.Assembly = assembly = larger;
         }
-        return _assembly.AsSpan(have, (int)Math.Min(_assembly.Length, cap) - have);
+        return assembly.AsSpan(have, (int)Math.Min(assembly.Length, cap) - have);
     }
 
     private void EndCompressedMessage(bool failed)
     {
-        if (!_compressed)
+        if (_message is not { Compressed: true } message)
         {
             return;
         }
-        _compressed = false;
-        PerMessageDeflate deflate = _deflate!; // a compressed message began on it
-        deflate.Inflated = 0;
-        if (deflate.InflateScratch is not null)
+        message.Compressed = false;
+        message.Inflated = 0;
+        if (message.InflateScratch is not null)
         {
-            _settings.MessageBuffers.Return(deflate.InflateScratch);
-            deflate.InflateScratch = null;
+            _settings.MessageBuffers.Return(message.InflateScratch);
+            message.InflateScratch = null;
         }
-        deflate.EndInflate(failed);
+        _deflate!.EndInflate(failed); // a compressed message began on it
     }
 
     /// <summary>Connection over: give back everything deflate holds (<see cref="Release"/>).</summary>

@@ -17,19 +17,21 @@ internal sealed partial class WebSocketSession
                 return input.Length; // closed: what follows the close frame is discarded
             }
             Span<byte> rest = input.Slice(position);
-            if (!_inFrame)
+            MessageInProgress? message = _message;
+            if (message is not { InFrame: true })
             {
                 OperationStatus status = FrameReader.TryReadHeader(rest, out FrameHeader header, out int headerLength);
                 if (status == OperationStatus.NeedMoreData)
                 {
                     return position;
                 }
+                bool inMessage = message is not null;
                 ProtocolError error = status == OperationStatus.InvalidData
                     ? ProtocolError.InvalidLength
-                    : _deflate is null ? FrameRules.Check(header, _inMessage, allowedRsv: 0) : CheckWithDeflate(header);
+                    : _deflate is null ? FrameRules.Check(header, inMessage, allowedRsv: 0) : CheckWithDeflate(header);
                 if (error == ProtocolError.None && !header.IsControl
-                    && (_messageLength + header.PayloadLength > (_deflate is null ? _settings.MaxMessageSize : CompressedWireLimit(header))
-                        || (_inMessage && _messageFrames >= _settings.MaxFragmentsPerMessage)))
+                    && ((message?.Length ?? 0) + header.PayloadLength > (_deflate is null ? _settings.MaxMessageSize : CompressedWireLimit(header))
+                        || (inMessage && message!.Frames >= _settings.MaxFragmentsPerMessage)))
                 {
                     error = ProtocolError.MessageTooBig;
                 }
@@ -54,7 +56,7 @@ internal sealed partial class WebSocketSession
                 }
                 position += headerLength;
                 rest = rest.Slice(headerLength);
-                if (!_inMessage && header.Fin && rest.Length >= header.PayloadLength && !_settings.Streamed && header.Rsv == 0)
+                if (!inMessage && header.Fin && rest.Length >= header.PayloadLength && !_settings.Streamed && header.Rsv == 0)
                 {
                     // Fast path: a whole unfragmented message in the buffer is delivered in place, with no copy.
                     Span<byte> payload = rest.Slice(0, (int)header.PayloadLength);
@@ -71,43 +73,40 @@ internal sealed partial class WebSocketSession
                     }
                     continue;
                 }
-                if (!_inMessage)
+                if (message is null)
                 {
-                    _inMessage = true;
-                    _messageType = (MessageType)header.Opcode;
-                    _messageLength = 0;
-                    _messageFrames = 0;
-                    _utf8.Reset();
+                    message = _message = _settings.Messages.Get();
+                    message.Begin(header);
                     if (header.Rsv != 0)
                     {
                         BeginCompressedMessage(); // RSV1, the only bit CheckWithDeflate lets through
                     }
                 }
-                _messageFrames++;
-                _inFrame = true;
-                _frame = header;
-                _frameRemaining = header.PayloadLength;
-                _maskOffset = 0;
+                message.Frames++;
+                message.InFrame = true;
+                message.Frame = header;
+                message.FrameRemaining = header.PayloadLength;
+                message.MaskOffset = 0;
             }
 
             // Payload of a data frame, streamed as it arrives: unmask, validate, then assemble or hand on.
-            int take = (int)Math.Min(_frameRemaining, rest.Length);
+            int take = (int)Math.Min(message.FrameRemaining, rest.Length);
             Span<byte> chunk = rest.Slice(0, take);
-            _maskOffset = (byte)Masking.Apply(chunk, _frame.MaskKey, _maskOffset);
+            message.MaskOffset = (byte)Masking.Apply(chunk, message.Frame.MaskKey, message.MaskOffset);
             position += take;
-            _frameRemaining -= take;
-            _messageLength += take;
-            bool frameDone = _frameRemaining == 0;
-            bool messageDone = frameDone && _frame.Fin;
-            if (_compressed)
+            message.FrameRemaining -= take;
+            message.Length += take;
+            bool frameDone = message.FrameRemaining == 0;
+            bool messageDone = frameDone && message.Frame.Fin;
+            if (message.Compressed)
             {
-                _inFrame = !frameDone;
+                message.InFrame = !frameDone;
                 if (!ReceiveCompressed(chunk, messageDone, nowMs))
                 {
                     return input.Length;
                 }
             }
-            else if (_messageType == MessageType.Text && (!_utf8.Append(chunk) || (messageDone && !_utf8.IsComplete)))
+            else if (message.Type == MessageType.Text && (!message.Utf8.Append(chunk) || (messageDone && !message.Utf8.IsComplete)))
             {
                 Fail(ProtocolError.InvalidUtf8, nowMs);
                 return input.Length;
@@ -116,23 +115,23 @@ internal sealed partial class WebSocketSession
             {
                 if (frameDone)
                 {
-                    _inFrame = false;
+                    message.InFrame = false;
                 }
                 if (_settings.Streamed)
                 {
                     if ((take > 0 || messageDone) && State == SessionState.Open)
                     {
-                        _host.OnMessage(chunk, _messageType, messageDone);
+                        _host.OnMessage(chunk, message.Type, messageDone);
                     }
                 }
                 else
                 {
-                    AppendToAssembly(chunk, frameDone ? 0 : _frameRemaining);
+                    AppendToAssembly(message, chunk, frameDone ? 0 : message.FrameRemaining);
                     if (messageDone)
                     {
                         if (State == SessionState.Open)
                         {
-                            _host.OnMessage(_assembly.AsSpan(0, (int)_messageLength), _messageType, endOfMessage: true);
+                            _host.OnMessage(message.Assembly.AsSpan(0, (int)message.Length), message.Type, endOfMessage: true);
                         }
                         ReleaseAssembly();
                     }
@@ -140,8 +139,7 @@ internal sealed partial class WebSocketSession
             }
             if (messageDone)
             {
-                _inMessage = false;
-                _messageLength = 0;
+                EndMessage();
             }
             if (!frameDone)
             {
@@ -207,35 +205,53 @@ internal sealed partial class WebSocketSession
         }
         ReleaseAssembly();
         EndCompressedMessage(failed: true);
+        EndMessage();
         ArmCloseDeadline(nowMs);
         _host.OnClosed(code, System.Text.Encoding.ASCII.GetBytes(error.Describe()));
     }
 
     /// <summary>Copies a chunk into the message buffer, sized from what the frame header announced so big frames grow once.</summary>
-    private void AppendToAssembly(ReadOnlySpan<byte> chunk, long frameRemaining)
+    private void AppendToAssembly(MessageInProgress message, ReadOnlySpan<byte> chunk, long frameRemaining)
     {
-        long have = _messageLength - chunk.Length;
-        long needed = _messageLength + frameRemaining;
-        if (_assembly is null || _assembly.Length < needed)
+        long have = message.Length - chunk.Length;
+        long needed = message.Length + frameRemaining;
+        byte[]? assembly = message.Assembly;
+        if (assembly is null || assembly.Length < needed)
         {
-            long size = Math.Max(needed, Math.Min(_settings.MaxMessageSize, Math.Max(4096, (_assembly?.Length ?? 0) * 2L)));
+            long size = Math.Max(needed, Math.Min(_settings.MaxMessageSize, Math.Max(4096, (assembly?.Length ?? 0) * 2L)));
             byte[] larger = _settings.MessageBuffers.Rent((int)Math.Max(size, needed));
-            if (_assembly is not null)
+            if (assembly is not null)
             {
-                _assembly.AsSpan(0, (int)have).CopyTo(larger);
-                _settings.MessageBuffers.Return(_assembly);
+                assembly.AsSpan(0, (int)have).CopyTo(larger);
+                _settings.MessageBuffers.Return(assembly);
             }
-            _assembly = larger;
+            message.Assembly = assembly = larger;
         }
-        chunk.CopyTo(_assembly.AsSpan((int)have));
+        chunk.CopyTo(assembly.AsSpan((int)have));
     }
 
     private void ReleaseAssembly()
     {
-        if (_assembly is not null)
+        if (_message?.Assembly is { } assembly)
         {
-            _settings.MessageBuffers.Return(_assembly);
-            _assembly = null;
+            _settings.MessageBuffers.Return(assembly);
+            _message.Assembly = null;
         }
+    }
+
+    /// <summary>
+    /// The message in progress is over (delivered, failed, or the connection ended): its state goes back to the server's
+    /// pool. Its buffers are given back before this (<see cref="ReleaseAssembly"/>, <see cref="EndCompressedMessage"/>).
+    /// </summary>
+    private void EndMessage()
+    {
+        MessageInProgress? message = _message;
+        if (message is null)
+        {
+            return;
+        }
+        ReleaseAssembly(); // already given back where a message is delivered; not where one failed or was cut off
+        _message = null;
+        _settings.Messages.Return(message);
     }
 }

@@ -19,19 +19,9 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private SessionSettings _settings = null!;
     private int _state;
 
-    // Frame being read (its header is consumed, its payload maybe not).
-    private bool _inFrame;
-    private FrameHeader _frame;
-    private long _frameRemaining;
-    private byte _maskOffset; // 0-3; bytes, not ints, here and in _ended: 8 bytes less per connection
-
-    // Message being assembled across frames.
-    private bool _inMessage;
-    private MessageType _messageType;
-    private long _messageLength;
-    private int _messageFrames;
-    private Utf8Validator _utf8;
-    private byte[]? _assembly;
+    // The data message being received, once one does not arrive whole in a read; null between messages (and for every
+    // message that arrives whole), so an idle connection holds no parse state (memory per idle connection).
+    private MessageInProgress? _message;
 
     // Deadlines in clock milliseconds; 0 = none. Written by the receive thread and the timer thread. The opening and
     // the closing handshake never overlap, so one field holds the deadline of either (memory per idle connection).
@@ -44,7 +34,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     // The transport ended while Receive was on the stack (a callback aborted the connection): released once it unwinds.
     private bool _receiving;
     private bool _releaseDeferred;
-    private byte _ended;
+    private byte _ended; // a byte, not an int: with the flags above it fits the object's last 8 bytes
 
     public SessionState State => (SessionState)Volatile.Read(ref _state);
 
@@ -181,6 +171,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
         _settings?.Wheel.Cancel(this); // null: never started
         ReleaseAssembly();
         ReleaseDeflate();
+        EndMessage();
     }
 
     /// <returns>True when the connection was ended (no rescheduling).</returns>

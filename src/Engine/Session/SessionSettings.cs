@@ -26,9 +26,10 @@ internal sealed record SessionSettings(
 
     /// <summary>
     /// The state of messages that do not arrive whole in one read, lent to a session for the time one is in progress. It
-    /// keeps up to 4,096 (about 300 KiB), so messages in flight on many connections at once do not allocate.
+    /// keeps every one returned (about 100 B each, at most as many as were in progress at the busiest moment, which every
+    /// connection used to hold for good), so no message allocates however many connections are mid-message at once.
     /// </summary>
-    public Microsoft.Extensions.ObjectPool.ObjectPool<MessageInProgress> Messages { get; init; } = MessageInProgress.CreatePool(4096);
+    public Microsoft.Extensions.ObjectPool.ObjectPool<MessageInProgress> Messages { get; init; } = MessageInProgress.CreatePool(1 << 20);
 
     /// <summary>Where messages that span reads are assembled (the server's pool; shared by its sessions, not held by each).</summary>
     public System.Buffers.ArrayPool<byte> MessageBuffers { get; init; } = System.Buffers.ArrayPool<byte>.Shared;

@@ -212,6 +212,50 @@ public sealed class MetricsTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Counts_from_threads_that_ended_and_from_two_servers_on_one_thread_all_add_up()
+    {
+        var first = new WebSocketServer(new WebSocketServerOptions { Port = 0, MeterFactory = Factory }, new EchoHandler());
+        using var otherServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var second = new WebSocketServer(new WebSocketServerOptions { Port = 0, MeterFactory = otherServices.GetRequiredService<IMeterFactory>() }, new EchoHandler());
+
+        // Ten threads one after another: each later one may take over an ended one's counts, which must stay in the total.
+        for (int t = 0; t < 10; t++)
+        {
+            var thread = new Thread(() => CountOn(first.Metrics, 1_000));
+            thread.Start();
+            thread.Join();
+        }
+        // Four at once, each also counting for the other server in turn (its cached set must not take the other's counts).
+        Thread[] threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            for (int i = 0; i < 5_000; i++)
+            {
+                CountOn(first.Metrics, 1);
+                second.Metrics.Received(3, endOfMessage: true);
+            }
+        })).ToArray();
+        Array.ForEach(threads, t => t.Start());
+        Array.ForEach(threads, t => t.Join());
+
+        Assert.Equal(10 * 1_000 + 4 * 5_000, Read("websocket.server.messages.received"));
+        Assert.Equal(7 * (10 * 1_000 + 4 * 5_000), Read("websocket.server.bytes.received"));
+        Assert.Equal(10 * 1_000 + 4 * 5_000, Read("websocket.server.messages.sent"));
+        Assert.Equal(2 * (10 * 1_000 + 4 * 5_000), Read("websocket.server.bytes.sent"));
+        // Sets are taken over from ended threads: at most the threads alive at once (the 4), not one per thread that counted.
+        Assert.InRange(first.Metrics.CounterSets, 1, 4);
+
+        static void CountOn(ServerMetrics metrics, int times)
+        {
+            for (int i = 0; i < times; i++)
+            {
+                metrics.Received(7, endOfMessage: true);
+                metrics.Received(0, endOfMessage: false); // a fragment: bytes only, no message
+                metrics.Sent(1, 2);
+            }
+        }
+    }
+
     /// <summary>Sends <paramref name="request"/> on a new connection and returns the response's status line.</summary>
     internal static async Task<string> RawRequestAsync(int port, string request)
     {

@@ -1,16 +1,17 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Engine.Session;
 
 namespace Engine.Runtime;
 
 /// <summary>
-/// One server's counters and its <see cref="Meter"/>. The per-message path only bumps plain counters in a stripe picked
-/// by thread id (an uncontended interlocked add on a cache line no other stripe shares); observable instruments read and
-/// sum them when a listener collects, so a message costs the same whether anyone listens or not, and nothing allocates.
+/// One server's counters and its <see cref="Meter"/>. The per-message path only bumps plain counters that the calling
+/// thread owns for this server (<see cref="ThreadCounters"/>: no interlocked add, no cache line shared with another
+/// thread); observable instruments read and sum them when a listener collects, so a message costs the same whether anyone
+/// listens or not, and nothing allocates.
 /// Rare events (opens, closes by code, rejections by reason) count in per-key boxes whose tag arrays are built once.
 /// </summary>
 internal sealed class ServerMetrics : IDisposable
@@ -20,8 +21,9 @@ internal sealed class ServerMetrics : IDisposable
     private const string ReasonTag = "websocket.reject_reason";
 
     private readonly IServerGauges _server;
-    private readonly Stripe[] _stripes;
-    private readonly int _mask;
+    // Identifies this server's counters in a thread's cache without keeping the server alive from a thread-static.
+    private readonly object _countersKey = new();
+    private ThreadCounters[] _counters = [];
     private readonly ConcurrentDictionary<int, TaggedCount> _closed = new();
     private readonly ConcurrentDictionary<(int Status, HandshakeRejection Reason), TaggedCount> _rejected = new();
     private readonly Meter _meter;
@@ -34,9 +36,6 @@ internal sealed class ServerMetrics : IDisposable
     public ServerMetrics(IServerGauges server, IMeterFactory? factory)
     {
         _server = server;
-        int stripes = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, Environment.ProcessorCount * 2));
-        _stripes = new Stripe[stripes];
-        _mask = stripes - 1;
         _ownsMeter = factory is null;
         _meter = factory?.Create(new MeterOptions(WebSocketTelemetry.MeterName)) ?? new Meter(WebSocketTelemetry.MeterName);
 
@@ -48,13 +47,13 @@ internal sealed class ServerMetrics : IDisposable
             "{connection}", "Opened connections that ended, by close code (1006: dropped without a close handshake).");
         _meter.CreateObservableCounter("websocket.server.handshakes.rejected", () => Snapshot(_rejected),
             "{handshake}", "Upgrade attempts refused, by HTTP status and reason.");
-        _meter.CreateObservableCounter("websocket.server.messages.received", () => Sum(static s => s.MessagesIn),
+        _meter.CreateObservableCounter("websocket.server.messages.received", () => Sum(static c => c.MessagesIn),
             "{message}", "Data messages received.");
-        _meter.CreateObservableCounter("websocket.server.messages.sent", () => Sum(static s => s.MessagesOut),
+        _meter.CreateObservableCounter("websocket.server.messages.sent", () => Sum(static c => c.MessagesOut),
             "{message}", "Data messages queued for sending (pub/sub: one per subscriber).");
-        _meter.CreateObservableCounter("websocket.server.bytes.received", () => Sum(static s => s.BytesIn),
+        _meter.CreateObservableCounter("websocket.server.bytes.received", () => Sum(static c => c.BytesIn),
             "By", "Payload bytes of data messages received.");
-        _meter.CreateObservableCounter("websocket.server.bytes.sent", () => Sum(static s => s.BytesOut),
+        _meter.CreateObservableCounter("websocket.server.bytes.sent", () => Sum(static c => c.BytesOut),
             "By", "Payload bytes of data messages queued for sending.");
         _meter.CreateObservableGauge("websocket.server.send_queue.bytes", () => SendQueue(max: false),
             "By", "Bytes queued for sending, summed over all connections.");
@@ -78,26 +77,26 @@ internal sealed class ServerMetrics : IDisposable
             });
     }
 
+    /// <summary>How many threads' sets of counts this server holds (tests: bounded by the threads alive at once).</summary>
+    internal int CounterSets => Volatile.Read(ref _counters).Length;
+
     /// <summary>Whether a listener wants fan-out timings (so Publish reads the clock only then).</summary>
     public bool FanoutEnabled => _fanout.Enabled;
 
     /// <summary>A data message (or, streamed, a piece of one) arrived. Any thread; allocation-free.</summary>
     public void Received(int bytes, bool endOfMessage)
     {
-        ref Stripe stripe = ref _stripes[Environment.CurrentManagedThreadId & _mask];
-        if (endOfMessage)
-        {
-            Interlocked.Increment(ref stripe.MessagesIn);
-        }
-        Interlocked.Add(ref stripe.BytesIn, bytes);
+        ThreadCounters counters = Current();
+        counters.MessagesIn += endOfMessage ? 1 : 0;
+        counters.BytesIn += bytes;
     }
 
     /// <summary><paramref name="messages"/> data messages of <paramref name="bytes"/> payload bytes in total were queued. Any thread; allocation-free.</summary>
     public void Sent(int messages, long bytes)
     {
-        ref Stripe stripe = ref _stripes[Environment.CurrentManagedThreadId & _mask];
-        Interlocked.Add(ref stripe.MessagesOut, messages);
-        Interlocked.Add(ref stripe.BytesOut, bytes);
+        ThreadCounters counters = Current();
+        counters.MessagesOut += messages;
+        counters.BytesOut += bytes;
     }
 
     public void Dropped(int messages) => Interlocked.Add(ref _dropped, messages);
@@ -141,12 +140,43 @@ internal sealed class ServerMetrics : IDisposable
         _ => "timeout",
     };
 
-    private long Sum(Func<Stripe, long> field)
+    /// <summary>The calling thread's counters for this server: one thread-static read and a compare on the per-message path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ThreadCounters Current()
+    {
+        ThreadCounters? cached = _threadCounters;
+        return cached is not null && cached.Key == _countersKey ? cached : Adopt();
+    }
+
+    /// <summary>
+    /// First count of this thread for this server (or after it counted for another server): finds its counters, or takes
+    /// over those of a thread that has ended (their totals stay; the number of sets is bounded by the threads alive at
+    /// once), or adds a set.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ThreadCounters Adopt()
+    {
+        Thread thread = Thread.CurrentThread;
+        lock (_countersKey)
+        {
+            ThreadCounters? found = Array.Find(_counters, c => c.Owner == thread) ?? Array.Find(_counters, c => !c.Owner.IsAlive);
+            if (found is null)
+            {
+                found = new ThreadCounters(_countersKey);
+                Volatile.Write(ref _counters, [.. _counters, found]);
+            }
+            found.Owner = thread;
+            _threadCounters = found;
+            return found;
+        }
+    }
+
+    private long Sum(Func<ThreadCounters, long> field)
     {
         long total = 0;
-        foreach (Stripe stripe in _stripes)
+        foreach (ThreadCounters counters in Volatile.Read(ref _counters))
         {
-            total += field(stripe);
+            total += field(counters);
         }
         return total;
     }
@@ -174,13 +204,24 @@ internal sealed class ServerMetrics : IDisposable
         public long Count;
     }
 
-    // 128 bytes apart: the hot fields of neighbouring stripes never share a 64-byte cache line, wherever the array starts.
-    [StructLayout(LayoutKind.Explicit, Size = 128)]
-    private struct Stripe
+    /// <summary>
+    /// One thread's counts for one server. Only its owner writes them, with plain adds: an interlocked add per message
+    /// cost about 1% of the loop's core each in the pipelined echo profile. A reader sees each aligned 64-bit count whole
+    /// (64-bit processes; a 32-bit one may read a torn value, which a metric tolerates). The counts sit 64 bytes past the
+    /// header and 64 before the end, so two threads' sets never share a cache line wherever the GC places them.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit)]
+    private sealed class ThreadCounters(object key)
     {
-        [FieldOffset(0)] public long MessagesIn;
-        [FieldOffset(8)] public long BytesIn;
-        [FieldOffset(16)] public long MessagesOut;
-        [FieldOffset(24)] public long BytesOut;
+        [FieldOffset(0)] public readonly object Key = key;
+        [FieldOffset(8)] public Thread Owner = null!;
+        [FieldOffset(64)] public long MessagesIn;
+        [FieldOffset(72)] public long BytesIn;
+        [FieldOffset(80)] public long MessagesOut;
+        [FieldOffset(88)] public long BytesOut;
+        [FieldOffset(152)] private readonly long _padding;
     }
+
+    [ThreadStatic]
+    private static ThreadCounters? _threadCounters;
 }

@@ -118,9 +118,9 @@ internal sealed class SessionRun : ISessionHost
     public static SessionRun Execute(byte[] input, SessionOptions options, int maxPiece, uint seed, int maxRequestHeadSize = 8192)
     {
         var run = new SessionRun(options, maxRequestHeadSize);
-        var session = new WebSocketSession();
+        var session = new WebSocketSession(run._output);
         run._session = session;
-        session.Start(run, run._output, run.Settings, run.Now);
+        session.Start(run, run.Settings, run.Now);
         var random = new SplitRandom(seed);
         int appCloseAfter = options.HasFlag(SessionOptions.AppClose) ? random.Next(8) : -1;
         byte[] pending = [];

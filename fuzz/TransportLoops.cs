@@ -58,7 +58,7 @@ internal static class TransportLoops
         {
             Uring = uring;
             Pool = new BlockPool(BlockSize, Retained);
-            _buffers = new ConnectionBuffers(Pool, SendQueue.CreateListPool(Retained), sendLimit);
+            _buffers = new ConnectionBuffers(Pool, SendLists.CreatePool(Retained), sendLimit);
             ConnectionBuffers buffers = _buffers;
             EndPoint = new UnixDomainSocketEndPoint($"\0engine-fuzz-{Environment.ProcessId}-{(uring ? "uring" : "epoll")}-{sendLimit}");
             var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -96,16 +96,16 @@ internal static class TransportLoops
         public void FillPools()
         {
             var blocks = new byte[Retained][];
-            var lists = new SendSegment[Retained][];
+            var lists = new SendLists[Retained];
             for (int i = 0; i < Retained; i++)
             {
                 blocks[i] = Pool.Rent();
-                lists[i] = _buffers.SegmentLists.Get();
+                lists[i] = _buffers.Lists.Get();
             }
             for (int i = 0; i < Retained; i++)
             {
                 Pool.Return(blocks[i]);
-                _buffers.SegmentLists.Return(lists[i]);
+                _buffers.Lists.Return(lists[i]);
             }
         }
 

@@ -180,8 +180,8 @@ internal sealed class TransportRun : ISessionHost
     {
         FuzzInvariantException.Check(_connection is null, "a second connection accepted");
         _connection = connection;
-        _session = new WebSocketSession();
-        _session.Start(this, connection.Output, Settings, 0);
+        _session = new WebSocketSession(connection.Output);
+        _session.Start(this, Settings, 0);
         connection.Start(_session);
     }
 

@@ -20,7 +20,7 @@ namespace Engine.Benchmarks.Micro;
 public class SessionBenchmarks
 {
     private readonly EchoHost _host = new();
-    private readonly WebSocketSession _session = new();
+    private WebSocketSession _session = null!;
     private byte[] _frame = [];
     private byte[] _receive = [];
     private SendQueue _output = null!;
@@ -44,11 +44,12 @@ public class SessionBenchmarks
 
         var pool = new BlockPool(16 * 1024, 64);
         _output = new SendQueue(pool); // segment lists pooled, as the server does
+        _session = new WebSocketSession(_output);
         _host.Session = _session;
         var settings = new SessionSettings(
             MaxMessageSize: 1 << 20, MaxRequestHeadSize: 8192, Streamed: false, HandshakeTimeoutMs: 5_000,
             HeartbeatIntervalMs: 0, HeartbeatTimeoutMs: 10_000, CloseTimeoutMs: 2_000, IdleTimeoutMs: 0) { Wheel = new TimerWheel(100, 64, 0) };
-        _session.Start(_host, _output, settings, 0);
+        _session.Start(_host, settings, 0);
         byte[] request = Encoding.ASCII.GetBytes(
             "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");

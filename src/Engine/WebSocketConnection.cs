@@ -22,7 +22,6 @@ namespace Engine;
 public sealed class WebSocketConnection : ISessionHost
 {
     private readonly WebSocketServer _server;
-    private readonly TransportConnection _transport;
     private readonly WebSocketSession _session;
     private CloseCode _closeCode = CloseCode.AbnormalClosure;
     private string _closeReason = "";
@@ -37,13 +36,16 @@ public sealed class WebSocketConnection : ISessionHost
     internal WebSocketConnection? RegistryNext;
     internal bool IsRegistered;
 
-    internal WebSocketConnection(WebSocketServer server, long id, TransportConnection transport, WebSocketSession session)
+    internal WebSocketConnection(WebSocketServer server, long id, WebSocketSession session)
     {
         _server = server;
         Id = id;
-        _transport = transport;
         _session = session;
     }
+
+    // Through the session, which writes to it (the server starts the session on this transport before anything here runs):
+    // one reference less per connection (memory per idle connection).
+    private TransportConnection Transport => (TransportConnection)_session.Output;
 
     // Guards the subscription list (rare operations). The session object is internal and never locked elsewhere, so it
     // serves as the monitor and each connection saves a lock object (memory per idle connection). Not the transport:
@@ -57,7 +59,7 @@ public sealed class WebSocketConnection : ISessionHost
     public long Id { get; }
 
     /// <summary>The peer's address, when known.</summary>
-    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
+    public EndPoint? RemoteEndPoint => Transport.RemoteEndPoint;
 
     /// <summary>The subprotocol agreed in the handshake, or null.</summary>
     public string? Subprotocol { get; private set; }
@@ -66,13 +68,13 @@ public sealed class WebSocketConnection : ISessionHost
     public object? UserState { get; set; }
 
     /// <summary>Bytes queued for sending and not yet handed to the kernel.</summary>
-    public long BufferedAmount => _transport.Output.BufferedBytes;
+    public long BufferedAmount => Transport.Output.BufferedBytes;
 
     /// <summary>Whether permessage-deflate (RFC 7692) was agreed in the handshake.</summary>
     public bool IsCompressed => _compressed;
 
     /// <summary>Whether messages can still be sent (open, and no close frame queued).</summary>
-    public bool IsOpen => _opened && !_transport.Output.IsCompleted;
+    public bool IsOpen => _opened && !Transport.Output.IsCompleted;
 
     /// <summary>
     /// Queues a message. The payload is copied, so the caller may reuse its buffer at once. Thread-safe. Returns
@@ -158,10 +160,10 @@ public sealed class WebSocketConnection : ISessionHost
     /// connection ends first. One pending call per connection.
     /// </summary>
     public Task WhenBufferedBelowAsync(long bytes, CancellationToken cancellationToken = default) =>
-        _transport.Output.WhenBufferedBelowAsync(bytes, cancellationToken);
+        Transport.Output.WhenBufferedBelowAsync(bytes, cancellationToken);
 
     /// <summary>Drops the TCP connection at once, without a close handshake.</summary>
-    public void Abort() => _transport.Abort();
+    public void Abort() => Transport.Abort();
 
     /// <inheritdoc/>
     public override string ToString() => $"ws#{Id} {RemoteEndPoint}";
@@ -343,7 +345,7 @@ public sealed class WebSocketConnection : ISessionHost
         {
             _closeReason = reason;
         }
-        _transport.Abort();
+        Transport.Abort();
     }
 
     private void OnHandlerFailed(Exception exception, string callback)

@@ -122,11 +122,11 @@ public sealed partial class WebSocketServer
             return Task.CompletedTask;
         }
         var transport = new StreamConnection(stream, handoff.RemoteEndPoint, Buffers, handedOver: true);
-        var session = new WebSocketSession();
-        var connection = new WebSocketConnection(this, handoff.Id, transport, session);
+        var session = new WebSocketSession(transport.Output);
+        var connection = new WebSocketConnection(this, handoff.Id, session);
         connection.Adopt(answer.Decision);
         _connections.Add(connection);
-        session.StartOpen(connection, transport.Output, _settings, answer, Clock());
+        session.StartOpen(connection, _settings, answer, Clock());
         transport.Start(session, () => session.Open(Clock()));
         if (State >= ServerState.Stopping)
         {

@@ -45,7 +45,7 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
-        Buffers = new ConnectionBuffers(Pool, SendQueue.CreateListPool(4096), options.MaxBufferedBytes) { Descriptors = DescriptorBudget.ForProcess() };
+        Buffers = new ConnectionBuffers(Pool, SendLists.CreatePool(4096), options.MaxBufferedBytes) { Descriptors = DescriptorBudget.ForProcess() };
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);
@@ -319,10 +319,10 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         // Not pooled: any thread may send through a connection's session until the connection is gone, so a session
         // must never serve another connection. Its buffers are pooled instead, and an allocation per connection is noise
         // next to the accept.
-        var session = new WebSocketSession();
-        var connection = new WebSocketConnection(this, id, transport, session);
+        var session = new WebSocketSession(transport.Output);
+        var connection = new WebSocketConnection(this, id, session);
         _connections.Add(connection);
-        session.Start(connection, transport.Output, _settings, Clock());
+        session.Start(connection, _settings, Clock());
         transport.Start(session);
         if (State >= ServerState.Stopping)
         {

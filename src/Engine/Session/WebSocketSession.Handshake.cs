@@ -64,17 +64,16 @@ internal sealed partial class WebSocketSession
     /// <see cref="UpgradeAnswer.Decide"/>, the other server sent the response). The session is open with what was agreed;
     /// <see cref="Open"/> reports it once the transport can carry what <c>OnOpen</c> sends.
     /// </summary>
-    public void StartOpen(ISessionHost host, IFrameOutput output, SessionSettings settings, in UpgradeAnswer answer, long nowMs)
+    public void StartOpen(ISessionHost host, SessionSettings settings, in UpgradeAnswer answer, long nowMs)
     {
-        Attach(host, output, settings, nowMs);
+        Attach(host, settings, nowMs);
         AdoptDeflate(answer);
     }
 
-    /// <summary>What both starts share: the connection's host, output and settings, in the handshake state.</summary>
-    private void Attach(ISessionHost host, IFrameOutput output, SessionSettings settings, long nowMs)
+    /// <summary>What both starts share: the connection's host and settings, in the handshake state.</summary>
+    private void Attach(ISessionHost host, SessionSettings settings, long nowMs)
     {
         _host = host;
-        _output = output;
         _settings = settings;
         _state = (int)SessionState.Handshake;
         _lastReceive = nowMs;

@@ -14,8 +14,8 @@ namespace Engine.Session;
 /// </summary>
 internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
 {
+    private readonly IFrameOutput _output;
     private ISessionHost _host = null!;
-    private IFrameOutput _output = null!;
     private SessionSettings _settings = null!;
     private int _state;
 
@@ -36,12 +36,18 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private bool _releaseDeferred;
     private byte _ended; // a byte, not an int: with the flags above it fits the object's last 8 bytes
 
+    /// <summary>A session that will write its frames to <paramref name="output"/>; <see cref="Start"/> or <see cref="StartOpen"/> begins it.</summary>
+    public WebSocketSession(IFrameOutput output) => _output = output;
+
     public SessionState State => (SessionState)Volatile.Read(ref _state);
 
+    /// <summary>Where this session's frames go (its transport's send queue): the facade reaches its transport through it.</summary>
+    public IFrameOutput Output => _output;
+
     /// <summary>Starts serving a connection: per-server limits, pools and the timer wheel in <paramref name="settings"/>.</summary>
-    public void Start(ISessionHost host, IFrameOutput output, SessionSettings settings, long nowMs)
+    public void Start(ISessionHost host, SessionSettings settings, long nowMs)
     {
-        Attach(host, output, settings, nowMs);
+        Attach(host, settings, nowMs);
         _handshakeOrCloseDeadline = nowMs + settings.HandshakeTimeoutMs;
         _settings.Wheel.Schedule(this, _handshakeOrCloseDeadline);
     }

@@ -4,11 +4,11 @@ using Microsoft.Extensions.ObjectPool;
 namespace Engine.Transports;
 
 /// <summary>
-/// What every connection of a server draws on: the pinned block pool, the pool of send-segment lists (so an idle
-/// queue holds none), the send limit above which a transport stops reading, and (on the Linux loops) the descriptor
+/// What every connection of a server draws on: the pinned block pool, the pool of send lists (so an idle queue holds
+/// none), the send limit above which a transport stops reading, and (on the Linux loops) the descriptor
 /// budget. One per server, shared by its loops.
 /// </summary>
-internal sealed record ConnectionBuffers(BlockPool Pool, ObjectPool<SendSegment[]> SegmentLists, long MaxBuffered)
+internal sealed record ConnectionBuffers(BlockPool Pool, ObjectPool<SendLists> Lists, long MaxBuffered)
 {
     /// <summary>Descriptors the loops may hold; no limit unless the server sets its own.</summary>
     public DescriptorBudget Descriptors { get; init; } = new(int.MaxValue);

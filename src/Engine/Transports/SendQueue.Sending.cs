@@ -11,7 +11,6 @@ internal partial class SendQueue
     {
         lock (_lock)
         {
-            _corked = true;
             _corkOwner = Environment.CurrentManagedThreadId;
         }
     }
@@ -21,8 +20,8 @@ internal partial class SendQueue
     {
         lock (_lock)
         {
-            _corked = false;
-            return _pendingCount > 0 && !_sending;
+            _corkOwner = 0;
+            return _lists is { PendingCount: > 0 } && !_sending;
         }
     }
 
@@ -35,12 +34,12 @@ internal partial class SendQueue
         lock (_lock)
         {
             _flushRequested = false;
-            if (_sending || _pendingCount == 0)
+            if (_sending || _lists is not { PendingCount: > 0 } lists)
             {
                 return false;
             }
             _sending = true;
-            SwapLocked();
+            lists.Swap();
             return true;
         }
     }
@@ -53,19 +52,20 @@ internal partial class SendQueue
     {
         lock (_lock)
         {
-            if (_pendingCount == 0)
+            if (_lists is not { PendingCount: > 0 } lists)
             {
                 _sending = false;
                 ReturnListsLocked();
                 return false;
             }
-            SwapLocked();
+            lists.Swap();
             return true;
         }
     }
 
     /// <summary>The unsent part of the in-flight list, first segment already offset by what was sent.</summary>
-    public ReadOnlySpan<SendSegment> GetInFlight() => _inFlight.AsSpan(_inFlightIndex, _inFlightCount - _inFlightIndex);
+    public ReadOnlySpan<SendSegment> GetInFlight() =>
+        _lists is { } lists ? lists.InFlight.AsSpan(lists.InFlightIndex, lists.InFlightCount - lists.InFlightIndex) : default;
 
     /// <summary>Records <paramref name="bytes"/> as sent; returns true when the in-flight list is done.</summary>
     public bool OnSent(int bytes)
@@ -75,9 +75,14 @@ internal partial class SendQueue
         {
             SignalDrain();
         }
-        while (_inFlightIndex < _inFlightCount)
+        // The sender holds the lists while it sends (they go back only once nothing is in flight); none after Dispose.
+        if (_lists is not { } lists)
         {
-            ref SendSegment segment = ref _inFlight[_inFlightIndex];
+            return true;
+        }
+        while (lists.InFlightIndex < lists.InFlightCount)
+        {
+            ref SendSegment segment = ref lists.InFlight[lists.InFlightIndex];
             if (bytes < segment.Count)
             {
                 segment.Offset += bytes;
@@ -86,7 +91,7 @@ internal partial class SendQueue
             }
             bytes -= segment.Count;
             Release(ref segment);
-            _inFlightIndex++;
+            lists.InFlightIndex++;
         }
         return true;
     }
@@ -101,18 +106,21 @@ internal partial class SendQueue
             _disposed = true;
             waiter = _drainWaiter;
             _drainWaiter = null;
-            for (int i = _inFlightIndex; i < _inFlightCount; i++)
+            if (_lists is { } lists)
             {
-                Release(ref _inFlight[i]);
+                for (int i = lists.InFlightIndex; i < lists.InFlightCount; i++)
+                {
+                    Release(ref lists.InFlight[i]);
+                }
+                for (int i = 0; i < lists.PendingCount; i++)
+                {
+                    Release(ref lists.Pending[i]);
+                }
+                lists.InFlightIndex = lists.InFlightCount = lists.PendingCount = 0;
+                _sending = false;
+                ReturnListsLocked();
             }
-            _inFlightIndex = _inFlightCount = 0;
-            for (int i = 0; i < _pendingCount; i++)
-            {
-                Release(ref _pending[i]);
-            }
-            _pendingCount = 0;
             _buffered = 0;
-            ReturnListsLocked();
         }
         waiter?.TrySetException(new InvalidOperationException("The connection has ended."));
     }
@@ -128,37 +136,14 @@ internal partial class SendQueue
         waiter?.TrySetResult();
     }
 
-    /// <summary>Everything sent and nothing pending: pooled lists go back (their entries are already cleared by <see cref="Release"/>).</summary>
+    /// <summary>Everything sent and nothing pending: the lists go back to the pool (their entries already cleared by <see cref="Release"/>).</summary>
     private void ReturnListsLocked()
     {
-        if (_pendingCount == 0 && _pending.Length == PooledListLength)
+        if (_lists is { PendingCount: 0 } lists && !_sending)
         {
-            ReturnList(_pending);
-            _pending = [];
+            _lists = null;
+            _buffers.Lists.Return(lists);
         }
-        if (_inFlightIndex == _inFlightCount && _inFlight.Length == PooledListLength)
-        {
-            ReturnList(_inFlight);
-            _inFlight = [];
-            _inFlightIndex = _inFlightCount = 0;
-        }
-    }
-
-    private void ReturnList(SendSegment[] list)
-    {
-        if (list.Length == PooledListLength)
-        {
-            System.Array.Clear(list);
-            _buffers.SegmentLists.Return(list);
-        }
-    }
-
-    private void SwapLocked()
-    {
-        (_pending, _inFlight) = (_inFlight, _pending);
-        _inFlightCount = _pendingCount;
-        _inFlightIndex = 0;
-        _pendingCount = 0;
     }
 
     private void Release(ref SendSegment segment)

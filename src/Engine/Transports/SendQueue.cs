@@ -1,7 +1,6 @@
 using System.Buffers;
 using Engine.Buffers;
 using Engine.Session;
-using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports;
 
@@ -18,36 +17,29 @@ namespace Engine.Transports;
 /// </summary>
 internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
 {
-    /// <summary>Length of the segment lists shared through the server's pool: small frames share one block, so most batches fit.</summary>
-    public const int PooledListLength = 2;
-
     private readonly ConnectionBuffers _buffers;
     // The queue locks itself (a thin monitor, no lock object per connection): it is internal, so nothing else locks it.
     private object _lock => this;
-    // Lists are rented when the first frame is queued and returned once everything is sent, so an idle connection holds
-    // none (memory per idle connection); a list that had to grow stays with its queue, so a busy queue does not reallocate.
-    private SendSegment[] _pending = [];
-    private int _pendingCount;
-    private SendSegment[] _inFlight = [];
-    private int _inFlightCount;
-    private int _inFlightIndex;
+    // Null while idle: the lists come from the server's pool with the first frame queued and go back once everything is
+    // sent (memory per idle connection).
+    private SendLists? _lists;
     private long _buffered;
+    private DrainWaiter? _drainWaiter;
+    // The thread whose receive batch has corked the queue, 0 when not corked (managed thread ids start at 1).
+    private int _corkOwner;
     private bool _completed;
     private bool _sending;
     // A flush was asked of the transport and has not begun: later writes need not ask again (a broadcast burst queues
     // many frames per subscriber per loop turn; each used to post the same connection to the loop again).
     private bool _flushRequested;
-    private bool _corked;
-    private int _corkOwner;
     private bool _disposed;
-    private DrainWaiter? _drainWaiter;
 
-    /// <param name="buffers">The server's blocks for written bytes and segment lists of <see cref="PooledListLength"/> entries.</param>
+    /// <param name="buffers">The server's blocks for written bytes and its pool of <see cref="SendLists"/>.</param>
     public SendQueue(ConnectionBuffers buffers) => _buffers = buffers;
 
     /// <summary>A queue of its own (tests, tools): its own list pool, no limit, no transport.</summary>
     public SendQueue(BlockPool pool)
-        : this(new ConnectionBuffers(pool, CreateListPool(16), long.MaxValue))
+        : this(new ConnectionBuffers(pool, SendLists.CreatePool(16), long.MaxValue))
     {
     }
 
@@ -56,9 +48,8 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
 
     private BlockPool Pool => _buffers.Pool;
 
-    /// <summary>A server's pool of segment lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>
-    public static ObjectPool<SendSegment[]> CreateListPool(int maxRetained) =>
-        new DefaultObjectPool<SendSegment[]>(new ListPolicy(), maxRetained);
+    /// <summary>Whether the queue holds send lists: only while bytes are queued or in flight (tests; memory per idle connection).</summary>
+    internal bool HoldsLists => Volatile.Read(ref _lists) is not null;
 
     /// <summary>Bytes queued and not yet handed to the kernel.</summary>
     public long BufferedBytes => Interlocked.Read(ref _buffered);
@@ -85,7 +76,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
             // Replies the receiving thread writes during its own batch are never refused: the transport stops reading
             // until the queue is back under the limit instead, so a request/response peer is slowed down by TCP rather
             // than losing replies.
-            bool reply = _corked && _corkOwner == Environment.CurrentManagedThreadId;
+            bool reply = _corkOwner == Environment.CurrentManagedThreadId;
             EnqueueResult admitted = AdmitLocked(size, reply ? long.MaxValue : limit);
             if (admitted != EnqueueResult.Queued)
             {
@@ -122,12 +113,13 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
             {
                 return admitted;
             }
-            if (_pendingCount == _pending.Length)
+            SendLists lists = ListsLocked();
+            if (lists.PendingCount == lists.Pending.Length)
             {
-                GrowPendingLocked();
+                lists.GrowPending();
             }
             buffer.AddReference();
-            _pending[_pendingCount++] = new SendSegment { Array = buffer.Array, Offset = 0, Count = buffer.Length, Owner = SegmentOwner.Shared, Shared = buffer };
+            lists.Pending[lists.PendingCount++] = new SendSegment { Array = buffer.Array, Offset = 0, Count = buffer.Length, Owner = SegmentOwner.Shared, Shared = buffer };
             Interlocked.Add(ref _buffered, buffer.Length);
             flush = FlushDueLocked();
         }
@@ -151,7 +143,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     /// <summary>After a write: whether this writer must ask the transport to flush (not corked, not sending, not asked already).</summary>
     private bool FlushDueLocked()
     {
-        bool due = !_corked && !_sending && !_flushRequested && _pendingCount > 0;
+        bool due = _corkOwner == 0 && !_sending && !_flushRequested && _lists is { PendingCount: > 0 };
         _flushRequested |= due;
         return due;
     }
@@ -224,18 +216,19 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
 
     private Span<byte> GetSpanLocked(int size)
     {
-        if (_pendingCount > 0)
+        SendLists lists = ListsLocked();
+        if (lists.PendingCount > 0)
         {
-            ref SendSegment tail = ref _pending[_pendingCount - 1];
+            ref SendSegment tail = ref lists.Pending[lists.PendingCount - 1];
             int free = tail.Array.Length - tail.Offset - tail.Count;
             if (free >= size)
             {
                 return tail.Array.AsSpan(tail.Offset + tail.Count, free);
             }
         }
-        if (_pendingCount == _pending.Length)
+        if (lists.PendingCount == lists.Pending.Length)
         {
-            GrowPendingLocked();
+            lists.GrowPending();
         }
         byte[] array;
         SegmentOwner owner;
@@ -249,7 +242,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
             array = ArrayPool<byte>.Shared.Rent(size);
             owner = SegmentOwner.ArrayPool;
         }
-        _pending[_pendingCount++] = new SendSegment { Array = array, Offset = 0, Count = 0, Owner = owner };
+        lists.Pending[lists.PendingCount++] = new SendSegment { Array = array, Offset = 0, Count = 0, Owner = owner };
         return array.AsSpan();
     }
 
@@ -267,27 +260,11 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
 
     private void AdvanceLocked(int count)
     {
-        _pending[_pendingCount - 1].Count += count;
+        SendLists lists = _lists!;
+        lists.Pending[lists.PendingCount - 1].Count += count;
         Interlocked.Add(ref _buffered, count);
     }
 
-    private void GrowPendingLocked()
-    {
-        if (_pending.Length == 0)
-        {
-            _pending = _buffers.SegmentLists.Get() ?? new SendSegment[PooledListLength];
-            return;
-        }
-        var grown = new SendSegment[_pending.Length * 2];
-        _pending.AsSpan(0, _pendingCount).CopyTo(grown);
-        ReturnList(_pending);
-        _pending = grown;
-    }
-
-    private sealed class ListPolicy : PooledObjectPolicy<SendSegment[]>
-    {
-        public override SendSegment[] Create() => new SendSegment[PooledListLength];
-
-        public override bool Return(SendSegment[] list) => list.Length == PooledListLength;
-    }
+    /// <summary>The lists to append to: the queue's own while it is busy, else fresh ones from the server's pool.</summary>
+    private SendLists ListsLocked() => _lists ??= _buffers.Lists.Get();
 }

@@ -74,7 +74,7 @@ internal sealed class FakeHost : ISessionHost
 }
 
 /// <summary>A transport that moves nothing: it owns the send queue the session writes to and counts the flushes asked of it.</summary>
-internal sealed class FakeTransport(BlockPool pool) : TransportConnection(new ConnectionBuffers(pool, SendQueue.CreateListPool(16), long.MaxValue))
+internal sealed class FakeTransport(BlockPool pool) : TransportConnection(new ConnectionBuffers(pool, SendLists.CreatePool(16), long.MaxValue))
 {
     public int Flushes { get; private set; }
 
@@ -127,8 +127,8 @@ internal sealed class SessionHarness
         Output = Transport.Output;
         Wheel = new TimerWheel(100, 64, Now);
         Host = new FakeHost(this);
-        Session = new WebSocketSession();
-        Session.Start(Host, Output, (settings ?? DefaultSettings) with { Wheel = Wheel }, Now);
+        Session = new WebSocketSession(Output);
+        Session.Start(Host, (settings ?? DefaultSettings) with { Wheel = Wheel }, Now);
     }
 
     public long Now { get; private set; }

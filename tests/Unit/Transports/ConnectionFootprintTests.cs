@@ -16,12 +16,12 @@ public sealed class ConnectionFootprintTests
 {
     public static TheoryData<Type, int> Budgets => new()
     {
-        { typeof(UringConnection), 184 }, // each transport includes its send queue (80 B standalone)
-        { typeof(EpollConnection), 168 },
-        { typeof(SocketConnection), 184 },
-        { typeof(SendQueue), 80 },
+        { typeof(UringConnection), 160 }, // each transport includes its send queue (56 B standalone)
+        { typeof(EpollConnection), 144 },
+        { typeof(SocketConnection), 160 },
+        { typeof(SendQueue), 56 },
         { typeof(WebSocketSession), 136 },
-        { typeof(WebSocketConnection), 104 },
+        { typeof(WebSocketConnection), 96 },
     };
 
     /// <summary>Bytes one instance takes on the heap: an object made without running its constructor, counted by the allocator.</summary>
@@ -44,12 +44,12 @@ public sealed class ConnectionFootprintTests
     }
 
     [Fact]
-    public void An_io_uring_connection_costs_at_most_424_bytes_of_objects()
+    public void An_io_uring_connection_costs_at_most_392_bytes_of_objects()
     {
-        // 424 B: three objects since the send queue became the transport's base, a message's parse state is made only
-        // while one is in progress, and the session and facade shed fields (four objects, 592 B, before: a heap dump of
-        // the Host at 15,000 idle connections; the old budget was 720 B).
+        // 392 B: three objects since the send queue became the transport's base, a message's parse state is made only
+        // while one is in progress, the send lists only while bytes are queued, and the session and facade shed fields
+        // (four objects, 592 B, before: a heap dump of the Host at 15,000 idle connections; the old budget was 720 B).
         long total = InstanceSize(typeof(UringConnection)) + InstanceSize(typeof(WebSocketSession)) + InstanceSize(typeof(WebSocketConnection));
-        Assert.True(total <= 424, $"{total} B of objects per idle io_uring connection");
+        Assert.True(total <= 392, $"{total} B of objects per idle io_uring connection");
     }
 }

@@ -30,7 +30,7 @@ public class DuplexConnectionTests
         var pool = new BlockPool(BlockSize, 64);
         var shared = new SharedBufferPool(pool, ArrayPool<byte>.Shared, 64);
         var stream = new RecordingStream();
-        var connection = new StreamConnection(stream, null, new ConnectionBuffers(pool, SendQueue.CreateListPool(4), long.MaxValue));
+        var connection = new StreamConnection(stream, null, new ConnectionBuffers(pool, SendLists.CreatePool(4), long.MaxValue));
         var handler = new Handler();
         connection.Start(handler);
 

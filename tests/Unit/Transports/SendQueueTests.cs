@@ -98,6 +98,46 @@ public class SendQueueTests
     }
 
     [Fact]
+    public void The_send_lists_are_held_only_while_bytes_are_queued_and_go_back_to_the_pool()
+    {
+        var pool = new BlockPool(BlockSize, 16);
+        var buffers = new ConnectionBuffers(pool, SendLists.CreatePool(4), long.MaxValue);
+        var queue = new SendQueue(buffers);
+        Assert.False(queue.HoldsLists); // idle from the start
+        for (int round = 0; round < 3; round++)
+        {
+            // Enough frames that the pending list grows past its initial length; a send cut short keeps them in flight.
+            for (int i = 0; i < 10; i++)
+            {
+                Write(queue, Opcode.Binary, new byte[BlockSize / 2], long.MaxValue);
+            }
+            Assert.True(queue.HoldsLists);
+            Assert.True(queue.TryBeginSend());
+            Assert.False(queue.OnSent(100));
+            Write(queue, Opcode.Text, "more"u8, long.MaxValue); // queued behind the batch in flight
+            Assert.True(queue.HoldsLists);
+            do
+            {
+                int inFlight = 0;
+                foreach (SendSegment segment in queue.GetInFlight())
+                {
+                    inFlight += segment.Count;
+                }
+                Assert.True(queue.OnSent(inFlight));
+            }
+            while (queue.TryContinueSend()); // the rest of the batch, then the frame queued behind it
+            Assert.False(queue.HoldsLists); // everything sent: the lists went back
+            Assert.Equal(0, queue.BufferedBytes);
+        }
+        SendLists lists = buffers.Lists.Get();
+        Assert.Equal(0, lists.PendingCount + lists.InFlightCount + lists.InFlightIndex); // returned reset, ready for another queue
+        Assert.All(lists.Pending, segment => Assert.Null(segment.Array));
+        Assert.All(lists.InFlight, segment => Assert.Null(segment.Array));
+        queue.Dispose();
+        Assert.Equal(0, pool.Outstanding);
+    }
+
+    [Fact]
     public void Nothing_follows_the_final_frame()
     {
         var pool = new BlockPool(BlockSize, 16);

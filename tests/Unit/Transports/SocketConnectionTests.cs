@@ -104,7 +104,7 @@ public class SocketConnectionTests
         {
             Pair = pair;
             Connection = new SocketConnection(pair.Server,
-                new ConnectionBuffers(Pool, SendQueue.CreateListPool(4), long.MaxValue) { SocketOperations = Operations });
+                new ConnectionBuffers(Pool, SendLists.CreatePool(4), long.MaxValue) { SocketOperations = Operations });
             Connection.Start(Handler);
         }
 

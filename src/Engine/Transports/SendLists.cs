@@ -1,0 +1,56 @@
+using Microsoft.Extensions.ObjectPool;
+
+namespace Engine.Transports;
+
+/// <summary>
+/// A busy send queue's segment lists: what writers have queued (pending) and what the transport is sending (in flight),
+/// with their counts. The first write to an idle queue takes one from the server's pool and the queue gives it back once
+/// everything is sent, so an idle connection holds a null where it held two arrays and three counts (memory per idle
+/// connection). Guarded by the queue's lock, except the in-flight part, which only the sending transport touches.
+/// </summary>
+internal sealed class SendLists
+{
+    /// <summary>Entries a list starts with: small frames share one block, so most batches fit.</summary>
+    public const int InitialLength = 2;
+
+    // A list that grew past this is not kept in the pool: a burst's long lists would otherwise sit there for ever.
+    private const int MaxPooledLength = 64;
+
+    public SendSegment[] Pending = new SendSegment[InitialLength];
+    public int PendingCount;
+    public SendSegment[] InFlight = new SendSegment[InitialLength];
+    public int InFlightCount;
+    public int InFlightIndex;
+
+    /// <summary>A server's pool of lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>
+    public static ObjectPool<SendLists> CreatePool(int maxRetained) => new DefaultObjectPool<SendLists>(new Policy(), maxRetained);
+
+    /// <summary>Moves everything pending in flight (the transport sends it as one batch) and starts an empty pending list.</summary>
+    public void Swap()
+    {
+        (Pending, InFlight) = (InFlight, Pending);
+        InFlightCount = PendingCount;
+        InFlightIndex = 0;
+        PendingCount = 0;
+    }
+
+    /// <summary>Makes room for one more pending segment: a full list doubles (and stays doubled while the lists are in use).</summary>
+    public void GrowPending()
+    {
+        var grown = new SendSegment[Pending.Length * 2];
+        Pending.AsSpan(0, PendingCount).CopyTo(grown);
+        Pending = grown;
+    }
+
+    private sealed class Policy : PooledObjectPolicy<SendLists>
+    {
+        public override SendLists Create() => new();
+
+        // Given back empty (every segment released and cleared); only the counts are reset here.
+        public override bool Return(SendLists lists)
+        {
+            lists.PendingCount = lists.InFlightCount = lists.InFlightIndex = 0;
+            return lists.Pending.Length <= MaxPooledLength && lists.InFlight.Length <= MaxPooledLength;
+        }
+    }
+}

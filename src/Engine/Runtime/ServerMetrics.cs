@@ -159,7 +159,20 @@ internal sealed class ServerMetrics : IDisposable
         Thread thread = Thread.CurrentThread;
         lock (_countersKey)
         {
-            ThreadCounters? found = Array.Find(_counters, c => c.Owner == thread) ?? Array.Find(_counters, c => !c.Owner.IsAlive);
+            // Loops, not lambdas: a thread that counts for two servers in turn comes here each time, and must not allocate.
+            ThreadCounters? found = null;
+            foreach (ThreadCounters counters in _counters)
+            {
+                if (counters.Owner == thread)
+                {
+                    found = counters;
+                    break;
+                }
+                if (found is null && !counters.Owner.IsAlive)
+                {
+                    found = counters;
+                }
+            }
             if (found is null)
             {
                 found = new ThreadCounters(_countersKey);

@@ -193,13 +193,20 @@ internal static class Trial
     /// <summary>Runs the loop on its own thread until <paramref name="stop"/> (or 2.5 s after the window), sampling CPU at the window's edges.</summary>
     private static (Sample, Sample) RunMeasured(EventLoop loop, Deployment deployment, long from, long until, Func<bool> stop, Func<long>? deliveries = null)
     {
-        var thread = new Thread(() => loop.Run(until + Ticks(TimeSpan.FromSeconds(2.5)), stop)) { IsBackground = true, Name = "crossnode-loop" };
-        thread.Start();
-        Timing.SleepUntil(from);
-        var s0 = Take(deployment, deliveries);
-        Timing.SleepUntil(until);
-        var s1 = Take(deployment, deliveries);
-        thread.Join();
+        // The loop runs on this thread, as in the set-up phases, and a helper samples. The kernel cancels the io_uring
+        // requests a thread submitted when that thread exits: with a loop thread per phase, every receive it had armed
+        // ended with ECANCELED and the next phase received nothing (the smoke's throughput phase: 0 deliveries/s).
+        Sample s0 = null!, s1 = null!;
+        var sampler = new Thread(() =>
+        {
+            Timing.SleepUntil(from);
+            s0 = Take(deployment, deliveries);
+            Timing.SleepUntil(until);
+            s1 = Take(deployment, deliveries);
+        }) { IsBackground = true, Name = "crossnode-sampler" };
+        sampler.Start();
+        loop.Run(until + Ticks(TimeSpan.FromSeconds(2.5)), stop);
+        sampler.Join();
         return (s0, s1);
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Security;
+using Engine.Timers;
 using Engine.Transports.IoUring;
 using Engine.Transports.Linux;
 using Microsoft.Extensions.Logging;
@@ -41,7 +42,7 @@ public sealed record WebSocketServerOptions
     /// <summary>Largest HTTP request head; a bigger one gets 431. Default 8 KiB.</summary>
     public int MaxRequestHeadSize { get; init; } = 8 * 1024;
 
-    /// <summary>Time for the opening handshake (slowloris defense); the connection is closed when it runs out. Default 5 s.</summary>
+    /// <summary>Time for the opening handshake (slowloris defense); the connection is closed when it runs out. Default 5 s; at most 24 days, as for every connection timeout below.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Interval between server pings; zero disables heartbeats. Default 30 s.</summary>
@@ -152,6 +153,12 @@ public sealed record WebSocketServerOptions
         Require(HeartbeatTimeout > TimeSpan.Zero, nameof(HeartbeatTimeout), "must be positive");
         Require(CloseTimeout > TimeSpan.Zero, nameof(CloseTimeout), "must be positive");
         Require(IdleTimeout >= TimeSpan.Zero, nameof(IdleTimeout), "must not be negative");
+        // A connection keeps its deadlines as 32-bit clock stamps (memory per idle connection), good for 24.8 days ahead.
+        Require(HandshakeTimeout <= ClockStamp.MaxSpan, nameof(HandshakeTimeout), "must be at most 24 days");
+        Require(HeartbeatInterval <= ClockStamp.MaxSpan, nameof(HeartbeatInterval), "must be at most 24 days");
+        Require(HeartbeatTimeout <= ClockStamp.MaxSpan, nameof(HeartbeatTimeout), "must be at most 24 days");
+        Require(CloseTimeout <= ClockStamp.MaxSpan, nameof(CloseTimeout), "must be at most 24 days");
+        Require(IdleTimeout <= ClockStamp.MaxSpan, nameof(IdleTimeout), "must be at most 24 days");
         Require(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), "must not be negative");
         Require(MaxBufferedBytes > 0, nameof(MaxBufferedBytes), "must be positive");
         Require(BlockSize is >= 1024 and <= 1024 * 1024, nameof(BlockSize), "must be 1 KiB to 1 MiB");

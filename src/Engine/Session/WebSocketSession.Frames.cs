@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Unicode;
 using Engine.Protocol;
+using Engine.Timers;
 
 namespace Engine.Session;
 
@@ -161,7 +162,7 @@ internal sealed partial class WebSocketSession
                 break;
             case Opcode.Pong:
                 // §5.5.3: unsolicited pongs are allowed and need no answer; any pong proves the peer alive.
-                Volatile.Write(ref _pongDeadline, 0);
+                Volatile.Write(ref _pongDeadline, ClockStamp.None);
                 break;
             case Opcode.Close:
                 ProtocolError error = CloseFrames.TryParse(body, out CloseCode code, out ReadOnlySpan<byte> reason);
@@ -177,7 +178,7 @@ internal sealed partial class WebSocketSession
 
     private void OnCloseFrame(CloseCode code, ReadOnlySpan<byte> reason, long nowMs)
     {
-        if (Interlocked.CompareExchange(ref _state, (int)SessionState.Closed, (int)SessionState.Open) == (int)SessionState.Open)
+        if (Interlocked.CompareExchange(ref _state, (byte)SessionState.Closed, (byte)SessionState.Open) == (byte)SessionState.Open)
         {
             // §5.5.1: answer with a close frame, echoing the status code received.
             Span<byte> body = stackalloc byte[2];
@@ -186,7 +187,7 @@ internal sealed partial class WebSocketSession
         else
         {
             // Our close was answered: the handshake is complete.
-            Volatile.Write(ref _state, (int)SessionState.Closed);
+            Volatile.Write(ref _state, (byte)SessionState.Closed);
         }
         ArmCloseDeadline(nowMs);
         _host.OnClosed(code, reason);
@@ -197,8 +198,8 @@ internal sealed partial class WebSocketSession
     {
         var code = error.ToCloseCode();
         _host.OnProtocolError(error);
-        int previous = Interlocked.Exchange(ref _state, (int)SessionState.Closed);
-        if (previous == (int)SessionState.Open)
+        byte previous = Interlocked.Exchange(ref _state, (byte)SessionState.Closed);
+        if (previous == (byte)SessionState.Open)
         {
             Span<byte> body = stackalloc byte[FrameRules.MaxControlPayload];
             QueueFinalFrame(body.Slice(0, CloseFrames.WriteBody(body, code, error.Describe())));

@@ -75,8 +75,8 @@ internal sealed partial class WebSocketSession
     {
         _host = host;
         _settings = settings;
-        _state = (int)SessionState.Handshake;
-        _lastReceive = nowMs;
+        _state = (byte)SessionState.Handshake;
+        _lastReceive = ClockStamp.Of(nowMs);
     }
 
     /// <summary>The handshake is done: frames may flow. Arms the heartbeat and idle deadlines and reports <c>OnOpen</c>.</summary>
@@ -84,13 +84,13 @@ internal sealed partial class WebSocketSession
     {
         // The handshake's deadline goes before the state opens: a Close from another thread (only possible once open)
         // arms the close deadline in the same field, and must not be overwritten.
-        Volatile.Write(ref _handshakeOrCloseDeadline, 0);
-        Volatile.Write(ref _state, (int)SessionState.Open);
+        Volatile.Write(ref _handshakeOrCloseDeadline, ClockStamp.None);
+        Volatile.Write(ref _state, (byte)SessionState.Open);
         if (_settings.HeartbeatIntervalMs > 0)
         {
-            _nextPingAt = nowMs + _settings.HeartbeatIntervalMs;
+            _nextPingAt = ClockStamp.Of(nowMs + _settings.HeartbeatIntervalMs);
         }
-        long next = NextDeadline();
+        long next = NextDeadline(nowMs);
         if (next != 0)
         {
             _settings.Wheel.Schedule(this, next);
@@ -116,7 +116,7 @@ internal sealed partial class WebSocketSession
                 HttpResponseWriter.WriteResponse(writer, state.Status, "text/plain; charset=utf-8", body, null, state.IncludeBody);
             }
         }, final: true);
-        Volatile.Write(ref _state, (int)SessionState.Closed);
+        Volatile.Write(ref _state, (byte)SessionState.Closed);
         ArmCloseDeadline(nowMs);
     }
 

@@ -17,24 +17,29 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private readonly IFrameOutput _output;
     private ISessionHost _host = null!;
     private SessionSettings _settings = null!;
-    private int _state;
+    private byte _state; // a SessionState; a byte (Interlocked has byte overloads) packs it with the flags below
 
     // The data message being received, once one does not arrive whole in a read; null between messages (and for every
     // message that arrives whole), so an idle connection holds no parse state (memory per idle connection).
     private MessageInProgress? _message;
 
-    // Deadlines in clock milliseconds; 0 = none. Written by the receive thread and the timer thread. The opening and
-    // the closing handshake never overlap, so one field holds the deadline of either (memory per idle connection).
-    private long _handshakeOrCloseDeadline;
-    private long _nextPingAt;
-    private long _pongDeadline;
-    private long _closeBacklog; // bytes queued ahead of (and with) our close frame when the close deadline was last armed
-    private long _lastReceive;
+    // Deadlines as 32-bit clock stamps (ClockStamp: 4 B each, not 8); ClockStamp.None = none. Written by the receive
+    // thread and the timer thread. The opening and the closing handshake never overlap, so one field holds the deadline
+    // of either (memory per idle connection).
+    private int _handshakeOrCloseDeadline;
+    private int _nextPingAt;
+    private int _pongDeadline;
+    private int _lastReceive;
+
+    // Bytes queued ahead of (and with) our close frame when the close deadline was last armed, capped at int.MaxValue
+    // (4 B, not 8: with the fields above the session is 104 B). A queue above 2 GiB that does not fall below the cap
+    // within a close timeout counts as making no progress.
+    private int _closeBacklog;
 
     // The transport ended while Receive was on the stack (a callback aborted the connection): released once it unwinds.
     private bool _receiving;
     private bool _releaseDeferred;
-    private byte _ended; // a byte, not an int: with the flags above it fits the object's last 8 bytes
+    private byte _ended; // a byte, not an int: with the state and flags above it takes 4 bytes in all
 
     /// <summary>A session that will write its frames to <paramref name="output"/>; <see cref="Start"/> or <see cref="StartOpen"/> begins it.</summary>
     public WebSocketSession(IFrameOutput output) => _output = output;
@@ -48,8 +53,9 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     public void Start(ISessionHost host, SessionSettings settings, long nowMs)
     {
         Attach(host, settings, nowMs);
-        _handshakeOrCloseDeadline = nowMs + settings.HandshakeTimeoutMs;
-        _settings.Wheel.Schedule(this, _handshakeOrCloseDeadline);
+        long deadline = nowMs + settings.HandshakeTimeoutMs;
+        _handshakeOrCloseDeadline = ClockStamp.Of(deadline);
+        _settings.Wheel.Schedule(this, deadline);
     }
 
     /// <summary>
@@ -59,7 +65,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     /// </summary>
     public int Receive(Span<byte> input, long nowMs)
     {
-        _lastReceive = nowMs;
+        _lastReceive = ClockStamp.Of(nowMs);
         int position = 0;
         if (State == SessionState.Handshake)
         {
@@ -75,7 +81,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     /// <summary>Starts the close handshake from our side. False when a close was already sent or received. Thread-safe.</summary>
     public bool Close(CloseCode code, string reason, long nowMs)
     {
-        if (Interlocked.CompareExchange(ref _state, (int)SessionState.CloseSent, (int)SessionState.Open) != (int)SessionState.Open)
+        if (Interlocked.CompareExchange(ref _state, (byte)SessionState.CloseSent, (byte)SessionState.Open) != (byte)SessionState.Open)
         {
             return false;
         }
@@ -95,8 +101,8 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
         switch (State)
         {
             case SessionState.Handshake:
-                long handshakeDeadline = Volatile.Read(ref _handshakeOrCloseDeadline);
-                if (handshakeDeadline != 0 && nowMs >= handshakeDeadline) // 0: the handshake just completed
+                int handshakeDeadline = Volatile.Read(ref _handshakeOrCloseDeadline);
+                if (handshakeDeadline != ClockStamp.None && ClockStamp.Reached(nowMs, handshakeDeadline)) // None: the handshake just completed
                 {
                     _host.OnTimeout(SessionTimeout.Handshake);
                     return;
@@ -109,8 +115,8 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
                 }
                 break;
             default:
-                long closeDeadline = Volatile.Read(ref _handshakeOrCloseDeadline);
-                if (closeDeadline != 0 && nowMs >= closeDeadline)
+                int closeDeadline = Volatile.Read(ref _handshakeOrCloseDeadline);
+                if (closeDeadline != ClockStamp.None && ClockStamp.Reached(nowMs, closeDeadline))
                 {
                     // The peer cannot answer a close frame it has not received: while the frames queued ahead of it are
                     // still draining, the wait restarts (a slow reader gets every accepted message, then the close).
@@ -126,7 +132,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
                 }
                 break;
         }
-        long next = NextDeadline();
+        long next = NextDeadline(nowMs);
         if (next != 0)
         {
             _settings.Wheel.Schedule(this, next);
@@ -158,7 +164,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
         {
             return;
         }
-        Volatile.Write(ref _state, (int)SessionState.Closed); // a Close from another thread now returns false
+        Volatile.Write(ref _state, (byte)SessionState.Closed); // a Close from another thread now returns false
         if (_receiving)
         {
             _releaseDeferred = true; // aborted from a callback inside Receive (same thread): its buffers are in use
@@ -183,61 +189,61 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     /// <returns>True when the connection was ended (no rescheduling).</returns>
     private bool OnOpenTimer(long nowMs)
     {
-        long pongDeadline = Volatile.Read(ref _pongDeadline);
-        if (pongDeadline != 0 && nowMs >= pongDeadline)
+        int pongDeadline = Volatile.Read(ref _pongDeadline);
+        if (pongDeadline != ClockStamp.None && ClockStamp.Reached(nowMs, pongDeadline))
         {
             _host.OnTimeout(SessionTimeout.Heartbeat);
             return true;
         }
-        if (_settings.IdleTimeoutMs > 0 && nowMs - Volatile.Read(ref _lastReceive) >= _settings.IdleTimeoutMs)
+        if (_settings.IdleTimeoutMs > 0 && ClockStamp.Reached(nowMs - _settings.IdleTimeoutMs, Volatile.Read(ref _lastReceive)))
         {
             Close(CloseCode.GoingAway, "idle timeout", nowMs);
             return false;
         }
-        if (_nextPingAt != 0 && nowMs >= _nextPingAt)
+        if (_nextPingAt != ClockStamp.None && ClockStamp.Reached(nowMs, _nextPingAt))
         {
-            _nextPingAt = nowMs + _settings.HeartbeatIntervalMs;
-            if (pongDeadline == 0)
+            _nextPingAt = ClockStamp.Of(nowMs + _settings.HeartbeatIntervalMs);
+            if (pongDeadline == ClockStamp.None)
             {
-                Volatile.Write(ref _pongDeadline, nowMs + _settings.HeartbeatTimeoutMs);
+                Volatile.Write(ref _pongDeadline, ClockStamp.Of(nowMs + _settings.HeartbeatTimeoutMs));
             }
             WriteFrame(Opcode.Ping, default, long.MaxValue, final: false);
         }
         return false;
     }
 
-    private long NextDeadline()
+    /// <summary>The nearest deadline as a full clock reading (near <paramref name="nowMs"/>), or 0 for none.</summary>
+    private long NextDeadline(long nowMs)
     {
-        switch (State)
+        long next = long.MaxValue;
+        if (State == SessionState.Open)
         {
-            case SessionState.Handshake:
-                return Volatile.Read(ref _handshakeOrCloseDeadline);
-            case SessionState.Open:
-                long next = long.MaxValue;
-                if (_nextPingAt != 0)
-                {
-                    next = _nextPingAt;
-                }
-                long pong = Volatile.Read(ref _pongDeadline);
-                if (pong != 0)
-                {
-                    next = Math.Min(next, pong);
-                }
-                if (_settings.IdleTimeoutMs > 0)
-                {
-                    next = Math.Min(next, Volatile.Read(ref _lastReceive) + _settings.IdleTimeoutMs);
-                }
-                return next == long.MaxValue ? 0 : next;
-            default:
-                return Volatile.Read(ref _handshakeOrCloseDeadline);
+            if (_nextPingAt != ClockStamp.None)
+            {
+                next = ClockStamp.ToMs(nowMs, _nextPingAt);
+            }
+            int pong = Volatile.Read(ref _pongDeadline);
+            if (pong != ClockStamp.None)
+            {
+                next = Math.Min(next, ClockStamp.ToMs(nowMs, pong));
+            }
+            if (_settings.IdleTimeoutMs > 0)
+            {
+                next = Math.Min(next, ClockStamp.ToMs(nowMs, Volatile.Read(ref _lastReceive)) + _settings.IdleTimeoutMs);
+            }
         }
+        else if (Volatile.Read(ref _handshakeOrCloseDeadline) is var deadline and not ClockStamp.None)
+        {
+            next = ClockStamp.ToMs(nowMs, deadline);
+        }
+        return next == long.MaxValue ? 0 : next;
     }
 
     private void ArmCloseDeadline(long nowMs)
     {
         long deadline = nowMs + _settings.CloseTimeoutMs;
-        Volatile.Write(ref _closeBacklog, _output.BufferedBytes);
-        Volatile.Write(ref _handshakeOrCloseDeadline, deadline);
+        Volatile.Write(ref _closeBacklog, (int)Math.Min(_output.BufferedBytes, int.MaxValue));
+        Volatile.Write(ref _handshakeOrCloseDeadline, ClockStamp.Of(deadline));
         _settings.Wheel.Schedule(this, deadline);
     }
 

@@ -54,7 +54,6 @@ internal sealed class TimerWheel
             long tick = Math.Max((dueMs + _tickMs - 1) / _tickMs, _currentTick + 1);
             entry.DueTick = tick;
             int slot = (int)(tick & _mask);
-            entry.Slot = slot;
             entry.Previous = null;
             entry.Next = _slots[slot];
             if (entry.Next is not null)
@@ -131,7 +130,7 @@ internal sealed class TimerWheel
 
     private void Unlink(TimerEntry entry)
     {
-        if (entry.Slot < 0)
+        if (entry.DueTick == TimerEntry.Unscheduled)
         {
             return;
         }
@@ -141,7 +140,7 @@ internal sealed class TimerWheel
         }
         else
         {
-            _slots[entry.Slot] = entry.Next;
+            _slots[(int)(entry.DueTick & _mask)] = entry.Next;
         }
         if (entry.Next is not null)
         {
@@ -149,7 +148,7 @@ internal sealed class TimerWheel
         }
         entry.Previous = null;
         entry.Next = null;
-        entry.Slot = -1;
+        entry.DueTick = TimerEntry.Unscheduled;
         _scheduled--;
     }
 }

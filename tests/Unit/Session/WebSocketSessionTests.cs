@@ -324,6 +324,49 @@ public class WebSocketSessionTests
         Assert.Equal(["heartbeat timeout"], harness.Host.Timeouts);
     }
 
+    /// <summary>
+    /// A session keeps its deadlines as the clock's low 32 bits (memory per idle connection); these starting readings
+    /// put the deadlines across each place where those bits wrap or hit the "no deadline" value.
+    /// </summary>
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(2_147_482_000L)] // every deadline lies past int.MaxValue: the stamps turn negative
+    [InlineData(4_294_966_296L)] // the first ping is due at exactly 2^32, whose low 32 bits are 0 ("none")
+    [InlineData(5L << 32)] // the opening reading's low bits are 0
+    [InlineData(1_000_000_000_000L)] // 31 years of uptime: readings far past 32 bits
+    public void Deadlines_hold_where_the_clock_passes_a_32_bit_boundary(long start)
+    {
+        // Bounds are a tick (100 ms) and a harness step (10 ms) past each deadline: the wheel rounds deadlines up to a
+        // tick, and start is not always a whole tick.
+        SessionHarness heartbeat = new SessionHarness(Heartbeat, start).Open();
+        heartbeat.AdvanceTo(start + 990);
+        Assert.Empty(heartbeat.Frames());
+        heartbeat.AdvanceTo(start + 1_110);
+        Assert.Equal(Opcode.Ping, Assert.Single(heartbeat.Frames()).Opcode);
+        heartbeat.AdvanceTo(start + 1_490);
+        Assert.Empty(heartbeat.Host.Timeouts);
+        heartbeat.AdvanceTo(start + 1_720);
+        Assert.Equal(["heartbeat timeout"], heartbeat.Host.Timeouts);
+
+        var handshake = new SessionHarness(startMs: start);
+        handshake.AdvanceTo(start + 4_990);
+        Assert.Empty(handshake.Host.Timeouts);
+        handshake.AdvanceTo(start + 5_110);
+        Assert.Equal(["handshake timeout"], handshake.Host.Timeouts);
+
+        SessionHarness idle = new SessionHarness(SessionHarness.DefaultSettings with { IdleTimeoutMs = 3_000 }, start).Open();
+        idle.AdvanceTo(start + 2_000);
+        idle.Feed(ClientFrames.Text("still here"));
+        idle.AdvanceTo(start + 4_990);
+        Assert.Equal(SessionState.Open, idle.State);
+        idle.AdvanceTo(start + 5_110);
+        Assert.Equal(SessionState.CloseSent, idle.State);
+        idle.AdvanceTo(start + 6_990);
+        Assert.Empty(idle.Host.Timeouts);
+        idle.AdvanceTo(start + 7_220);
+        Assert.Equal(["close timeout"], idle.Host.Timeouts);
+    }
+
     [Fact]
     public void An_unfinished_handshake_times_out()
     {

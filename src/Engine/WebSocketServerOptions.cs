@@ -42,7 +42,10 @@ public sealed record WebSocketServerOptions
     /// <summary>Largest HTTP request head; a bigger one gets 431. Default 8 KiB.</summary>
     public int MaxRequestHeadSize { get; init; } = 8 * 1024;
 
-    /// <summary>Time for the opening handshake (slowloris defense); the connection is closed when it runs out. Default 5 s; at most 24 days, as for every connection timeout below.</summary>
+    /// <summary>
+    /// Time for the opening handshake (slowloris defense); the connection is closed when it runs out. Default 5 s; at most
+    /// 24 days, as for every connection timeout below.
+    /// </summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Interval between server pings; zero disables heartbeats. Default 30 s.</summary>

@@ -42,11 +42,9 @@ internal sealed unsafe class EpollLoop : LinuxEventLoop<EpollConnection>
         }
     }
 
-    public void Unregister(EpollConnection connection)
-    {
-        Control(Native.EPOLL_CTL_DEL, connection.Fd, 0, 0);
-        Slots.Release(connection.Slot);
-    }
+    /// <summary>Frees the connection's slot; its descriptor is about to be closed, which takes it out of the epoll set
+    /// (nothing else holds the descriptor), so no EPOLL_CTL_DEL: a system call less per connection.</summary>
+    public void Unregister(EpollConnection connection) => Slots.Release(connection.Slot);
 
     internal override void RunOnce(int timeoutMs)
     {

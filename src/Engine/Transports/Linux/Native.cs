@@ -18,8 +18,6 @@ internal static unsafe partial class Native
     public const int O_NONBLOCK = 0x800;
     public const int EAGAIN = 11;
     public const int EINTR = 4;
-    public const int IPPROTO_TCP = 6;
-    public const int TCP_NODELAY = 1;
     public const int SHUT_WR = 1;
 
     /// <summary>x86-64's <c>struct epoll_event</c> is packed: 12 bytes.</summary>
@@ -118,9 +116,9 @@ internal static unsafe partial class Native
     }
 
     /// <summary>
-    /// Takes one waiting connection with Nagle off; -1 when none is waiting. <paramref name="nonBlocking"/>: for our own
-    /// read/writev calls (epoll). io_uring gets blocking sockets: it never blocks on them, while with O_NONBLOCK some
-    /// kernels hand EAGAIN back instead of waiting for data.
+    /// Takes one waiting connection (Nagle off, inherited from the listener: <see cref="ReusePortListeners"/>); -1 when
+    /// none is waiting. <paramref name="nonBlocking"/>: for our own read/writev calls (epoll). io_uring gets blocking
+    /// sockets: it never blocks on them, while with O_NONBLOCK some kernels hand EAGAIN back instead of waiting for data.
     /// </summary>
     public static int Accept(int listenerFd, bool nonBlocking, out PeerAddress peer)
     {
@@ -132,9 +130,6 @@ internal static unsafe partial class Native
             peer = default;
             return -1; // EAGAIN, or a connection reset before we took it; fd exhaustion retries on the next event
         }
-        int one = 1;
-        // Frames are written whole and batched; Nagle would only add latency.
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(int));
         peer = PeerAddress.Parse(new ReadOnlySpan<byte>(address, length));
         return fd;
     }

@@ -27,6 +27,9 @@ internal static class ReusePortListeners
                 {
                     listener.DualMode = true;
                 }
+                // Linux copies TCP_NODELAY from the listener to every socket it accepts: set once here, it saves a
+                // setsockopt per connection (a connection storm's accept path; checked by ReusePortListenersTests).
+                listener.NoDelay = true;
                 listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
                 listener.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
                 listener.Bind(bound);

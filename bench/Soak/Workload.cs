@@ -101,7 +101,7 @@ internal sealed class Workload(Uri uri, Options options)
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
         }
         catch (Exception exception)
@@ -128,7 +128,7 @@ internal sealed class Workload(Uri uri, Options options)
                 await pace.WaitAsync(stop);
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
         }
         await CloseAsync(socket);
@@ -149,7 +149,7 @@ internal sealed class Workload(Uri uri, Options options)
                 await pace.WaitAsync(stop);
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
         }
         await CloseAsync(socket);
@@ -165,8 +165,12 @@ internal sealed class Workload(Uri uri, Options options)
                 Interlocked.Increment(ref _churn);
                 await Task.Delay(10, stop);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (Exception) when (stop.IsCancellationRequested)
             {
+                // The run is ending, not failing. Every catch here treats an exception once the stop is requested so: the
+                // stop token aborts a ClientWebSocket whose operation was completing at that moment without making the
+                // operation throw, and the next call then fails with "invalid state ('Aborted')" rather than with a
+                // cancellation (seen once in CI: 1 error in the last instant of a 60 s soak, 0 in every sample before).
             }
             catch (Exception exception)
             {
@@ -198,7 +202,7 @@ internal sealed class Workload(Uri uri, Options options)
         {
             await body();
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
         }
         catch (Exception exception)

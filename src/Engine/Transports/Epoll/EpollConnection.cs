@@ -42,6 +42,15 @@ internal sealed unsafe class EpollConnection : LinuxConnection
         }
     }
 
+    /// <summary>Loop thread: reads without waiting for epoll's report, if reading is what the connection waits for.</summary>
+    public void ReadAhead()
+    {
+        if ((_interest & Native.EPOLLIN) != 0 && !Closed)
+        {
+            OnReadable();
+        }
+    }
+
     /// <summary>Loop thread: writes what the queue holds with writev until done or the socket is full.</summary>
     public override void Flush()
     {

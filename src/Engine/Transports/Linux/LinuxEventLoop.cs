@@ -94,7 +94,10 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
     {
         _stopping = true;
         WakeUp();
-        _thread.Join();
+        if ((_thread.ThreadState & ThreadState.Unstarted) == 0) // not started: RunOnCallingThread
+        {
+            _thread.Join();
+        }
         Native.close(WakeFd);
         ReleaseResources();
     }
@@ -216,6 +219,15 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
             OnStarted(connection);
         }
         return true;
+    }
+
+    /// <summary>Loop thread: accepts a burst unless accepting is paused at the descriptor budget.</summary>
+    protected void AcceptUnlessPaused()
+    {
+        if (!_acceptPaused)
+        {
+            AcceptAll(nonBlocking: true);
+        }
     }
 
     /// <summary>Loop thread: the budget is spent; stop being woken by the listener.</summary>

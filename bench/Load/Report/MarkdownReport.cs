@@ -17,7 +17,7 @@ internal static class MarkdownReport
         sb.AppendLine();
         sb.AppendLine("Each cell is the median of the repetitions with the spread (min–max) beside it; ratio = ours / Kestrel of the medians. " +
             "Throughput is noisy on a shared 2-core box; the per-server-CPU-second figures (server utime+stime over the window) are the steadier ones. " +
-            "The raw TCP echo (no WebSocket work, same process model) ran once per case: it is the generator's ceiling.");
+            "The raw TCP echo (no WebSocket work, same process model) is the generator's ceiling, measured in each repetition like the servers.");
         sb.AppendLine();
 
         Headline(sb, results);

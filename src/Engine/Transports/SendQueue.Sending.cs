@@ -9,18 +9,18 @@ internal partial class SendQueue
     /// <summary>Starts a receive batch: writes only append until <see cref="Uncork"/>.</summary>
     public void Cork()
     {
-        lock (_lock)
+        using (Hold())
         {
-            _corkOwner = Environment.CurrentManagedThreadId;
+            _gate = Environment.CurrentManagedThreadId | Locked;
         }
     }
 
     /// <summary>Ends a receive batch; true when the caller should flush now.</summary>
     public bool Uncork()
     {
-        lock (_lock)
+        using (Hold())
         {
-            _corkOwner = 0;
+            _gate = Locked;
             return _lists is { PendingCount: > 0 } && !_sending;
         }
     }
@@ -31,7 +31,7 @@ internal partial class SendQueue
     /// </summary>
     public bool TryBeginSend()
     {
-        lock (_lock)
+        using (Hold())
         {
             _flushRequested = false;
             if (_sending || _lists is not { PendingCount: > 0 } lists)
@@ -50,7 +50,7 @@ internal partial class SendQueue
     /// </summary>
     public bool TryContinueSend()
     {
-        lock (_lock)
+        using (Hold())
         {
             if (_lists is not { PendingCount: > 0 } lists)
             {
@@ -100,7 +100,7 @@ internal partial class SendQueue
     public void Dispose()
     {
         DrainWaiter? waiter;
-        lock (_lock)
+        using (Hold())
         {
             _completed = true;
             _disposed = true;
@@ -128,7 +128,7 @@ internal partial class SendQueue
     private void SignalDrain()
     {
         DrainWaiter? waiter;
-        lock (_lock)
+        using (Hold())
         {
             waiter = _drainWaiter;
             _drainWaiter = null;

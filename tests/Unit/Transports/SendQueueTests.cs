@@ -152,6 +152,55 @@ public class SendQueueTests
         Assert.Equal(0, pool.Outstanding);
     }
 
+    /// <summary>
+    /// The queue's lock is its own spin lock: writers on several threads (a broadcast from other loops, the application)
+    /// and the transport's sender all at once must lose, tear or reorder nothing.
+    /// </summary>
+    [Fact]
+    public void Writers_on_several_threads_and_a_sender_at_once_lose_and_reorder_nothing()
+    {
+        const int Writers = 3;
+        const int PerWriter = 20_000;
+        var pool = new BlockPool(BlockSize, 16);
+        var queue = new SendQueue(pool);
+        int running = Writers;
+        int refused = 0;
+        var threads = Enumerable.Range(0, Writers).Select(writer => new Thread(() =>
+        {
+            Span<byte> payload = stackalloc byte[8];
+            for (int i = 0; i < PerWriter; i++)
+            {
+                BitConverter.TryWriteBytes(payload, writer);
+                BitConverter.TryWriteBytes(payload.Slice(4), i);
+                if (Write(queue, Opcode.Binary, payload, long.MaxValue) != EnqueueResult.Queued)
+                {
+                    Interlocked.Increment(ref refused);
+                }
+            }
+            Interlocked.Decrement(ref running);
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        var sent = new List<byte>();
+        while (Volatile.Read(ref running) > 0)
+        {
+            sent.AddRange(Drain(queue, 700)); // sends cut through frames, while the writers append
+        }
+        threads.ForEach(t => t.Join());
+        sent.AddRange(Drain(queue, 700));
+
+        Assert.Equal(0, refused);
+        int[] next = new int[Writers];
+        foreach ((Opcode _, byte[] payload) in ParseFrames([.. sent]))
+        {
+            int writer = BitConverter.ToInt32(payload, 0);
+            Assert.Equal(next[writer]++, BitConverter.ToInt32(payload, 4));
+        }
+        Assert.All(next, count => Assert.Equal(PerWriter, count));
+        Assert.Equal(0, queue.BufferedBytes);
+        queue.Dispose();
+        Assert.Equal(0, pool.Outstanding);
+    }
+
     [Fact]
     public void One_flush_is_asked_per_idle_period_however_many_writes_follow_it()
     {

@@ -157,7 +157,8 @@ public sealed class WebSocketConnection : ISessionHost
     /// <summary>
     /// Completes when <see cref="BufferedAmount"/> has dropped to <paramref name="bytes"/> or below (at once if it is):
     /// the way to stream a large response with flat memory. Fails with <see cref="InvalidOperationException"/> if the
-    /// connection ends first. One pending call per connection.
+    /// connection ends first. One pending call per connection. A negative <paramref name="bytes"/> throws
+    /// <see cref="ArgumentOutOfRangeException"/> (the buffer can never drop below zero).
     /// </summary>
     public Task WhenBufferedBelowAsync(long bytes, CancellationToken cancellationToken = default) =>
         Transport.Output.WhenBufferedBelowAsync(bytes, cancellationToken);

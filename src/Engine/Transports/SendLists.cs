@@ -22,6 +22,9 @@ internal sealed class SendLists
     public int InFlightCount;
     public int InFlightIndex;
 
+    /// <summary>The queue's pending <see cref="SendQueue.WhenBufferedBelowAsync"/>, if any: one is pending only while bytes are buffered.</summary>
+    public SendQueue.DrainWaiter? DrainWaiter;
+
     /// <summary>A server's pool of lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>
     public static ObjectPool<SendLists> CreatePool(int maxRetained) => new DefaultObjectPool<SendLists>(new Policy(), maxRetained);
 
@@ -50,6 +53,7 @@ internal sealed class SendLists
         public override bool Return(SendLists lists)
         {
             lists.PendingCount = lists.InFlightCount = lists.InFlightIndex = 0;
+            lists.DrainWaiter = null;
             return lists.Pending.Length <= MaxPooledLength && lists.InFlight.Length <= MaxPooledLength;
         }
     }

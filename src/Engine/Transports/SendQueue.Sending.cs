@@ -71,14 +71,14 @@ internal partial class SendQueue
     public bool OnSent(int bytes)
     {
         long left = Interlocked.Add(ref _buffered, -bytes);
-        if (Volatile.Read(ref _drainWaiter) is { } waiter && left <= waiter.Threshold)
-        {
-            SignalDrain();
-        }
         // The sender holds the lists while it sends (they go back only once nothing is in flight); none after Dispose.
         if (_lists is not { } lists)
         {
             return true;
+        }
+        if (Volatile.Read(ref lists.DrainWaiter) is { } waiter && left <= waiter.Threshold)
+        {
+            SignalDrain();
         }
         while (lists.InFlightIndex < lists.InFlightCount)
         {
@@ -99,15 +99,15 @@ internal partial class SendQueue
     /// <summary>Returns every buffer to its pool; the connection is gone.</summary>
     public void Dispose()
     {
-        DrainWaiter? waiter;
+        DrainWaiter? waiter = null;
         using (Hold())
         {
             _completed = true;
             _disposed = true;
-            waiter = _drainWaiter;
-            _drainWaiter = null;
             if (_lists is { } lists)
             {
+                waiter = lists.DrainWaiter;
+                lists.DrainWaiter = null;
                 for (int i = lists.InFlightIndex; i < lists.InFlightCount; i++)
                 {
                     Release(ref lists.InFlight[i]);
@@ -130,8 +130,11 @@ internal partial class SendQueue
         DrainWaiter? waiter;
         using (Hold())
         {
-            waiter = _drainWaiter;
-            _drainWaiter = null;
+            waiter = _lists?.DrainWaiter;
+            if (waiter is not null)
+            {
+                _lists!.DrainWaiter = null;
+            }
         }
         waiter?.TrySetResult();
     }
@@ -142,6 +145,9 @@ internal partial class SendQueue
         if (_lists is { PendingCount: 0 } lists && !_sending)
         {
             _lists = null;
+            // Everything is sent, so a waiter's threshold (never negative) is reached; Dispose takes it before this.
+            lists.DrainWaiter?.TrySetResult();
+            lists.DrainWaiter = null;
             _buffers.Lists.Return(lists);
         }
     }
@@ -163,8 +169,8 @@ internal partial class SendQueue
         segment = default;
     }
 
-    /// <summary>A pending <see cref="WhenBufferedBelowAsync"/>: its threshold rides with it, so a queue nobody waits on holds only a null (memory per idle connection).</summary>
-    private sealed class DrainWaiter(long threshold) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// <summary>A pending <see cref="WhenBufferedBelowAsync"/>, with its threshold; held by the queue's <see cref="SendLists"/>.</summary>
+    internal sealed class DrainWaiter(long threshold) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public long Threshold { get; } = threshold;
     }

@@ -25,7 +25,6 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     // sent (memory per idle connection).
     private SendLists? _lists;
     private long _buffered;
-    private DrainWaiter? _drainWaiter;
     // The queue's lock and its cork in one word (memory per idle connection): the sign bit is the lock, the rest is the
     // thread whose receive batch has corked the queue, 0 when not corked (managed thread ids are positive). A spin lock,
     // not a monitor: every frame written takes it, and the monitor's enter and exit (a runtime call, a thread-local
@@ -171,6 +170,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     /// </summary>
     public Task WhenBufferedBelowAsync(long bytes, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         DrainWaiter waiter;
         using (Hold())
         {
@@ -178,16 +178,18 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
             {
                 return Task.FromException(new InvalidOperationException("The connection has ended."));
             }
-            if (Interlocked.Read(ref _buffered) <= bytes)
+            // Bytes buffered mean lists held (they are taken before the bytes are counted and go back once all are sent),
+            // so the waiter rides in them: an idle queue holds no field for it (memory per idle connection).
+            if (Interlocked.Read(ref _buffered) <= bytes || _lists is not { } lists)
             {
                 return Task.CompletedTask;
             }
-            if (_drainWaiter is not null)
+            if (lists.DrainWaiter is not null)
             {
                 throw new InvalidOperationException("Only one WhenBufferedBelowAsync may be pending per connection.");
             }
             waiter = new DrainWaiter(bytes);
-            _drainWaiter = waiter;
+            Volatile.Write(ref lists.DrainWaiter, waiter);
         }
         // A send that completed between the check and the registration must not be missed.
         if (Interlocked.Read(ref _buffered) <= bytes)

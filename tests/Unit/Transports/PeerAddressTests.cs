@@ -20,7 +20,8 @@ public sealed class PeerAddressTests
     [InlineData("ff02::1", 2u, 7)] // multicast link scope: its second word is zero too
     public void The_endpoint_is_the_one_accept_reported(string address, uint scope, int port)
     {
-        var expected = new IPEndPoint(IPAddress.Parse(address) is { AddressFamily: AddressFamily.InterNetworkV6 } v6 ? new IPAddress(v6.GetAddressBytes(), scope) : IPAddress.Parse(address), port);
+        IPAddress parsed = IPAddress.Parse(address);
+        var expected = new IPEndPoint(parsed.AddressFamily == AddressFamily.InterNetworkV6 ? new IPAddress(parsed.GetAddressBytes(), scope) : parsed, port);
         IPEndPoint? actual = PeerAddress.Parse(Sockaddr(expected)).ToEndPoint();
         if (expected.Address.IsIPv4MappedToIPv6)
         {

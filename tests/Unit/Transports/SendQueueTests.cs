@@ -201,6 +201,46 @@ public class SendQueueTests
         Assert.Equal(0, pool.Outstanding);
     }
 
+    /// <summary>
+    /// A drain waiter rides in the send lists (an idle queue holds no field for it): it completes when sends bring the
+    /// queue to its threshold, or when everything is sent and the lists go back, and fails when the connection ends.
+    /// </summary>
+    [Fact]
+    public async Task A_drain_waiter_completes_at_its_threshold_and_fails_when_the_connection_ends()
+    {
+        var pool = new BlockPool(BlockSize, 16);
+        var queue = new SendQueue(pool);
+        Assert.True(queue.WhenBufferedBelowAsync(0, default).IsCompletedSuccessfully); // nothing queued
+        Assert.IsType<ArgumentOutOfRangeException>(Record.Exception(() => { _ = queue.WhenBufferedBelowAsync(-1, default); })); // at the call
+
+        for (int i = 0; i < 4; i++)
+        {
+            Write(queue, Opcode.Binary, new byte[1000], long.MaxValue); // 4 × 1,004 bytes
+        }
+        Task half = queue.WhenBufferedBelowAsync(2008, default);
+        Assert.False(half.IsCompleted);
+        Assert.IsType<InvalidOperationException>(Record.Exception(() => { _ = queue.WhenBufferedBelowAsync(0, default); })); // one at a time
+        Assert.True(queue.TryBeginSend());
+        Assert.False(queue.OnSent(2007));
+        Assert.False(half.IsCompleted); // 2,009 bytes left
+        Assert.False(queue.OnSent(1));
+        await half.WaitAsync(TimeSpan.FromSeconds(30)); // at the threshold (completes on the thread pool: only a hang fails)
+
+        Task all = queue.WhenBufferedBelowAsync(0, default);
+        Assert.False(all.IsCompleted);
+        Assert.True(queue.OnSent(2008));
+        Assert.False(queue.TryContinueSend()); // everything sent: the lists go back
+        await all.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(queue.HoldsLists);
+
+        Write(queue, Opcode.Binary, new byte[10], long.MaxValue);
+        Task ended = queue.WhenBufferedBelowAsync(0, default);
+        queue.Dispose();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ended.WaitAsync(TimeSpan.FromSeconds(30)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => queue.WhenBufferedBelowAsync(0, default));
+        Assert.Equal(0, pool.Outstanding);
+    }
+
     [Fact]
     public void One_flush_is_asked_per_idle_period_however_many_writes_follow_it()
     {

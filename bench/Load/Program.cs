@@ -9,7 +9,7 @@ namespace Load;
 /// <summary>
 /// Entry point. Modes:
 /// <list type="bullet">
-/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn,wss,deflate] [--cases TEXT] [--latency-rate N] [--no-ours] [--no-sockets] [--ours-dll PATH] [--loops N] [--no-pin] [--server-cpus LIST] [--aspnet [--aspnet-dll PATH]]</c></item>
+/// <item>(default) the benchmark: <c>[--quick] [--reps N] [--out DIR] [--scenarios echo,latency,broadcast,scale,churn,wss,deflate] [--cases TEXT] [--latency-rate N] [--no-ours] [--no-sockets] [--ours-dll PATH] [--ours-jit-dll PATH] [--loops N] [--no-pin] [--server-cpus LIST] [--aspnet [--aspnet-dll PATH]]</c></item>
 /// <item><c>--render load.json</c>: redraw load.md and load.svg from an earlier run's JSON</item>
 /// <item><c>--tcp-echo --port N</c>: the raw TCP echo server, the generator's ceiling check</item>
 /// <item><c>--connect-worker --port N --count K --first I --threads T</c>: a child holding idle connections for the scale scenario</item>
@@ -66,6 +66,11 @@ internal static class Program
             if (File.Exists(oursDll))
             {
                 servers.Add(new ServerKind("ours", "ours (Host)", oursDll, WebSocket: true, HasStats: true, CanBroadcast: true));
+                if (arguments.Get("--ours-jit-dll") is { } jitDll)
+                {
+                    // run.sh measures the Native AOT Host (as deployed) and passes the JIT build for the idle scenario.
+                    servers.Add(new ServerKind("jit", "ours (JIT)", jitDll, WebSocket: true, HasStats: true, CanBroadcast: true) { AllScenarios = false, Idle = true, OnlyIdle = true });
+                }
                 if (!arguments.Has("--no-sockets"))
                 {
                     // The same Host on the portable .NET sockets transport (WS_TRANSPORT=sockets), echo/latency/broadcast only.

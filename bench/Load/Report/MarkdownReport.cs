@@ -27,21 +27,21 @@ internal static class MarkdownReport
         {
             sb.AppendLine($"## {char.ToUpperInvariant(scenario[0])}{scenario[1..]}");
             sb.AppendLine();
-            // Our Host on the portable .NET sockets transport, where it was measured (echo, latency, broadcast).
-            bool sockets = results.Rows.Any(r => r.Scenario == scenario && r.Samples.ContainsKey("sockets"));
+            // Our Host on the portable .NET sockets transport, where it was measured (echo, latency, broadcast), and its
+            // JIT build beside the Native AOT one (idle memory).
+            string[] more = new[] { "sockets", "jit" }.Where(kind => results.Rows.Any(r => r.Scenario == scenario && r.Samples.ContainsKey(kind))).ToArray();
+            string moreHeader = string.Concat(more.Select(kind => kind == "sockets" ? " ours (sockets) |" : " ours (JIT) |"));
             // Engine.AspNetCore (--aspnet): the engine behind Kestrel and Kestrel's middleware in the same app, after the rest.
             string[] aspnet = results.Rows.Any(r => r.Scenario == scenario && r.Samples.ContainsKey("aspnet")) ? ["aspnet", "aspnet-kestrel"] : [];
             string aspnetHeader = aspnet.Length == 0 ? "" : " ours (ASP.NET Core) | Kestrel (same app) |";
-            sb.AppendLine((sockets
-                ? "| case | metric | ours | ours (sockets) | Kestrel | ours/Kestrel | raw TCP echo |"
-                : "| case | metric | ours | Kestrel | ours/Kestrel | raw TCP echo |") + aspnetHeader);
-            sb.AppendLine((sockets ? "|---|---|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|") + (aspnet.Length == 0 ? "" : "---:|---:|"));
+            sb.AppendLine($"| case | metric | ours |{moreHeader} Kestrel | ours/Kestrel | raw TCP echo |{aspnetHeader}");
+            sb.AppendLine("|---|---|---:|" + string.Concat(more.Select(_ => "---:|")) + "---:|---:|---:|" + string.Concat(aspnet.Select(_ => "---:|")));
             foreach (var row in results.Rows.Where(r => r.Scenario == scenario))
             {
                 var better = row.HigherIsBetter ? "" : " (lower is better)";
-                var portable = sockets ? $" {Cell(row, "sockets")} |" : "";
+                var extra = string.Concat(more.Select(kind => $" {Cell(row, kind)} |"));
                 var hosted = string.Concat(aspnet.Select(kind => $" {Cell(row, kind)} |"));
-                sb.AppendLine($"| {row.Cell} | {row.Metric}{better} | {Cell(row, "ours")} |{portable} {Cell(row, "kestrel")} | {Ratio(row)} | {Cell(row, "tcp")} |{hosted}");
+                sb.AppendLine($"| {row.Cell} | {row.Metric}{better} | {Cell(row, "ours")} |{extra} {Cell(row, "kestrel")} | {Ratio(row)} | {Cell(row, "tcp")} |{hosted}");
             }
             sb.AppendLine();
         }

@@ -143,7 +143,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
         {
             foreach (var kind in options.Servers)
             {
-                if ((broadcast && !kind.CanBroadcast) || (!allKinds && !kind.AllScenarios))
+                if ((broadcast && !kind.CanBroadcast) || (!allKinds && !kind.AllScenarios) || kind.OnlyIdle)
                 {
                     continue;
                 }

@@ -22,13 +22,19 @@ internal sealed record ServerKind(string Name, string Label, string Dll, bool We
     /// <summary>Measured in the idle-connection (scale) scenario although not in every scenario (the <c>--aspnet</c> kinds).</summary>
     public bool Idle { get; init; }
 
+    /// <summary>
+    /// Measured in the idle-connection scenario only: the JIT build of our Host beside the Native AOT one that run.sh
+    /// measures, so the one-time cost of JIT-compiled code in the idle reading shows in the same run.
+    /// </summary>
+    public bool OnlyIdle { get; init; }
+
     public string[] Arguments(bool broadcast, int port)
     {
-        string[] tls = Tls is { } t && Name is "ours" or "kestrel" or "aspnet" or "aspnet-kestrel" ? ["--tls-cert", t.Certificate, "--tls-key", t.Key] : [];
-        string[] deflate = !Compression ? [] : Name == "ours" ? ["--deflate", "true"] : Name is "kestrel" or "aspnet" or "aspnet-kestrel" ? ["--compression"] : [];
+        string[] tls = Tls is { } t && Name is "ours" or "jit" or "kestrel" or "aspnet" or "aspnet-kestrel" ? ["--tls-cert", t.Certificate, "--tls-key", t.Key] : [];
+        string[] deflate = !Compression ? [] : Name is "ours" or "jit" ? ["--deflate", "true"] : Name is "kestrel" or "aspnet" or "aspnet-kestrel" ? ["--compression"] : [];
         return Name switch
         {
-            "ours" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls, .. deflate],
+            "ours" or "jit" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls, .. deflate],
             "sockets" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--transport", "sockets"],
             "aspnet" or "aspnet-kestrel" => [Dll, broadcast ? "--broadcast" : "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls, .. deflate],
             "kestrel" => [Dll, .. (broadcast ? new[] { "--broadcast" } : []), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls, .. deflate],

@@ -21,7 +21,10 @@ internal sealed class ServerProcess : IDisposable
     public static ServerProcess Start(ServerKind kind, bool broadcast, int port, string logDirectory, string serverCpu)
     {
         var log = Path.Combine(logDirectory, $"{kind.Name}-{(broadcast ? "broadcast" : "echo")}{(kind.Compression ? "-deflate" : "")}-{port}.log");
-        var server = new ServerProcess(PinnedProcess.Start(serverCpu, "dotnet", kind.Arguments(broadcast, port), log), kind, port);
+        // A server is a .dll run by `dotnet`, or a native executable (our Host published with Native AOT) run as itself.
+        var arguments = kind.Arguments(broadcast, port);
+        var (program, programArguments) = kind.Dll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? ("dotnet", arguments) : (kind.Dll, arguments[1..]);
+        var server = new ServerProcess(PinnedProcess.Start(serverCpu, program, programArguments, log), kind, port);
         if (server.process.WaitForPort(port, TimeSpan.FromSeconds(30)))
         {
             return server;

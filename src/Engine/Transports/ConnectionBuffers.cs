@@ -6,7 +6,7 @@ namespace Engine.Transports;
 /// <summary>
 /// What every connection of a server draws on: the pinned block pool, the pool of send lists (so an idle queue holds
 /// none), the send limit above which a transport stops reading, and (on the Linux loops) the descriptor
-/// budget. One per server, shared by its loops.
+/// budget. One per server, shared by its loops (each a copy that names the loop).
 /// </summary>
 internal sealed record ConnectionBuffers(BlockPool Pool, ObjectPool<SendLists> Lists, long MaxBuffered)
 {
@@ -19,4 +19,10 @@ internal sealed record ConnectionBuffers(BlockPool Pool, ObjectPool<SendLists> L
     /// is what made the sockets storm's gen2 collections (docs/resilience.md). Empty until a socket connection ends.
     /// </summary>
     public ObjectPool<SocketOperation> SocketOperations { get; init; } = SocketOperation.CreatePool();
+
+    /// <summary>
+    /// The Linux loop whose connections draw on this copy (each loop takes its own copy of the server's): a connection
+    /// reaches its loop through the buffers it already references, not a field of its own (memory per idle connection).
+    /// </summary>
+    public object? Loop { get; init; }
 }

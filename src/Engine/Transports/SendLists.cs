@@ -25,6 +25,15 @@ internal sealed class SendLists
     /// <summary>The queue's pending <see cref="SendQueue.WhenBufferedBelowAsync"/>, if any: one is pending only while bytes are buffered.</summary>
     public SendQueue.DrainWaiter? DrainWaiter;
 
+    /// <summary>
+    /// What the transport holds for the send in the kernel (io_uring: a pin or a rented msghdr block), here because the
+    /// sender holds the lists for exactly as long as a send is in flight: an idle connection pays nothing for it.
+    /// </summary>
+    public TransportMemory SendMemory;
+
+    /// <summary>An address the transport must give back when its send completes, and whether it is a pinning handle.</summary>
+    public readonly record struct TransportMemory(nint Address, bool IsPin);
+
     /// <summary>A server's pool of lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>
     public static ObjectPool<SendLists> CreatePool(int maxRetained) => new DefaultObjectPool<SendLists>(new Policy(), maxRetained);
 
@@ -54,6 +63,7 @@ internal sealed class SendLists
         {
             lists.PendingCount = lists.InFlightCount = lists.InFlightIndex = 0;
             lists.DrainWaiter = null;
+            lists.SendMemory = default; // the transport gave it back when its send completed
             return lists.Pending.Length <= MaxPooledLength && lists.InFlight.Length <= MaxPooledLength;
         }
     }

@@ -63,6 +63,9 @@ internal partial class SendQueue
         }
     }
 
+    /// <summary>The transport's memory for the send in flight, kept in the lists (held while sending); only while it holds the send right.</summary>
+    protected ref SendLists.TransportMemory SendMemory => ref _lists!.SendMemory;
+
     /// <summary>The unsent part of the in-flight list, first segment already offset by what was sent.</summary>
     public ReadOnlySpan<SendSegment> GetInFlight() =>
         _lists is { } lists ? lists.InFlight.AsSpan(lists.InFlightIndex, lists.InFlightCount - lists.InFlightIndex) : default;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Engine.Transports.Linux;
 
 namespace Engine.Transports.Epoll;
@@ -13,21 +14,22 @@ internal sealed unsafe class EpollConnection : LinuxConnection
 {
     private const int MaxVectors = 64;
 
-    private readonly EpollLoop _loop;
     private int _interest = Native.EPOLLIN | Native.EPOLLRDHUP;
     private bool _sending;
 
     public EpollConnection(EpollLoop loop, int fd, int slot, PeerAddress peer)
         : base(fd, slot, peer, loop.Buffers)
     {
-        _loop = loop;
     }
 
-    protected override bool OnLoopThread => _loop.OnLoopThread;
+    // The loop named by the buffers it gave this connection: no field of its own (memory per idle connection).
+    private EpollLoop Loop => Unsafe.As<EpollLoop>(Buffers.Loop!);
 
-    protected override void MarkDirty() => _loop.MarkDirty(this);
+    protected override bool OnLoopThread => Loop.OnLoopThread;
 
-    protected override void PostToLoop() => _loop.Post(this);
+    protected override void MarkDirty() => Loop.MarkDirty(this);
+
+    protected override void PostToLoop() => Loop.Post(this);
 
     /// <summary>Loop thread: epoll reported <paramref name="events"/>.</summary>
     public void OnEvents(uint events)
@@ -118,7 +120,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
 
     private void OnReadable()
     {
-        byte[] buffer = _loop.ReceiveBuffer;
+        byte[] buffer = Loop.ReceiveBuffer;
         int have = TakeKept(buffer);
         nint received;
         fixed (byte* at = &buffer[have])
@@ -149,7 +151,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
         if (interest != _interest && !Closed)
         {
             _interest = interest;
-            _loop.Control(Native.EPOLL_CTL_MOD, Fd, interest, (ulong)Slot);
+            Loop.Control(Native.EPOLL_CTL_MOD, Fd, interest, (ulong)Slot);
         }
     }
 
@@ -159,7 +161,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
         {
             return;
         }
-        _loop.Unregister(this);
+        Loop.Unregister(this);
         CloseDescriptor();
         ReleaseKept();
         Output.Dispose();

@@ -18,12 +18,6 @@ namespace Engine.Transports.IoUring;
 /// </summary>
 internal sealed unsafe class UringConnection : LinuxConnection
 {
-    private readonly UringLoop _loop;
-    // What the send in the kernel holds, if anything: a pinning handle (a large frame off the pinned heap) or a rented
-    // msghdr block (a gather). Never both, so one field (memory per idle connection).
-    private nint _sendMemory;
-    private bool _sendMemoryIsPin;
-    private Exception? _closeError;
     private bool _receiving;
     private bool _sendInKernel;
     private bool _sending;
@@ -33,14 +27,16 @@ internal sealed unsafe class UringConnection : LinuxConnection
     public UringConnection(UringLoop loop, int fd, int slot, PeerAddress peer)
         : base(fd, slot, peer, loop.Buffers)
     {
-        _loop = loop;
     }
 
-    protected override bool OnLoopThread => _loop.OnLoopThread;
+    // The loop named by the buffers it gave this connection: no field of its own (memory per idle connection).
+    private UringLoop Loop => Unsafe.As<UringLoop>(Buffers.Loop!);
 
-    protected override void MarkDirty() => _loop.MarkDirty(this);
+    protected override bool OnLoopThread => Loop.OnLoopThread;
 
-    protected override void PostToLoop() => _loop.Post(this);
+    protected override void MarkDirty() => Loop.MarkDirty(this);
+
+    protected override void PostToLoop() => Loop.Post(this);
 
     /// <summary>Loop thread: puts a receive into the kernel unless one is there, the connection is closing, or backpressure paused reading.</summary>
     public void ArmReceive()
@@ -49,7 +45,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
         {
             return;
         }
-        _loop.Ring.PrepareReceive(Fd, UringLoop.Token(Slot, UringLoop.Recv));
+        Loop.Ring.PrepareReceive(Fd, UringLoop.Token(Slot, UringLoop.Recv));
         _receiving = true;
     }
 
@@ -63,7 +59,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
         {
             if (hasBuffer)
             {
-                _loop.Ring.AddBuffer(bufferId);
+                Loop.Ring.AddBuffer(bufferId);
             }
             if (Closed)
             {
@@ -71,7 +67,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
             }
             else if (result is -ENOBUFS or -Native.EAGAIN or -Native.EINTR)
             {
-                _loop.MarkStarved(this); // no free buffer (or nothing after all): re-armed once this batch is done
+                Loop.MarkStarved(this); // no free buffer (or nothing after all): re-armed once this batch is done
             }
             else
             {
@@ -81,11 +77,11 @@ internal sealed unsafe class UringConnection : LinuxConnection
         }
         try
         {
-            OnReceived(new Span<byte>(_loop.Ring.Buffer(bufferId), result));
+            OnReceived(new Span<byte>(Loop.Ring.Buffer(bufferId), result));
         }
         finally
         {
-            _loop.Ring.AddBuffer(bufferId);
+            Loop.Ring.AddBuffer(bufferId);
         }
     }
 
@@ -146,7 +142,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
 
     private void OnReceived(Span<byte> data)
     {
-        ReceiveOutcome? outcome = DeliverRead(PrependKept(data, _loop.Scratch));
+        ReceiveOutcome? outcome = DeliverRead(PrependKept(data, Loop.Scratch));
         if (outcome is null)
         {
             return; // closed during the batch
@@ -166,43 +162,47 @@ internal sealed unsafe class UringConnection : LinuxConnection
         {
             // A large frame in a pooled array off the pinned heap: pinned until the kernel is done with it, sent alone.
             var pin = GCHandle.Alloc(segments[0].Array, GCHandleType.Pinned);
-            _sendMemory = GCHandle.ToIntPtr(pin);
-            _sendMemoryIsPin = true;
-            _loop.Ring.PrepareSend(Fd, (byte*)pin.AddrOfPinnedObject() + segments[0].Offset, segments[0].Count, token);
+            SendMemory = new SendLists.TransportMemory(GCHandle.ToIntPtr(pin), IsPin: true);
+            Loop.Ring.PrepareSend(Fd, (byte*)pin.AddrOfPinnedObject() + segments[0].Offset, segments[0].Count, token);
         }
         else if (segments.Length == 1 || !segments[1].IsPinned)
         {
-            _loop.Ring.PrepareSend(Fd, AddressOf(segments[0]), segments[0].Count, token);
+            Loop.Ring.PrepareSend(Fd, AddressOf(segments[0]), segments[0].Count, token);
         }
         else
         {
-            MsgHdr* message = _loop.RentSendBlock();
-            _sendMemory = (nint)message;
-            _sendMemoryIsPin = false;
+            MsgHdr* message = Loop.RentSendBlock();
+            SendMemory = new SendLists.TransportMemory((nint)message, IsPin: false);
             var vectors = (Native.IoVector*)(message + 1);
             *message = default;
             message->Iov = vectors;
             message->IovLength = (nuint)GatherPinned(segments, vectors, UringLoop.VectorLimit);
-            _loop.Ring.PrepareSendMessage(Fd, message, token);
+            Loop.Ring.PrepareSendMessage(Fd, message, token);
         }
         _sendInKernel = true;
     }
 
+    // What the send in the kernel holds, if anything (a pinning handle for a large frame off the pinned heap, or a rented
+    // msghdr block for a gather), goes back once the kernel is done with it.
     private void ReleaseSendMemory()
     {
-        nint memory = _sendMemory;
-        if (memory == 0)
+        if (!HoldsLists)
+        {
+            return; // nothing in flight, so nothing held
+        }
+        SendLists.TransportMemory memory = SendMemory;
+        if (memory.Address == 0)
         {
             return;
         }
-        _sendMemory = 0;
-        if (_sendMemoryIsPin)
+        SendMemory = default;
+        if (memory.IsPin)
         {
-            GCHandle.FromIntPtr(memory).Free();
+            GCHandle.FromIntPtr(memory.Address).Free();
         }
         else
         {
-            _loop.ReturnSendBlock((MsgHdr*)memory);
+            Loop.ReturnSendBlock((MsgHdr*)memory.Address);
         }
     }
 
@@ -212,14 +212,17 @@ internal sealed unsafe class UringConnection : LinuxConnection
         {
             return;
         }
-        _closeError = error;
+        if (error is not null)
+        {
+            Loop.KeepCloseError(this, error);
+        }
         if (_receiving)
         {
-            _loop.Cancel(UringLoop.Token(Slot, UringLoop.Recv));
+            Loop.Cancel(UringLoop.Token(Slot, UringLoop.Recv));
         }
         if (_sendInKernel)
         {
-            _loop.Cancel(UringLoop.Token(Slot, UringLoop.Send));
+            Loop.Cancel(UringLoop.Token(Slot, UringLoop.Send));
         }
         // The descriptor stays open until nothing of ours refers to it: a receive or send prepared in this turn is
         // submitted by descriptor number, and closing now would let the next accept reuse that number for another
@@ -236,9 +239,9 @@ internal sealed unsafe class UringConnection : LinuxConnection
         }
         _ended = true;
         CloseDescriptor();
-        _loop.Release(this);
+        Loop.Release(this);
         ReleaseKept();
         Output.Dispose();
-        Handler.OnTransportClosed(_closeError);
+        Handler.OnTransportClosed(Loop.TakeCloseError(this));
     }
 }

@@ -44,6 +44,8 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
     private readonly ulong* _wakeValue;
     private readonly List<UringConnection> _starved = new();
     private readonly Stack<nint> _sendBlocks = new();
+    // Errors of closing connections still waiting for the kernel (see KeepCloseError); made at the first.
+    private Dictionary<UringConnection, Exception>? _closeErrors;
 
     public UringLoop(int index, Socket listener, ConnectionBuffers buffers, int receiveBuffers, Action<UringConnection> onAccepted)
         : base($"ws-uring-{index}", listener, buffers, Native.O_CLOEXEC /* blocking, like the sockets: the ring waits on it */, onAccepted)
@@ -91,6 +93,16 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
     }
 
     public void ReturnSendBlock(MsgHdr* block) => _sendBlocks.Push((nint)block);
+
+    /// <summary>
+    /// Keeps the error a connection closed with until it ends (once the kernel has let go of its receive and send).
+    /// Here, not in a field of every connection (memory per idle connection): only a connection that fails needs it.
+    /// </summary>
+    public void KeepCloseError(UringConnection connection, Exception error) => (_closeErrors ??= new())[connection] = error;
+
+    /// <summary>The error <paramref name="connection"/> closed with, if any, given up as it ends.</summary>
+    public Exception? TakeCloseError(UringConnection connection) =>
+        _closeErrors is { Count: > 0 } errors && errors.Remove(connection, out Exception? error) ? error : null;
 
     /// <summary>The connection has no operation left in the kernel: its slot may be reused.</summary>
     public void Release(UringConnection connection) => Slots.Release(connection.Slot);

@@ -32,7 +32,7 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
     {
         Listener = listener;
         ListenerFd = (int)listener.Handle;
-        Buffers = buffers;
+        Buffers = buffers with { Loop = this };
         _onAccepted = onAccepted;
         _resumeAccepting = () =>
         {
@@ -56,7 +56,7 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
         { IsBackground = true, Name = threadName };
     }
 
-    /// <summary>What this loop's connections draw on (pool, segment lists, send limit).</summary>
+    /// <summary>What this loop's connections draw on (pool, segment lists, send limit) and, through it, this loop.</summary>
     public ConnectionBuffers Buffers { get; }
 
     public BlockPool Pool => Buffers.Pool;

@@ -6,7 +6,7 @@
 #   bench/storm.sh --quick      1,000 connections for 20 s (CI smoke test, ~1 min): checks that nothing is left behind;
 #                               the probe bound is reported, not enforced. Results in bench/results/tmp/quick/
 # Any other arguments go to the Storm program (--connections, --clients, --duration 5m, --transport epoll,
-# --server-cpus 0 --client-cpus 1 to pin them apart with taskset, --out DIR, --host PATH/Host.dll).
+# --server-cpus 0 --client-cpus 1 to pin them apart with taskset, --out DIR, --host PATH/Host.dll or the Native AOT executable).
 # Exit code: 0 when every check passed, 1 on a leftover, a slow or failed probe or a failed run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -26,9 +26,18 @@ internal static class StormRun
         string hostDll = options.HostDll ?? HostProcess.HostDll;
         options = options with { RunNice = Launcher.OwnNiceness() };
         List<string> hostArgs = Launcher.Command(options.ServerCpus, options.RunNice);
+        // A native executable (the Host published with Native AOT) runs as itself, in dotnet's place; a .dll under dotnet.
+        if (hostDll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+        {
+            hostArgs.Add(hostDll);
+        }
+        else
+        {
+            hostArgs[^1] = hostDll;
+        }
         string hostExecutable = hostArgs[0];
         hostArgs.RemoveAt(0);
-        hostArgs.AddRange([hostDll, "--echo", "--port", "0", "--address", "127.0.0.1", "--transport", options.Transport,
+        hostArgs.AddRange(["--echo", "--port", "0", "--address", "127.0.0.1", "--transport", options.Transport,
             "--heartbeat-interval", Ms(options.Heartbeat)]);
         Console.WriteLine($"storm: {options.Connections} connections over {options.Clients} client processes for {options.Duration.TotalSeconds:F0} s, " +
             $"heartbeats every {options.Heartbeat.TotalMilliseconds:F0} ms, transport {options.Transport}; Host {hostDll}" +

@@ -85,7 +85,12 @@ public sealed class ConformanceFixture : IAsyncLifetime
                 {
                     continue;
                 }
-                await WarmUpAsync(peer);
+                // Ungraded: the first graded cases would otherwise pay for this process's cold start (CaseRunner.WarmUpAsync).
+                var warmUp = await CaseRunner.WarmUpAsync(peer.Url, peer.Agent);
+                lock (_warmUps)
+                {
+                    _warmUps.Add($"{peer.Agent} {warmUp}");
+                }
                 await RunLightAsync(peer, light, publish);
                 if (publish is null && Environment.GetEnvironmentVariable("CONFORMANCE_KESTREL_COMPRESSION") == "0")
                 {
@@ -111,45 +116,6 @@ public sealed class ConformanceFixture : IAsyncLifetime
             throw;
         }
     }
-
-    /// <summary>
-    /// Plays a plain echo (case 1.1.2, ungraded) on <see cref="CaseRunner.DefaultParallelism"/> connections at once until a
-    /// round passes within <see cref="SettledRound"/>, or <see cref="WarmUpLimit"/> has passed. The first graded cases
-    /// carry Autobahn's 1 s kill timers, and here they start the instant the servers listen: they would otherwise pay for
-    /// the cold start of this test process (both sides JIT-compile their whole path on the first connections, while xunit
-    /// starts the grading tests beside them). In one CI run the first five cases lost a second there and failed on the
-    /// kill. Measured by this warm-up on a quiet local box: the first round of a cold process took 620 ms, the second 15 ms
-    /// (the ASP.NET Core integration's first round, after ours, 118 ms; Kestrel's 54 ms). What the catalogue grades is the
-    /// protocol, so the graded runs start on a settled process; the warm-up is in the report's run note.
-    /// </summary>
-    private async Task WarmUpAsync(IPeerServer peer)
-    {
-        var plain = Catalogue.Get("1.1.2");
-        var clock = Stopwatch.StartNew();
-        int rounds = 0;
-        TimeSpan last;
-        bool settled;
-        do
-        {
-            rounds++;
-            var round = Stopwatch.StartNew();
-            var results = await Task.WhenAll(Enumerable.Range(0, CaseRunner.DefaultParallelism)
-                .Select(_ => CaseRunner.RunOneAsync(peer.Url, peer.Agent, plain)));
-            last = round.Elapsed;
-            settled = results.All(r => r.Passed) && last < SettledRound;
-        }
-        while (!settled && clock.Elapsed < WarmUpLimit);
-        lock (_warmUps)
-        {
-            _warmUps.Add($"{peer.Agent} {rounds} round(s) in {clock.Elapsed.TotalMilliseconds:F0} ms (last {last.TotalMilliseconds:F0} ms{(settled ? "" : ", not settled")})");
-        }
-    }
-
-    // A warm round of 8 echoes takes 15-120 ms here; a quarter of the 1 s kill leaves the graded cases their margin.
-    private static readonly TimeSpan SettledRound = TimeSpan.FromMilliseconds(250);
-
-    // Past this the graded cases run anyway: they then say what is wrong, rather than the warm-up hiding it.
-    private static readonly TimeSpan WarmUpLimit = TimeSpan.FromSeconds(30);
 
     private Task RunLightAsync(IPeerServer peer, List<CaseDefinition> cases, Dictionary<string, TaskCompletionSource<CaseResult>>? publish) =>
         Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = CaseRunner.DefaultParallelism }, async (definition, _) =>
@@ -193,7 +159,7 @@ public sealed class ConformanceFixture : IAsyncLifetime
             {
                 var note = $"xunit run: {results.Count} case runs over {results.Select(r => r.Agent).Distinct().Count()} agents in {_clock.Elapsed.TotalSeconds:F0} s; the tests grade {AgentUnderTest}. " +
                     $"The servers ran in-process in a {BuildConfiguration} build on {Environment.ProcessorCount} cores, so section 9 durations compare the agents, not absolute speed. " +
-                    $"Ungraded warm-up before each agent (8 plain echoes at once until a round takes under {SettledRound.TotalMilliseconds:F0} ms): {string.Join("; ", _warmUps)}.";
+                    $"Ungraded warm-up before each agent (8 plain echoes at once until a round takes under {CaseRunner.SettledRound.TotalMilliseconds:F0} ms): {string.Join("; ", _warmUps)}.";
                 ReportWriter.Write(results, runNote: note);
             }
             if (_engine is not null)

@@ -20,6 +20,7 @@ public sealed class GradingTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Engine.Tests.Support.RunnerThreadPool.GiveBackBlockedThreads(); // these tests may start before the fixture does
         _lax.Start();
         _mute.Start();
         // The lax peer must pass a plain echo within its 1 s kill: not in the first, cold round of this process.

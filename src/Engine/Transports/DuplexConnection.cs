@@ -8,11 +8,16 @@ namespace Engine.Transports;
 /// Moves bytes and knows nothing of frames. A waiting connection holds no block: it waits for readability with a
 /// zero-byte read, rents a block only for the read itself, and returns it before waiting again; bytes it could not
 /// consume yet (a half-received request head, a partial frame header) wait in a small <see cref="ReceiveSpill"/>, as on
-/// the Linux loops. Sends are batched: everything queued during a receive batch leaves in one flush; sends from other
-/// threads are gathered by one thread-pool work item per connection.
+/// the Linux loops. The wait itself is a callback (<see cref="WaitReadable"/>), not a suspended method, so an idle
+/// connection holds its pending read and nothing for the code that resumes after it. Sends are batched: everything
+/// queued during a receive batch leaves in one flush; sends from other threads are gathered by one thread-pool work
+/// item per connection.
 /// </summary>
 internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkItem
 {
+    // ReceiveUntilIdleAsync's start without a completed zero-byte read (any result of one is >= -1).
+    private const int NotWaited = int.MinValue;
+
     private byte[]? _block;
     private ReceiveSpill _spill;
     // Read-side backpressure: the receive loop parks on this signal while replies are over the limit; the flush that
@@ -21,7 +26,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     private DrainSignal? _drain;
     private int _flushScheduled;
     private int _aborted;
-    // The receive loop and a running flush each hold one reference; the last one out tears down.
+    // The receive side and a running flush each hold one reference; the last one out tears down.
     private int _references = 1;
     private Exception? _error;
 
@@ -36,7 +41,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     public override void Start(ITransportHandler handler)
     {
         base.Start(handler);
-        _ = ReceiveLoopAsync();
+        _ = ReceiveUntilIdleAsync(NotWaited);
     }
 
     /// <summary>
@@ -47,7 +52,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     {
         base.Start(handler);
         opened();
-        _ = ReceiveLoopAsync();
+        _ = ReceiveUntilIdleAsync(NotWaited);
     }
 
     public override void RequestFlush()
@@ -103,6 +108,30 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     /// </summary>
     protected abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer);
 
+    /// <summary>
+    /// Starts a zero-byte read: waits for data without taking it. True when it completed at once, with its result in
+    /// <paramref name="ready"/> (as <see cref="ReceiveAsync"/>'s); false when it is pending, and then the transport
+    /// calls <see cref="OnReadable"/> once it completes, on the completing thread.
+    /// </summary>
+    protected abstract bool WaitReadable(out int ready);
+
+    /// <summary>
+    /// A pending <see cref="WaitReadable"/> completed: <paramref name="ready"/> as <see cref="ReceiveAsync"/>'s result,
+    /// or <paramref name="error"/> when the read threw. Receives until the connection is idle again.
+    /// </summary>
+    internal void OnReadable(int ready, Exception? error = null)
+    {
+        if (error is not null)
+        {
+            KeepError(error);
+            EndReceiving();
+        }
+        else
+        {
+            _ = ReceiveUntilIdleAsync(ready); // observes its own errors
+        }
+    }
+
     /// <summary>Writes from the start of <paramref name="buffer"/>: the bytes written (at least one), or -1 when the transport failed.</summary>
     protected abstract ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer);
 
@@ -117,18 +146,36 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     {
     }
 
-    private async Task ReceiveLoopAsync()
+    /// <summary>
+    /// Receives while data is there. Returns (completed) once a zero-byte read is pending: its completion starts this
+    /// again through <see cref="OnReadable"/>, so an idle connection holds no suspended method. Allocates only when a step
+    /// waits (a read, a flush or backpressure), for the time it waits. <paramref name="ready"/>: the result of a
+    /// zero-byte read that completed, or <see cref="NotWaited"/> to start with one.
+    /// </summary>
+    private async Task ReceiveUntilIdleAsync(int ready)
     {
         try
         {
-            while (Volatile.Read(ref _aborted) == 0)
+            while (true)
             {
-                // Zero-byte read: wait for data without holding a block (memory per idle or slowloris connection).
-                if (await ReceiveAsync(Memory<byte>.Empty).ConfigureAwait(false) < 0)
+                if (ready == NotWaited)
+                {
+                    if (Volatile.Read(ref _aborted) != 0)
+                    {
+                        break;
+                    }
+                    // Zero-byte read: wait for data without holding a block (memory per idle or slowloris connection).
+                    if (!WaitReadable(out ready))
+                    {
+                        return;
+                    }
+                }
+                if (ready < 0)
                 {
                     RecordFailure(receiving: true);
                     break;
                 }
+                ready = NotWaited;
                 byte[] block = _block = Pool.Rent();
                 int have = 0;
                 if (!_spill.IsEmpty)
@@ -183,21 +230,29 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 }
             }
         }
-        catch (Exception exception) when (Volatile.Read(ref _aborted) == 0)
+        catch (Exception exception)
+        {
+            KeepError(exception);
+        }
+        EndReceiving(); // not reached when a zero-byte read is pending (the return above)
+    }
+
+    /// <summary>Keeps why the receive side failed; nothing after an abort, whose failed read is the expected result of closing the transport.</summary>
+    private void KeepError(Exception exception)
+    {
+        if (Volatile.Read(ref _aborted) == 0)
         {
             _error = exception;
         }
-        catch
-        {
-            // Aborted: the failed read is the expected result of closing the transport.
-        }
-        finally
-        {
-            ReturnBlock();
-            _spill.Release(Pool);
-            Abort();
-            Release();
-        }
+    }
+
+    /// <summary>The receive side is done: gives back what it holds, closes the transport and drops its reference.</summary>
+    private void EndReceiving()
+    {
+        ReturnBlock();
+        _spill.Release(Pool);
+        Abort();
+        Release();
     }
 
     private bool TryAddReference()

@@ -30,6 +30,8 @@ internal sealed class SocketConnection : DuplexConnection
 
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _receive.ReceiveAsync(_socket, buffer);
 
+    protected override bool WaitReadable(out int ready) => _receive.WaitReadable(_socket, this, out ready);
+
     // One send at a time (the queue's send right), so _sendError has one writer. Most sends complete at once: no box then.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     protected override async ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer)
@@ -57,6 +59,6 @@ internal sealed class SocketConnection : DuplexConnection
 
     protected override void CloseTransport() => _socket.Dispose();
 
-    // The receive loop has ended: its operation runs no more.
+    // The receive side has ended: its operation runs no more.
     protected override void OnReleased() => Output.Buffers.SocketOperations.Return(_receive);
 }

@@ -17,6 +17,9 @@ namespace Engine.Transports;
 internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<int>
 {
     private ManualResetValueTaskSourceCore<int> _source;
+    // A zero-byte read's connection, called back instead of completing _source: an idle connection then holds no
+    // suspended method waiting on it.
+    private DuplexConnection? _waiter;
 
     // The awaiting code flows its own context; the operation has none to carry.
     public SocketOperation()
@@ -35,6 +38,28 @@ internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<i
         return socket.ReceiveAsync(this) ? new ValueTask<int>(this, _source.Version) : new ValueTask<int>(Outcome());
     }
 
+    /// <summary>
+    /// Waits for readability (a zero-byte read): true when it completed at once, with the outcome in
+    /// <paramref name="ready"/> (0, or -1 when the read failed); else false, and <paramref name="waiter"/>'s
+    /// <see cref="DuplexConnection.OnReadable"/> is called when it completes, on the completing thread.
+    /// </summary>
+    public bool WaitReadable(Socket socket, DuplexConnection waiter, out int ready)
+    {
+        SetBuffer(Memory<byte>.Empty);
+        _waiter = waiter; // before the read starts: its completion may run at once, on another thread
+        if (socket.ReceiveAsync(this))
+        {
+            ready = 0;
+            return false; // nothing here may touch the operation now: the completion owns it
+        }
+        _waiter = null;
+        ready = Outcome();
+        return true;
+    }
+
+    /// <summary>Whether a zero-byte read is pending with a connection to call back (what an idle connection waits in).</summary>
+    internal bool HasWaiter => Volatile.Read(ref _waiter) is not null;
+
     /// <summary>Writes some of <paramref name="buffer"/>: the bytes written, or -1 when the write failed (see <see cref="SocketAsyncEventArgs.SocketError"/>).</summary>
     public ValueTask<int> SendAsync(Socket socket, ReadOnlyMemory<byte> buffer)
     {
@@ -51,7 +76,17 @@ internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<i
     public static ObjectPool<SocketOperation> CreatePool(int maxRetained = 1024) =>
         new DefaultObjectPoolProvider { MaximumRetained = maxRetained }.Create(new Policy());
 
-    protected override void OnCompleted(SocketAsyncEventArgs e) => _source.SetResult(Outcome());
+    protected override void OnCompleted(SocketAsyncEventArgs e)
+    {
+        DuplexConnection? waiter = _waiter;
+        if (waiter is not null)
+        {
+            _waiter = null;
+            waiter.OnReadable(Outcome());
+            return;
+        }
+        _source.SetResult(Outcome());
+    }
 
     int IValueTaskSource<int>.GetResult(short token) => _source.GetResult(token);
 
@@ -69,6 +104,7 @@ internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<i
         public override bool Return(SocketOperation operation)
         {
             operation.SetBuffer(Memory<byte>.Empty); // holds no pooled block while idle
+            operation._waiter = null;
             return true;
         }
     }

@@ -12,6 +12,7 @@ internal sealed class StreamConnection : DuplexConnection
     // Hand-offs only: completed when the stream is released, so the other server can end its request (which is what
     // closes the TCP connection or the HTTP/2 stream). Null for streams taken over with Accept(Stream).
     private readonly TaskCompletionSource? _released;
+    private StreamReadableWait? _readable; // made at the first wait that does not complete at once
 
     public StreamConnection(Stream stream, EndPoint? remoteEndPoint, ConnectionBuffers buffers, bool handedOver = false)
         : base(buffers)
@@ -27,6 +28,8 @@ internal sealed class StreamConnection : DuplexConnection
     public Task Released => _released?.Task ?? Task.CompletedTask;
 
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _stream.ReadAsync(buffer);
+
+    protected override bool WaitReadable(out int ready) => (_readable ??= new(this)).Begin(ReceiveAsync(Memory<byte>.Empty), out ready);
 
     // A stream writes the whole buffer and throws when it fails.
     protected override async ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer)

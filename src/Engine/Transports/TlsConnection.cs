@@ -28,6 +28,7 @@ internal sealed class TlsConnection : DuplexConnection
     private readonly SslServerAuthenticationOptions _options;
     private bool _authenticated;
     private bool _refused;
+    private StreamReadableWait? _readable; // made at the first wait that does not complete at once
 
     public TlsConnection(Socket socket, SslServerAuthenticationOptions options, ConnectionBuffers buffers)
         : base(buffers)
@@ -45,6 +46,8 @@ internal sealed class TlsConnection : DuplexConnection
     // every call: the read after it ends the loop.
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) =>
         _authenticated ? _ssl.ReadAsync(buffer) : _refused ? new(0) : AuthenticateThenReceiveAsync(buffer);
+
+    protected override bool WaitReadable(out int ready) => (_readable ??= new(this)).Begin(ReceiveAsync(Memory<byte>.Empty), out ready);
 
     protected override async ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer)
     {

@@ -100,6 +100,27 @@ public class SocketConnectionTests
         rig.AssertEverythingReturned();
     }
 
+    [Fact]
+    public async Task An_idle_connection_waits_in_its_reads_callback_not_in_a_suspended_method()
+    {
+        using Rig rig = await Rig.StartAsync();
+        (LoopbackPair pair, Handler handler) = (rig.Pair, rig.Handler);
+        await pair.Client.SendAsync(new byte[] { 1, 2, 3 });
+        await handler.WaitForBytesAsync(3);
+
+        // Idle again: the zero-byte read is pending, and what resumes the connection is the read's callback, so no
+        // async method's state (152 B) waits per idle connection. Only a hang fails the wait.
+        SocketOperation read = rig.Operations.First!;
+        Assert.True(SpinWait.SpinUntil(() => read.HasWaiter, Hang), "the idle connection's read has no connection to call back");
+        await pair.Client.SendAsync(new byte[] { 4 });
+        await handler.WaitForBytesAsync(4); // and the callback resumes it
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, handler.Received());
+
+        pair.Client.Shutdown(SocketShutdown.Send);
+        Assert.Null(await handler.Closed.Task.WaitAsync(Hang));
+        rig.AssertEverythingReturned();
+    }
+
     /// <summary>A started SocketConnection on the server end of a loopback pair, with counted pools.</summary>
     private sealed class Rig : IDisposable
     {
@@ -151,11 +172,16 @@ public class SocketConnectionTests
 
         public int Rented => Volatile.Read(ref _rented);
 
+        /// <summary>The first operation rented: the connection's read, held for its life.</summary>
+        public SocketOperation? First { get; private set; }
+
         public override SocketOperation Get()
         {
             Interlocked.Increment(ref _outstanding);
             Interlocked.Increment(ref _rented);
-            return _pool.Get();
+            SocketOperation operation = _pool.Get();
+            First ??= operation;
+            return operation;
         }
 
         public override void Return(SocketOperation operation)

@@ -45,7 +45,10 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         Logger = options.LoggerFactory?.CreateLogger(WebSocketTelemetry.LoggerCategory) ?? NullLogger.Instance;
         // Blocks are retained up to ~64 MiB; beyond that a burst's surplus goes back to the GC.
         Pool = new BlockPool(options.BlockSize, Math.Max(64, (64 << 20) / options.BlockSize));
-        Buffers = new ConnectionBuffers(Pool, SendLists.CreatePool(4096), options.MaxBufferedBytes) { Descriptors = DescriptorBudget.ForProcess() };
+        // Send lists are retained up to the peak in use, as message states are: a broadcast to 10,000 subscribers has as
+        // many queues sending at once, and a pool that kept 4,096 of them made the rest again on every publish (42 B
+        // allocated per delivery there). An idle connection still holds none.
+        Buffers = new ConnectionBuffers(Pool, SendLists.CreatePool(1 << 20), options.MaxBufferedBytes) { Descriptors = DescriptorBudget.ForProcess() };
         // Reassembly buffers for messages that span reads: retained per size class (up to the peak in use) instead of the
         // shared pool, whose small per-core stock runs dry when hundreds of connections are mid-message at once.
         MessageBuffers = ArrayPool<byte>.Create((int)Math.Min(options.MaxMessageSize + 64, 1 << 30), 512);

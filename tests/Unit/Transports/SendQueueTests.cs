@@ -318,4 +318,44 @@ public class SendQueueTests
         queue.Dispose();
         Assert.Equal(0, pool.Outstanding);
     }
+    [Fact]
+    public async Task Ten_thousand_queues_sending_at_once_find_their_lists_in_the_servers_pool_on_every_publish()
+    {
+        // A broadcast to 10,000 subscribers has as many queues holding send lists at once. The server's pool must keep
+        // them all, or every publish makes the surplus again: 42 B allocated per delivery at 10,000 subscribers when it
+        // kept 4,096 (bench/results/sockets-idle-callback).
+        await using var server = new WebSocketServer(new WebSocketServerOptions { Listen = false }, new IdleHandler());
+        SendQueue[] queues = Enumerable.Range(0, 10_000).Select(_ => new SendQueue(server.Buffers)).ToArray();
+        int failures = Publish(server, queues) + Publish(server, queues); // the first makes the lists, the pool keeps them
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        failures += Publish(server, queues);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, failures);
+        Assert.True(allocated == 0, $"{allocated} B allocated by a publish to {queues.Length} queues");
+        Assert.All(queues, queue => Assert.False(queue.HoldsLists)); // all given back
+
+        // One shared frame queued to every queue, then each queue's send completes whole, as a broadcast's flushes do.
+        static int Publish(WebSocketServer server, SendQueue[] queues)
+        {
+            int failures = 0;
+            SharedBuffer frame = server.SharedBuffers.Rent(34);
+            foreach (SendQueue queue in queues)
+            {
+                failures += queue.TryWrite(frame, long.MaxValue) == EnqueueResult.Queued ? 0 : 1;
+            }
+            frame.Release();
+            foreach (SendQueue queue in queues)
+            {
+                failures += queue.TryBeginSend() && queue.OnSent(34) && !queue.TryContinueSend() ? 0 : 1;
+            }
+            return failures;
+        }
+    }
+
+    private sealed class IdleHandler : IWebSocketHandler
+    {
+        public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> payload, MessageType type)
+        {
+        }
+    }
 }

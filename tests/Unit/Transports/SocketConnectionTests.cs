@@ -104,20 +104,20 @@ public class SocketConnectionTests
     public async Task An_idle_connection_waits_in_its_reads_callback_not_in_a_suspended_method()
     {
         using Rig rig = await Rig.StartAsync();
-        (LoopbackPair pair, Handler handler) = (rig.Pair, rig.Handler);
-        await pair.Client.SendAsync(new byte[] { 1, 2, 3 });
-        await handler.WaitForBytesAsync(3);
+        Socket client = rig.Pair.Client;
+        await client.SendAsync(new byte[] { 1, 2, 3 });
+        await rig.Handler.WaitForBytesAsync(3);
 
         // Idle again: the zero-byte read is pending, and what resumes the connection is the read's callback, so no
         // async method's state (152 B) waits per idle connection. Only a hang fails the wait.
         SocketOperation read = rig.Operations.First!;
         Assert.True(SpinWait.SpinUntil(() => read.HasWaiter, Hang), "the idle connection's read has no connection to call back");
-        await pair.Client.SendAsync(new byte[] { 4 });
-        await handler.WaitForBytesAsync(4); // and the callback resumes it
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, handler.Received());
+        await client.SendAsync(new byte[] { 4 });
+        await rig.Handler.WaitForBytesAsync(4); // and the callback resumes it
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, rig.Handler.Received());
 
-        pair.Client.Shutdown(SocketShutdown.Send);
-        Assert.Null(await handler.Closed.Task.WaitAsync(Hang));
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Null(await rig.Handler.Closed.Task.WaitAsync(Hang));
         rig.AssertEverythingReturned();
     }
 

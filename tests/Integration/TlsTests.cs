@@ -265,11 +265,12 @@ public sealed class TlsTests : IDisposable
     private Task<TestServer> StartAsync(SslServerAuthenticationOptions? tls = null, Func<WebSocketServerOptions, WebSocketServerOptions>? configure = null) =>
         TestServer.StartAsync(new EchoHandler(), options =>
         {
-            // TLS runs on the stream path whatever transport the run selects (Epoll is rejected with TLS, Auto picks sockets).
+            // TLS runs on the stream path whatever transport the run selects (the Linux loops are rejected with TLS, Auto
+            // picks sockets).
             options = options with
             {
                 Tls = tls ?? _certificate.ServerOptions(),
-                Transport = options.Transport == TransportKind.Epoll ? TransportKind.Auto : options.Transport,
+                Transport = options.Transport is TransportKind.Epoll or TransportKind.IoUring ? TransportKind.Auto : options.Transport,
             };
             return configure is null ? options : configure(options);
         });

@@ -45,7 +45,7 @@ public static class AllocationBudget
                 // slow operation (64 KiB of non-ASCII text: ~1000 operations per iteration) that shows as a few B/op even
                 // for Utf8.IsValid itself. Anything reported is measured again directly over many more operations.
                 // Three windows, the least counts: an allocation in the code happens on every call (or every Nth) and
-                // shows in each window; a one-off runtime event on this thread does not. One CI run (2026-12-07) saw a
+                // shows in each window; a one-off runtime event on this thread does not. A fresh-clone run (2026-12-07) saw a
                 // single 500 ms window of Utf8 validation over 64 KiB take 98 KB (5.4 B/op) that no other run showed.
                 double confirmed = double.MaxValue;
                 long operations = 0;

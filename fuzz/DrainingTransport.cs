@@ -18,4 +18,8 @@ internal sealed class DrainingTransport(BlockPool pool, Action drain) : Transpor
     protected override void ShutdownSend()
     {
     }
+
+    protected override bool MarkHalfClosed() => !HalfClosed && (HalfClosed = true);
+
+    private bool HalfClosed { get; set; }
 }

@@ -19,16 +19,14 @@ namespace Engine;
 /// frames) and the transport (which moves bytes); what the session reports comes up through <see cref="ISessionHost"/>
 /// and goes on to the handler. Nothing calls back into it from below a second time.
 /// </remarks>
-public sealed class WebSocketConnection : ISessionHost
+public sealed partial class WebSocketConnection : ISessionHost
 {
-    private readonly WebSocketServer _server;
     private readonly WebSocketSession _session;
     private CloseCode _closeCode = CloseCode.AbnormalClosure;
-    private string _closeReason = "";
     private bool _opened;
     private bool _compressed;
     private byte _ended; // a byte, not an int: the object is 8 bytes smaller (memory per idle connection)
-    private List<string>? _subscriptions;
+    private Extras? _extras; // channels joined and a close reason, made at the first need (WebSocketConnection.Extras.cs)
     private bool _reserved;
 
     // Links of the server's ConnectionRegistry (intrusive: no node object per connection). Guarded by the registry's lock.
@@ -36,9 +34,8 @@ public sealed class WebSocketConnection : ISessionHost
     internal WebSocketConnection? RegistryNext;
     internal bool IsRegistered;
 
-    internal WebSocketConnection(WebSocketServer server, long id, WebSocketSession session)
+    internal WebSocketConnection(long id, WebSocketSession session)
     {
-        _server = server;
         Id = id;
         _session = session;
     }
@@ -47,13 +44,9 @@ public sealed class WebSocketConnection : ISessionHost
     // one reference less per connection (memory per idle connection).
     private TransportConnection Transport => (TransportConnection)_session.Output;
 
-    // Guards the subscription list (rare operations). The session object is internal and never locked elsewhere, so it
-    // serves as the monitor and each connection saves a lock object (memory per idle connection). Not the transport:
-    // that is its send queue, which locks itself on every write.
-    private object SubscriptionLock => _session;
-
     /// <summary>The server this connection belongs to (for example to reach its <see cref="WebSocketServer.PubSub"/>).</summary>
-    public WebSocketServer Server => _server;
+    /// <remarks>Reached through the session's per-server settings, not a field of each connection (memory per idle connection).</remarks>
+    public WebSocketServer Server => (WebSocketServer)_session.Settings.Owner!;
 
     /// <summary>A number unique within the server.</summary>
     public long Id { get; }
@@ -86,10 +79,11 @@ public sealed class WebSocketConnection : ISessionHost
         {
             return SendStatus.Closed;
         }
-        EnqueueResult result = _session.Send(payload, type, _server.Options.MaxBufferedBytes);
+        WebSocketServer server = Server;
+        EnqueueResult result = _session.Send(payload, type, server.Options.MaxBufferedBytes);
         if (result == EnqueueResult.Queued)
         {
-            _server.Metrics.Sent(1, payload.Length); // the application's bytes, not the compressed ones
+            server.Metrics.Sent(1, payload.Length); // the application's bytes, not the compressed ones
         }
         return Complete(result);
     }
@@ -103,8 +97,8 @@ public sealed class WebSocketConnection : ISessionHost
         }
         if (result == EnqueueResult.OverLimit)
         {
-            _server.Metrics.Dropped(1);
-            SlowConsumerPolicy policy = _server.Options.SlowConsumerPolicy;
+            Server.Metrics.Dropped(1);
+            SlowConsumerPolicy policy = Server.Options.SlowConsumerPolicy;
             if (policy != SlowConsumerPolicy.FailSend)
             {
                 Close(policy == SlowConsumerPolicy.ClosePolicyViolation ? CloseCode.PolicyViolation : CloseCode.TryAgainLater, "slow consumer");
@@ -145,12 +139,12 @@ public sealed class WebSocketConnection : ISessionHost
         {
             throw new ArgumentOutOfRangeException(nameof(code), code, "not a close code that may be sent");
         }
-        if (!_session.Close(code, reason, _server.Clock()))
+        if (!_session.Close(code, reason, Server.Clock()))
         {
             return false;
         }
         _closeCode = code;
-        _closeReason = reason;
+        CloseReason = reason;
         return true;
     }
 
@@ -181,39 +175,7 @@ public sealed class WebSocketConnection : ISessionHost
         {
             return SendStatus.Closed;
         }
-        return Complete(_session.SendShared(frame, _server.Options.MaxBufferedBytes));
-    }
-
-    /// <summary>Records <paramref name="channel"/> as joined; false when it already was.</summary>
-    internal bool TryAddSubscription(string channel)
-    {
-        lock (SubscriptionLock)
-        {
-            if (_subscriptions?.Contains(channel) == true)
-            {
-                return false;
-            }
-            (_subscriptions ??= new List<string>()).Add(channel);
-            return true;
-        }
-    }
-
-    internal void RemoveSubscription(string channel)
-    {
-        lock (SubscriptionLock)
-        {
-            _subscriptions?.Remove(channel);
-        }
-    }
-
-    internal List<string> TakeSubscriptions()
-    {
-        lock (SubscriptionLock)
-        {
-            List<string> taken = _subscriptions ?? [];
-            _subscriptions = null;
-            return taken;
-        }
+        return Complete(_session.SendShared(frame, Server.Options.MaxBufferedBytes));
     }
 
     /// <summary>Server shutdown: 1001 to open connections, abort those still in the handshake.</summary>
@@ -233,14 +195,15 @@ public sealed class WebSocketConnection : ISessionHost
         {
             return;
         }
-        _server.PubSub.RemoveAll(this);
+        WebSocketServer server = Server;
+        server.PubSub.RemoveAll(this);
         if (_reserved)
         {
-            _server.ReleaseConnection();
+            server.ReleaseConnection();
         }
         if (error is not null)
         {
-            ServerLog.TransportError(_server.Logger, Id, error);
+            ServerLog.TransportError(server.Logger, Id, error);
         }
         if (error is not null && _opened)
         {
@@ -248,16 +211,16 @@ public sealed class WebSocketConnection : ISessionHost
         }
         if (_opened)
         {
-            _server.Metrics.Closed(_closeCode);
-            ServerLog.ConnectionClosed(_server.Logger, Id, (int)_closeCode, _closeReason);
-            InvokeSafely(static (h, c, _) => h.OnClose(c, c._closeCode, c._closeReason), null, "OnClose");
+            server.Metrics.Closed(_closeCode);
+            ServerLog.ConnectionClosed(server.Logger, Id, (int)_closeCode, CloseReason);
+            InvokeSafely(static (h, c, _) => h.OnClose(c, c._closeCode, c.CloseReason), null, "OnClose");
         }
-        _server.OnConnectionEnded(this);
+        server.OnConnectionEnded(this);
     }
 
     UpgradeDecision ISessionHost.OnUpgrade(ReadOnlySpan<byte> buffer, in HttpRequestHead head)
     {
-        UpgradeDecision decision = _server.DecideUpgrade(new RequestHead(buffer, in head, this), Id);
+        UpgradeDecision decision = Server.DecideUpgrade(new RequestHead(buffer, in head, this), Id);
         if (decision.IsAccepted)
         {
             Adopt(decision);
@@ -277,26 +240,26 @@ public sealed class WebSocketConnection : ISessionHost
     {
         try
         {
-            return _server.Handler.OnHttpRequest(new RequestHead(buffer, in head, this));
+            return Server.Handler.OnHttpRequest(new RequestHead(buffer, in head, this));
         }
         catch (Exception exception)
         {
-            ServerLog.HandlerFailed(_server.Logger, "OnHttpRequest", Id, exception);
+            ServerLog.HandlerFailed(Server.Logger, "OnHttpRequest", Id, exception);
             throw;
         }
     }
 
-    void ISessionHost.OnHandshakeRejected(int status, HandshakeRejection reason) => _server.OnHandshakeRejected(this, null, status, reason);
+    void ISessionHost.OnHandshakeRejected(int status, HandshakeRejection reason) => Server.OnHandshakeRejected(this, null, status, reason);
 
     void ISessionHost.OnProtocolError(ProtocolError error) =>
-        ServerLog.ProtocolError(_server.Logger, Id, error.Describe(), (int)error.ToCloseCode());
+        ServerLog.ProtocolError(Server.Logger, Id, error.Describe(), (int)error.ToCloseCode());
 
     void ISessionHost.OnOpen()
     {
         _compressed = _session.Deflate is not null;
         _opened = true;
-        _server.Metrics.Opened();
-        ILogger logger = _server.Logger;
+        Server.Metrics.Opened();
+        ILogger logger = Server.Logger;
         if (logger.IsEnabled(LogLevel.Debug))
         {
             ServerLog.ConnectionOpened(logger, Id, RemoteEndPoint, Subprotocol);
@@ -306,21 +269,22 @@ public sealed class WebSocketConnection : ISessionHost
 
     void ISessionHost.OnMessage(ReadOnlySpan<byte> payload, MessageType type, bool endOfMessage)
     {
-        _server.Metrics.Received(payload.Length, endOfMessage);
+        WebSocketServer server = Server;
+        server.Metrics.Received(payload.Length, endOfMessage);
         try
         {
-            if (_server.Options.MessageDelivery == MessageDelivery.Whole)
+            if (server.Options.MessageDelivery == MessageDelivery.Whole)
             {
-                _server.Handler.OnMessage(this, payload, type);
+                server.Handler.OnMessage(this, payload, type);
             }
             else
             {
-                _server.Handler.OnMessageFragment(this, payload, type, endOfMessage);
+                server.Handler.OnMessageFragment(this, payload, type, endOfMessage);
             }
         }
         catch (Exception exception)
         {
-            OnHandlerFailed(exception, _server.Options.MessageDelivery == MessageDelivery.Whole ? "OnMessage" : "OnMessageFragment");
+            OnHandlerFailed(exception, server.Options.MessageDelivery == MessageDelivery.Whole ? "OnMessage" : "OnMessageFragment");
         }
     }
 
@@ -330,7 +294,7 @@ public sealed class WebSocketConnection : ISessionHost
         if (_closeCode == CloseCode.AbnormalClosure)
         {
             _closeCode = code;
-            _closeReason = Encoding.UTF8.GetString(reason);
+            CloseReason = Encoding.UTF8.GetString(reason);
         }
     }
 
@@ -341,20 +305,20 @@ public sealed class WebSocketConnection : ISessionHost
             ((ISessionHost)this).OnHandshakeRejected(0, HandshakeRejection.Timeout);
         }
         string reason = timeout.Describe();
-        ServerLog.ConnectionTimedOut(_server.Logger, Id, reason);
+        ServerLog.ConnectionTimedOut(Server.Logger, Id, reason);
         if (_closeCode == CloseCode.AbnormalClosure)
         {
-            _closeReason = reason;
+            CloseReason = reason;
         }
         Transport.Abort();
     }
 
     private void OnHandlerFailed(Exception exception, string callback)
     {
-        ServerLog.HandlerFailed(_server.Logger, callback, Id, exception);
+        ServerLog.HandlerFailed(Server.Logger, callback, Id, exception);
         try
         {
-            _server.Handler.OnError(this, exception);
+            Server.Handler.OnError(this, exception);
         }
         catch (Exception)
         {
@@ -367,7 +331,7 @@ public sealed class WebSocketConnection : ISessionHost
     {
         try
         {
-            callback(_server.Handler, this, argument);
+            callback(Server.Handler, this, argument);
         }
         catch (Exception exception)
         {

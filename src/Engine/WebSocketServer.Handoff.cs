@@ -123,10 +123,10 @@ public sealed partial class WebSocketServer
         }
         var transport = new StreamConnection(stream, handoff.RemoteEndPoint, Buffers, handedOver: true);
         var session = new WebSocketSession(transport.Output);
-        var connection = new WebSocketConnection(this, handoff.Id, session);
+        var connection = new WebSocketConnection(handoff.Id, session);
         connection.Adopt(answer.Decision);
+        session.StartOpen(connection, _settings, answer, Clock()); // first: the connection reaches this server through its session
         _connections.Add(connection);
-        session.StartOpen(connection, _settings, answer, Clock());
         transport.Start(session, () => session.Open(Clock()));
         if (State >= ServerState.Stopping)
         {

@@ -55,7 +55,7 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         // The clock is read at call time: Clock is an init property, set after this constructor.
         Wheel = new TimerWheel((long)options.TimerResolution.TotalMilliseconds, 1024, Clock(),
             exception => ServerLog.TimerCallbackFailed(Logger, exception));
-        _settings = SessionSettingsFrom(options) with { Clock = () => Clock(), MessageBuffers = MessageBuffers, Wheel = Wheel };
+        _settings = SessionSettingsFrom(options) with { Clock = () => Clock(), MessageBuffers = MessageBuffers, Wheel = Wheel, Owner = this };
         // Pub/sub frames: a holder per frame in flight, most of them holding a block, so retained up to as many as blocks.
         SharedBuffers = new SharedBufferPool(Pool, MessageBuffers, Math.Max(64, (64 << 20) / options.BlockSize));
         PubSub = new PubSub(this, options.PubSubShards);
@@ -323,9 +323,9 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         // must never serve another connection. Its buffers are pooled instead, and an allocation per connection is noise
         // next to the accept.
         var session = new WebSocketSession(transport.Output);
-        var connection = new WebSocketConnection(this, id, session);
+        var connection = new WebSocketConnection(id, session);
+        session.Start(connection, _settings, Clock()); // first: the connection reaches this server through its session
         _connections.Add(connection);
-        session.Start(connection, _settings, Clock());
         transport.Start(session);
         if (State >= ServerState.Stopping)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using Engine;
 using Engine.Protocol;
+using Engine.Session;
 
 namespace Engine.Tests.Integration;
 
@@ -24,6 +25,7 @@ public sealed class LifecycleTests
 
         await server.AssertDrainedAsync();
         Assert.Equal([(CloseCode)4001], handler.Closes.ToArray());
+        Assert.Equal(["requested"], handler.Reasons.ToArray()); // ours, sent first: the client's 1000 does not replace it
         Assert.Equal(SendStatus.Closed, handler.LastConnection!.Send("late"u8, MessageType.Text));
     }
 
@@ -38,6 +40,23 @@ public sealed class LifecycleTests
         }
         await server.AssertDrainedAsync();
         Assert.Equal([CloseCode.AbnormalClosure], handler.Closes.ToArray());
+        Assert.Equal([""], handler.Reasons.ToArray());
+    }
+
+    [Fact]
+    public async Task The_peers_close_reason_reaches_the_handler_and_an_open_connection_holds_no_side_object_until_then()
+    {
+        var handler = new RecordingHandler();
+        await using var server = await TestServer.StartAsync(handler);
+        using var client = new ClientWebSocket();
+        await client.ConnectAsync(server.Uri, CancellationToken.None);
+        WebSocketConnection connection = await handler.Opened.Task;
+        Assert.False(connection.HoldsExtras); // memory per idle connection: the reason's place is made when one comes
+
+        await client.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+        await server.AssertDrainedAsync();
+        Assert.Equal([CloseCode.NormalClosure], handler.Closes.ToArray());
+        Assert.Equal(["bye"], handler.Reasons.ToArray());
     }
 
     [Fact]
@@ -65,6 +84,7 @@ public sealed class LifecycleTests
         Assert.InRange(elapsed.TotalMilliseconds, 495, 3000);
         await server.AssertDrainedAsync();
         Assert.Equal([CloseCode.AbnormalClosure], handler.Closes.ToArray());
+        Assert.Equal([SessionTimeout.Heartbeat.Describe()], handler.Reasons.ToArray());
     }
 
     [Fact]
@@ -176,6 +196,7 @@ public sealed class LifecycleTests
     {
         public CloseCode? CloseOnMessage;
         public readonly ConcurrentQueue<CloseCode> Closes = new();
+        public readonly ConcurrentQueue<string> Reasons = new();
         public readonly TaskCompletionSource<WebSocketConnection> Opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public WebSocketConnection? LastConnection;
 
@@ -193,6 +214,10 @@ public sealed class LifecycleTests
             }
         }
 
-        public void OnClose(WebSocketConnection connection, CloseCode code, string reason) => Closes.Enqueue(code);
+        public void OnClose(WebSocketConnection connection, CloseCode code, string reason)
+        {
+            Closes.Enqueue(code);
+            Reasons.Enqueue(reason);
+        }
     }
 }

@@ -99,6 +99,7 @@ public sealed class PubSubTests
         PubSub pubsub = server.Server.PubSub;
 
         Assert.True(pubsub.Subscribe(connection, "a"));
+        Assert.True(connection.HoldsExtras); // where the joined channels are kept, made at the first join
         Assert.False(pubsub.Subscribe(connection, "a"));
         Assert.True(pubsub.Unsubscribe(connection, "a"));
         Assert.Equal(0, pubsub.Publish("a", "x"u8, MessageType.Text));

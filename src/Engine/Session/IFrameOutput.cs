@@ -17,6 +17,18 @@ internal interface IFrameOutput
     bool IsCompleted { get; }
 
     /// <summary>
+    /// Remembers how many bytes are buffered now, so that <see cref="DrainedSinceMark"/> can tell later whether the
+    /// output is draining (the close handshake waits behind a backlog only while it drains).
+    /// </summary>
+    void MarkBacklog();
+
+    /// <summary>
+    /// Whether bytes are still buffered and fewer than at the last <see cref="MarkBacklog"/>. The mark is forgotten once
+    /// nothing is buffered (then there is nothing to drain: false).
+    /// </summary>
+    bool DrainedSinceMark { get; }
+
+    /// <summary>
     /// Appends <paramref name="header"/> then <paramref name="body"/> as one unit. Refused once completed, or when
     /// <paramref name="limit"/> would be passed (an empty output takes any one write; replies written during the
     /// transport's own receive batch are never refused). <paramref name="final"/>: nothing may follow.

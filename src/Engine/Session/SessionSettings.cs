@@ -31,6 +31,12 @@ internal sealed record SessionSettings(
     /// </summary>
     public Microsoft.Extensions.ObjectPool.ObjectPool<MessageInProgress> Messages { get; init; } = MessageInProgress.CreatePool(1 << 20);
 
+    /// <summary>
+    /// The layer above's per-server object (the server), which its connections reach through their session instead of
+    /// holding a reference each (memory per idle connection). The session never reads it.
+    /// </summary>
+    public object? Owner { get; init; }
+
     /// <summary>Where messages that span reads are assembled (the server's pool; shared by its sessions, not held by each).</summary>
     public System.Buffers.ArrayPool<byte> MessageBuffers { get; init; } = System.Buffers.ArrayPool<byte>.Shared;
 }

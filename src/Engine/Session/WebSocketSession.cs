@@ -31,11 +31,6 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private int _pongDeadline;
     private int _lastReceive;
 
-    // Bytes queued ahead of (and with) our close frame when the close deadline was last armed, capped at int.MaxValue
-    // (4 B, not 8: with the fields above the session is 104 B). A queue above 2 GiB that does not fall below the cap
-    // within a close timeout counts as making no progress.
-    private int _closeBacklog;
-
     // The transport ended while Receive was on the stack (a callback aborted the connection): released once it unwinds.
     private bool _receiving;
     private bool _releaseDeferred;
@@ -48,6 +43,9 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
 
     /// <summary>Where this session's frames go (its transport's send queue): the facade reaches its transport through it.</summary>
     public IFrameOutput Output => _output;
+
+    /// <summary>The per-server settings this session was started with (null until then).</summary>
+    public SessionSettings Settings => _settings;
 
     /// <summary>Starts serving a connection: per-server limits, pools and the timer wheel in <paramref name="settings"/>.</summary>
     public void Start(ISessionHost host, SessionSettings settings, long nowMs)
@@ -121,8 +119,9 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
                     // The peer cannot answer a close frame it has not received: while the frames queued ahead of it are
                     // still draining, the wait restarts (a slow reader gets every accepted message, then the close).
                     // A queue that made no progress in a whole close timeout ends the connection as before.
-                    long backlog = _output.BufferedBytes;
-                    if (backlog > 0 && backlog < Volatile.Read(ref _closeBacklog))
+                    // The bytes queued ahead of (and with) our close frame are marked in the output each time the deadline is
+                    // armed (kept there while bytes are queued: memory per idle connection).
+                    if (_output.DrainedSinceMark)
                     {
                         ArmCloseDeadline(nowMs);
                         return;
@@ -242,7 +241,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private void ArmCloseDeadline(long nowMs)
     {
         long deadline = nowMs + _settings.CloseTimeoutMs;
-        Volatile.Write(ref _closeBacklog, (int)Math.Min(_output.BufferedBytes, int.MaxValue));
+        _output.MarkBacklog();
         Volatile.Write(ref _handshakeOrCloseDeadline, ClockStamp.Of(deadline));
         _settings.Wheel.Schedule(this, deadline);
     }

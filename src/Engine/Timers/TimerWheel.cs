@@ -8,6 +8,11 @@ namespace Engine.Timers;
 /// </summary>
 internal sealed class TimerWheel
 {
+    // How far out an entry is held: its 32-bit due tick is compared wrap-safe, so it must stay well inside 2^31 ticks
+    // (at the finest resolution, 1 ms, this is 12 days; the sessions' deadlines are at most 24 days, and one further
+    // out fires here, finds its deadline not reached and schedules itself again).
+    internal const long Horizon = 1L << 30;
+
     private readonly TimerEntry?[] _slots;
     private readonly int _mask;
     private readonly long _tickMs;
@@ -50,9 +55,9 @@ internal sealed class TimerWheel
         lock (_lock)
         {
             Unlink(entry);
-            // Round up: an entry never fires before its deadline.
-            long tick = Math.Max((dueMs + _tickMs - 1) / _tickMs, _currentTick + 1);
-            entry.DueTick = tick;
+            // Round up: an entry never fires before its deadline (only at the horizon, to be scheduled again).
+            long tick = Math.Clamp((dueMs + _tickMs - 1) / _tickMs, _currentTick + 1, _currentTick + Horizon);
+            entry.DueTick = (int)tick;
             int slot = (int)(tick & _mask);
             entry.Previous = null;
             entry.Next = _slots[slot];
@@ -81,13 +86,14 @@ internal sealed class TimerWheel
         {
             // After a long pause, one lap covers every slot; entries further out stay for their own round.
             long last = Math.Min(target, _currentTick + _slots.Length);
+            int reached = (int)target;
             for (long tick = _currentTick + 1; tick <= last; tick++)
             {
                 TimerEntry? entry = _slots[(int)(tick & _mask)];
                 while (entry is not null)
                 {
                     TimerEntry? next = entry.Next;
-                    if (entry.DueTick <= target)
+                    if (unchecked(entry.DueTick - reached) <= 0) // wrap-safe: due at or before the target
                     {
                         Unlink(entry);
                         _expired.Add(entry);
@@ -130,17 +136,19 @@ internal sealed class TimerWheel
 
     private void Unlink(TimerEntry entry)
     {
-        if (entry.DueTick == TimerEntry.Unscheduled)
-        {
-            return;
-        }
+        // In a slot: second or later in its list (a previous entry), or first (the slot's head).
+        int slot = entry.DueTick & _mask;
         if (entry.Previous is not null)
         {
             entry.Previous.Next = entry.Next;
         }
+        else if (_slots[slot] == entry)
+        {
+            _slots[slot] = entry.Next;
+        }
         else
         {
-            _slots[(int)(entry.DueTick & _mask)] = entry.Next;
+            return; // in no slot
         }
         if (entry.Next is not null)
         {
@@ -148,7 +156,6 @@ internal sealed class TimerWheel
         }
         entry.Previous = null;
         entry.Next = null;
-        entry.DueTick = TimerEntry.Unscheduled;
         _scheduled--;
     }
 }

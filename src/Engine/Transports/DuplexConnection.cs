@@ -29,11 +29,14 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     // The receive side and a running flush each hold one reference; the last one out tears down.
     private int _references = 1;
     private Exception? _error;
+    private byte _halfClosed;
 
     protected DuplexConnection(ConnectionBuffers buffers)
         : base(buffers)
     {
     }
+
+    protected sealed override bool MarkHalfClosed() => Interlocked.Exchange(ref _halfClosed, (byte)1) == 0;
 
     /// <summary>Whether the descriptor was taken from the server's budget (the accept loop's), to be given back at the close.</summary>
     public bool CountsDescriptor { get; init; }

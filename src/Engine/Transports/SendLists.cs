@@ -26,6 +26,12 @@ internal sealed class SendLists
     public SendQueue.DrainWaiter? DrainWaiter;
 
     /// <summary>
+    /// Bytes buffered at the queue's last <see cref="SendQueue.MarkBacklog"/>, here because it is asked only while bytes
+    /// are buffered, which is while the lists are held: an idle connection pays nothing for it.
+    /// </summary>
+    public long BacklogMark;
+
+    /// <summary>
     /// What the transport holds for the send in the kernel (io_uring: a pin or a rented msghdr block), here because the
     /// sender holds the lists for exactly as long as a send is in flight: an idle connection pays nothing for it.
     /// </summary>
@@ -63,6 +69,7 @@ internal sealed class SendLists
         {
             lists.PendingCount = lists.InFlightCount = lists.InFlightIndex = 0;
             lists.DrainWaiter = null;
+            lists.BacklogMark = 0;
             lists.SendMemory = default; // the transport gave it back when its send completed
             return lists.Pending.Length <= MaxPooledLength && lists.InFlight.Length <= MaxPooledLength;
         }

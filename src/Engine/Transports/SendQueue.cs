@@ -164,6 +164,31 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     {
     }
 
+    /// <inheritdoc/>
+    public void MarkBacklog()
+    {
+        using (Hold())
+        {
+            if (_lists is { } lists)
+            {
+                lists.BacklogMark = Interlocked.Read(ref _buffered);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool DrainedSinceMark
+    {
+        get
+        {
+            using (Hold())
+            {
+                long buffered = Interlocked.Read(ref _buffered);
+                return buffered > 0 && _lists is { } lists && buffered < lists.BacklogMark;
+            }
+        }
+    }
+
     /// <summary>
     /// Completes when <see cref="BufferedBytes"/> is at or below <paramref name="bytes"/> (at once if it already is);
     /// fails with <see cref="InvalidOperationException"/> when the connection ends first. One waiter at a time.

@@ -89,6 +89,10 @@ internal sealed class FakeTransport(BlockPool pool) : TransportConnection(new Co
     protected override void ShutdownSend()
     {
     }
+
+    protected override bool MarkHalfClosed() => !HalfClosed && (HalfClosed = true);
+
+    private bool HalfClosed { get; set; }
 }
 
 internal readonly record struct ServerFrame(bool Fin, byte Rsv, Opcode Opcode, byte[] Payload)

@@ -213,6 +213,47 @@ public class TimerWheelTests
         Assert.Equal(1, wheel.Advance(2_600));
     }
 
+    [Theory]
+    [InlineData(int.MaxValue - 5L)] // the 32-bit due tick wraps from positive to negative: b's reads as long past
+    [InlineData((1L << 32) + (1L << 31) - 5)] // the same on a later lap of the 32-bit count
+    [InlineData(uint.MaxValue - 5L)] // from -1 to 0
+    public void Ticks_past_the_32_bit_wrap_fire_in_order_and_cancel(long startTick)
+    {
+        long start = startTick * Tick;
+        var wheel = new TimerWheel(Tick, slotCount: 8, nowMs: start);
+        Probe a = new("a"), b = new("b"), c = new("c"), d = new("d");
+        wheel.Schedule(a, start + 2 * Tick);
+        wheel.Schedule(b, start + 10 * Tick); // a's slot, one lap later: walked at a's tick, and must stay
+        wheel.Schedule(c, start + 4 * Tick);
+        wheel.Schedule(d, start + 6 * Tick);
+        wheel.Cancel(d);
+        Assert.Equal(3, wheel.Scheduled);
+        Assert.Equal(0, wheel.Advance(start + Tick));
+        Assert.Equal(1, wheel.Advance(start + 3 * Tick));
+        Assert.Equal(1, wheel.Advance(start + 5 * Tick));
+        Assert.Equal(0, wheel.Advance(start + 10 * Tick - 1));
+        Assert.Equal(1, wheel.Advance(start + 10 * Tick));
+        Assert.Equal([start + 3 * Tick], a.Fired);
+        Assert.Equal([start + 10 * Tick], b.Fired);
+        Assert.Equal([start + 5 * Tick], c.Fired);
+        Assert.Empty(d.Fired);
+        Assert.Equal(0, wheel.Scheduled);
+    }
+
+    [Fact]
+    public void An_entry_beyond_the_horizon_fires_there_and_never_early_on_a_wrapped_comparison()
+    {
+        // Its 32-bit tick is compared wrap-safe, so it is held at most 2^30 ticks out: beyond, it fires at the horizon
+        // (its owner finds its deadline not reached and schedules again) instead of looking due at once.
+        var wheel = new TimerWheel(1, slotCount: 8, nowMs: 0);
+        var probe = new Probe();
+        wheel.Schedule(probe, 3L << 31); // 6 * 2^30 ms: its low 32 bits would read as long past
+        Assert.Equal(0, wheel.Advance(1_000));
+        Assert.Equal(0, wheel.Advance(TimerWheel.Horizon - 1));
+        Assert.Equal(1, wheel.Advance(TimerWheel.Horizon));
+        Assert.Equal([TimerWheel.Horizon], probe.Fired);
+    }
+
     [Fact]
     public void A_deadline_already_past_fires_on_the_next_tick()
     {

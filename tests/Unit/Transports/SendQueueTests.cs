@@ -98,6 +98,35 @@ public class SendQueueTests
     }
 
     [Fact]
+    public void A_backlog_mark_tells_whether_the_queue_drained_since_and_is_forgotten_once_it_is_empty()
+    {
+        var pool = new BlockPool(BlockSize, 16);
+        var queue = new SendQueue(new ConnectionBuffers(pool, SendLists.CreatePool(4), long.MaxValue));
+        queue.MarkBacklog(); // nothing buffered: nothing to drain
+        Assert.False(queue.DrainedSinceMark);
+        Write(queue, Opcode.Binary, new byte[1_000], long.MaxValue);
+        queue.MarkBacklog();
+        Assert.False(queue.DrainedSinceMark); // no progress yet
+        Assert.True(queue.TryBeginSend());
+        Assert.False(queue.OnSent(300));
+        Assert.True(queue.DrainedSinceMark);
+        queue.MarkBacklog(); // marked again: progress counts from here
+        Assert.False(queue.DrainedSinceMark);
+        Assert.False(queue.OnSent(300));
+        Assert.True(queue.DrainedSinceMark);
+        Assert.True(queue.OnSent(1_004 - 600)); // the rest of the frame (4 B of header)
+        Assert.False(queue.TryContinueSend());
+        Assert.False(queue.HoldsLists);
+        Assert.False(queue.DrainedSinceMark); // nothing buffered
+
+        // The mark went back with the lists: a later backlog is not measured against it.
+        Write(queue, Opcode.Binary, new byte[1_000], long.MaxValue);
+        Assert.True(queue.TryBeginSend());
+        Assert.False(queue.OnSent(300));
+        Assert.False(queue.DrainedSinceMark);
+    }
+
+    [Fact]
     public void The_send_lists_are_held_only_while_bytes_are_queued_and_go_back_to_the_pool()
     {
         var pool = new BlockPool(BlockSize, 16);

@@ -14,10 +14,13 @@ internal abstract unsafe class LinuxConnection : TransportConnection
 {
     private const int Posted = 1;
     private const int AbortRequested = 2;
+    private const int ClosedBit = 4;
+    private const int HalfClosedBit = 8;
 
     private readonly PeerAddress _peer;
     private ReceiveSpill _spill;
-    // Mail from other threads, as bits: a flush or an abort posted to the loop (one int, not two: memory per idle connection).
+    // Mail from other threads, as bits: a flush or an abort posted to the loop; and the connection's ends, closed and
+    // half-closed (one int, not two ints and two flags: with the padding they took, 8 B per idle connection).
     private int _mail;
 
     protected LinuxConnection(int fd, int slot, PeerAddress peer, ConnectionBuffers buffers)
@@ -38,8 +41,8 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     /// <summary>Whether bytes of an earlier read are kept for the next (none once the connection has ended: the fuzz target checks).</summary>
     internal bool HoldsKeptBytes => !_spill.IsEmpty;
 
-    /// <summary>Set once the connection is dropped: nothing more is read or sent.</summary>
-    protected bool Closed { get; private set; }
+    /// <summary>Set once the connection is dropped: nothing more is read or sent. Written on the loop thread only.</summary>
+    protected bool Closed => (Volatile.Read(ref _mail) & ClosedBit) != 0;
 
     /// <summary>Whether the caller is this connection's loop thread.</summary>
     protected abstract bool OnLoopThread { get; }
@@ -98,15 +101,9 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     protected abstract void Close(Exception? error);
 
     /// <summary>Marks the connection closed; false when it already was.</summary>
-    protected bool TryMarkClosed()
-    {
-        if (Closed)
-        {
-            return false;
-        }
-        Closed = true;
-        return true;
-    }
+    protected bool TryMarkClosed() => (Interlocked.Or(ref _mail, ClosedBit) & ClosedBit) == 0;
+
+    protected sealed override bool MarkHalfClosed() => (Interlocked.Or(ref _mail, HalfClosedBit) & HalfClosedBit) == 0;
 
     /// <summary>
     /// Puts the bytes kept from the last read in front of <paramref name="read"/>, in <paramref name="scratch"/> (large

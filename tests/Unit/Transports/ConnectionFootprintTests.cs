@@ -16,9 +16,9 @@ public sealed class ConnectionFootprintTests
 {
     public static TheoryData<Type, int> Budgets => new()
     {
-        { typeof(UringConnection), 112 }, // each transport includes its send queue (48 B standalone)
-        { typeof(EpollConnection), 112 },
-        { typeof(SocketConnection), 144 },
+        { typeof(UringConnection), 104 }, // each transport includes its send queue (48 B standalone)
+        { typeof(EpollConnection), 104 },
+        { typeof(SocketConnection), 136 },
         { typeof(SendQueue), 48 },
         { typeof(WebSocketSession), 96 },
         { typeof(WebSocketConnection), 80 },

@@ -1,6 +1,7 @@
 namespace Engine;
 
-// What few connections need, apart from the fields every one holds: the channels it joined and a close reason.
+// What few connections need, apart from the fields every one holds: the channels it joined, a close reason, and a
+// subprotocol the server could not number.
 public sealed partial class WebSocketConnection
 {
     // Guards the subscription list (rare operations). The session object is internal and never locked elsewhere, so it
@@ -14,6 +15,7 @@ public sealed partial class WebSocketConnection
     {
         public List<string>? Subscriptions;
         public string CloseReason = "";
+        public string? Subprotocol; // only when the server's table of names is full
     }
 
     /// <summary>Whether this connection has made its side object (tests: an open, idle connection has none).</summary>

@@ -28,6 +28,7 @@ public sealed partial class WebSocketConnection : ISessionHost
     private byte _ended; // a byte, not an int: the object is 8 bytes smaller (memory per idle connection)
     private Extras? _extras; // channels joined and a close reason, made at the first need (WebSocketConnection.Extras.cs)
     private bool _reserved;
+    private byte _subprotocol; // a number of the server's SubprotocolNames (memory per idle connection); 0: none, or in the side object
 
     // Links of the server's ConnectionRegistry (intrusive: no node object per connection). Guarded by the registry's lock.
     internal WebSocketConnection? RegistryPrevious;
@@ -55,7 +56,7 @@ public sealed partial class WebSocketConnection : ISessionHost
     public EndPoint? RemoteEndPoint => Transport.RemoteEndPoint;
 
     /// <summary>The subprotocol agreed in the handshake, or null.</summary>
-    public string? Subprotocol { get; private set; }
+    public string? Subprotocol => _subprotocol != 0 ? Server.Subprotocols[_subprotocol] : Volatile.Read(ref _extras)?.Subprotocol;
 
     /// <summary>Free for the application (for example the authenticated user).</summary>
     public object? UserState { get; set; }
@@ -223,16 +224,23 @@ public sealed partial class WebSocketConnection : ISessionHost
         UpgradeDecision decision = Server.DecideUpgrade(new RequestHead(buffer, in head, this), Id);
         if (decision.IsAccepted)
         {
-            Adopt(decision);
+            Adopt(decision, Server.Subprotocols);
         }
         return decision;
     }
 
     /// <summary>Takes on an accepted decision: the reservation against MaxConnections (released when the connection ends), subprotocol, state.</summary>
-    internal void Adopt(in UpgradeDecision decision)
+    internal void Adopt(in UpgradeDecision decision, SubprotocolNames names)
     {
         _reserved = true;
-        Subprotocol = decision.Subprotocol;
+        if (decision.Subprotocol is { } subprotocol)
+        {
+            _subprotocol = names.Number(subprotocol);
+            if (_subprotocol == 0)
+            {
+                MadeExtras.Subprotocol = subprotocol; // the server's table is full
+            }
+        }
         UserState = decision.State;
     }
 

@@ -124,7 +124,7 @@ public sealed partial class WebSocketServer
         var transport = new StreamConnection(stream, handoff.RemoteEndPoint, Buffers, handedOver: true);
         var session = new WebSocketSession(transport.Output);
         var connection = new WebSocketConnection(handoff.Id, session);
-        connection.Adopt(answer.Decision);
+        connection.Adopt(answer.Decision, Subprotocols);
         session.StartOpen(connection, _settings, answer, Clock()); // first: the connection reaches this server through its session
         _connections.Add(connection);
         transport.Start(session, () => session.Open(Clock()));

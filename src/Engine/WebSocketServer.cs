@@ -101,6 +101,9 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
 
     internal TimerWheel Wheel { get; }
 
+    /// <summary>The subprotocols agreed on this server's connections, each kept once (a connection holds its number).</summary>
+    internal SubprotocolNames Subprotocols { get; } = new();
+
     internal ArrayPool<byte> MessageBuffers { get; }
 
     /// <summary>The holders of pub/sub frames (<see cref="PubSub"/> frames a message once for all its subscribers).</summary>

@@ -83,6 +83,48 @@ public sealed class HandshakeTests
     }
 
     [Fact]
+    public async Task The_connection_reports_the_agreed_subprotocol_also_once_the_server_has_numbered_255_others()
+    {
+        // A connection keeps its subprotocol as a number of the server's table of names (255 at most); a handler that
+        // agrees to whatever its peers offer fills the table, and a name past it is kept by the connection itself.
+        var handler = new OfferTakingHandler();
+        await using var server = await TestServer.StartAsync(handler);
+
+        for (int i = 0; i <= 256; i++)
+        {
+            using var client = new ClientWebSocket();
+            client.Options.AddSubProtocol($"p{i}");
+            await client.ConnectAsync(server.Uri, CancellationToken.None);
+            WebSocketConnection connection = await handler.Opened.Reader.ReadAsync();
+
+            Assert.Equal($"p{i}", client.SubProtocol);
+            Assert.Equal($"p{i}", handler.SeenInOnOpen.Dequeue());
+            Assert.Equal(i >= 255, connection.HoldsExtras); // the first 255 names are numbered
+            await client.CloseAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
+            Assert.Equal($"p{i}", connection.Subprotocol); // kept after the close too
+        }
+        await server.AssertDrainedAsync();
+    }
+
+    private sealed class OfferTakingHandler : IWebSocketHandler
+    {
+        public readonly System.Threading.Channels.Channel<WebSocketConnection> Opened = System.Threading.Channels.Channel.CreateUnbounded<WebSocketConnection>();
+        public readonly Queue<string?> SeenInOnOpen = new();
+
+        public UpgradeDecision OnUpgrade(RequestHead request) => UpgradeDecision.Accept(request.RequestedSubprotocols[0]);
+
+        public void OnOpen(WebSocketConnection connection)
+        {
+            SeenInOnOpen.Enqueue(connection.Subprotocol); // read before the channel write below publishes it
+            Opened.Writer.TryWrite(connection);
+        }
+
+        public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> payload, MessageType type)
+        {
+        }
+    }
+
+    [Fact]
     public async Task Plain_http_goes_to_the_handler()
     {
         var diagnostics = new DiagnosticsEndpoints();

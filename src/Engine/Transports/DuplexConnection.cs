@@ -19,7 +19,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     private const int NotWaited = int.MinValue;
 
     private byte[]? _block;
-    private ReceiveSpill _spill;
+    private byte[]? _kept; // see ReceiveSpill
     // Read-side backpressure: the receive loop parks on this signal while replies are over the limit; the flush that
     // brings them under it (or an abort) sets it. Made at the first wait (most connections never wait: memory per idle
     // connection), then reused, so a wait allocates nothing.
@@ -181,12 +181,13 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 ready = NotWaited;
                 byte[] block = _block = Pool.Rent();
                 int have = 0;
-                if (!_spill.IsEmpty)
+                if (_kept is not null)
                 {
                     // Kept bytes go in front of the new ones, so the session sees one contiguous run.
-                    _spill.Bytes.CopyTo(block);
-                    have = _spill.Bytes.Length;
-                    _spill.Release(Pool);
+                    ReadOnlySpan<byte> kept = ReceiveSpill.Bytes(_kept);
+                    kept.CopyTo(block);
+                    have = kept.Length;
+                    ReceiveSpill.Release(ref _kept, Pool);
                 }
                 if (have == block.Length)
                 {
@@ -214,7 +215,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 {
                     TryHalfClose(); // after the close handshake: what the peer still sends is discarded until it closes
                 }
-                _spill.Keep(block.AsSpan(consumed, have - consumed), Pool);
+                ReceiveSpill.Keep(ref _kept, block.AsSpan(consumed, have - consumed), Pool);
                 ReturnBlock();
                 // Read-side backpressure: while replies are over the limit (a flush on another thread still draining
                 // them), read nothing more, so TCP slows the peer down. The flush that drains them wakes the loop.
@@ -253,7 +254,7 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
     private void EndReceiving()
     {
         ReturnBlock();
-        _spill.Release(Pool);
+        ReceiveSpill.Release(ref _kept, Pool);
         Abort();
         Release();
     }

@@ -13,11 +13,12 @@ namespace Engine.Transports;
 /// <see cref="DuplexConnection"/>.
 /// </summary>
 /// <remarks>
-/// One reference and nothing else (memory per idle connection: every connection holds one, almost always empty). The
-/// array says itself how many bytes it keeps and where it came from, in a 4-byte prefix: the length, with the top bit
-/// set when the array is a block of the connection's pool.
+/// A connection keeps them in one array field of its own, null while nothing is kept (memory per idle connection: every
+/// connection has one, almost always empty; a field of reference type, not a struct around it, which the runtime would
+/// place after the connection's integers and pad). The array says itself how many bytes it keeps and where it came
+/// from, in a 4-byte prefix: the length, with the top bit set when the array is a block of the connection's pool.
 /// </remarks>
-internal struct ReceiveSpill
+internal static class ReceiveSpill
 {
     /// <summary>Leftovers up to this size go into a shared-pool array; larger ones into a pooled block.</summary>
     private const int SmallSpill = 2048;
@@ -25,13 +26,11 @@ internal struct ReceiveSpill
     private const int Prefix = sizeof(int);
     private const int FromBlock = int.MinValue;
 
-    private byte[]? _array;
+    /// <summary>The bytes <paramref name="kept"/> holds (none for null).</summary>
+    public static ReadOnlySpan<byte> Bytes(byte[]? kept) => kept is null ? default : kept.AsSpan(Prefix, Header(kept) & ~FromBlock);
 
-    public readonly bool IsEmpty => _array is null;
-
-    public readonly ReadOnlySpan<byte> Bytes => _array is { } array ? array.AsSpan(Prefix, Header(array) & ~FromBlock) : default;
-
-    public void Keep(ReadOnlySpan<byte> rest, BlockPool pool)
+    /// <summary>Keeps <paramref name="rest"/> in <paramref name="kept"/>, which holds nothing before.</summary>
+    public static void Keep(ref byte[]? kept, ReadOnlySpan<byte> rest, BlockPool pool)
     {
         if (rest.IsEmpty)
         {
@@ -43,16 +42,17 @@ internal struct ReceiveSpill
         byte[] array = block ? pool.Rent() : ArrayPool<byte>.Shared.Rent(Prefix + rest.Length);
         Unsafe.WriteUnaligned(ref MemoryMarshal.GetArrayDataReference(array), rest.Length | (block ? FromBlock : 0));
         rest.CopyTo(array.AsSpan(Prefix));
-        _array = array;
+        kept = array;
     }
 
-    public void Release(BlockPool pool)
+    /// <summary>Gives the array of <paramref name="kept"/> back to where it came from; null after.</summary>
+    public static void Release(ref byte[]? kept, BlockPool pool)
     {
-        if (_array is not { } array)
+        if (kept is not { } array)
         {
             return;
         }
-        _array = null;
+        kept = null;
         if ((Header(array) & FromBlock) != 0)
         {
             pool.Return(array);

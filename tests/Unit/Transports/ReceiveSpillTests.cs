@@ -32,19 +32,19 @@ public class ReceiveSpillTests
     public void A_kept_rest_comes_back_whole_and_holds_a_block_only_in_between_sizes(int length, int blocks)
     {
         var pool = new BlockPool(BlockSize, maxRetained: 4);
-        var spill = new ReceiveSpill();
+        byte[]? kept = null;
         byte[] rest = Pattern(length);
 
-        spill.Keep(rest, pool);
+        ReceiveSpill.Keep(ref kept, rest, pool);
 
-        Assert.False(spill.IsEmpty);
-        Assert.Equal(rest, spill.Bytes.ToArray());
+        Assert.NotNull(kept);
+        Assert.Equal(rest, ReceiveSpill.Bytes(kept).ToArray());
         Assert.Equal(blocks, pool.Outstanding);
 
-        spill.Release(pool);
+        ReceiveSpill.Release(ref kept, pool);
 
-        Assert.True(spill.IsEmpty);
-        Assert.Equal(0, spill.Bytes.Length);
+        Assert.Null(kept);
+        Assert.Equal(0, ReceiveSpill.Bytes(kept).Length);
         Assert.Equal(0, pool.Outstanding);
     }
 
@@ -52,16 +52,16 @@ public class ReceiveSpillTests
     public void Nothing_to_keep_keeps_nothing_and_a_second_release_is_harmless()
     {
         var pool = new BlockPool(BlockSize, maxRetained: 4);
-        var spill = new ReceiveSpill();
+        byte[]? kept = null;
 
-        spill.Keep(default, pool);
-        Assert.True(spill.IsEmpty);
+        ReceiveSpill.Keep(ref kept, default, pool);
+        Assert.Null(kept);
 
-        spill.Keep(Pattern(3000), pool);
-        spill.Release(pool);
-        spill.Release(pool);
+        ReceiveSpill.Keep(ref kept, Pattern(3000), pool);
+        ReceiveSpill.Release(ref kept, pool);
+        ReceiveSpill.Release(ref kept, pool);
 
-        Assert.True(spill.IsEmpty);
+        Assert.Null(kept);
         Assert.Equal(0, pool.Outstanding);
     }
 }

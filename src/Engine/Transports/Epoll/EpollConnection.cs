@@ -8,13 +8,15 @@ namespace Engine.Transports.Epoll;
 /// <summary>
 /// A connection owned by one <see cref="EpollLoop"/>: non-blocking read and writev on its file descriptor, on the loop
 /// thread only. Between reads it holds no buffer, except the few bytes of a partial frame header or request head
-/// (kept in a pooled block until the rest arrives).
+/// (kept in a small pooled array until the rest arrives).
 /// </summary>
 internal sealed unsafe class EpollConnection : LinuxConnection
 {
     private const int MaxVectors = 64;
 
-    private int _interest = Native.EPOLLIN | Native.EPOLLRDHUP;
+    // The epoll events watched: the ones used (IN, OUT, RDHUP) fit 16 bits, and with the flag after it the fields end
+    // 8 B sooner than with an int (memory per idle connection).
+    private ushort _interest = Native.EPOLLIN | Native.EPOLLRDHUP;
     private bool _sending;
 
     public EpollConnection(EpollLoop loop, int fd, int slot, PeerAddress peer)
@@ -150,7 +152,7 @@ internal sealed unsafe class EpollConnection : LinuxConnection
     {
         if (interest != _interest && !Closed)
         {
-            _interest = interest;
+            _interest = (ushort)interest;
             Loop.Control(Native.EPOLL_CTL_MOD, Fd, interest, (ulong)Slot);
         }
     }

@@ -18,11 +18,9 @@ namespace Engine.Transports.IoUring;
 /// </summary>
 internal sealed unsafe class UringConnection : LinuxConnection
 {
-    private bool _receiving;
-    private bool _sendInKernel;
-    private bool _sending;
-    private bool _readPaused;
-    private bool _ended;
+    // Loop thread only, so plain bit operations: five flags in one byte, not five bytes (the connection's fields would
+    // spill into another 8 B: memory per idle connection).
+    private Flags _flags;
 
     public UringConnection(UringLoop loop, int fd, int slot, PeerAddress peer)
         : base(fd, slot, peer, loop.Buffers)
@@ -41,18 +39,18 @@ internal sealed unsafe class UringConnection : LinuxConnection
     /// <summary>Loop thread: puts a receive into the kernel unless one is there, the connection is closing, or backpressure paused reading.</summary>
     public void ArmReceive()
     {
-        if (_receiving || Closed || _readPaused)
+        if (Receiving || Closed || ReadPaused)
         {
             return;
         }
         Loop.Ring.PrepareReceive(Fd, UringLoop.Token(Slot, UringLoop.Recv));
-        _receiving = true;
+        Receiving = true;
     }
 
     /// <summary>Loop thread: the receive completed with <paramref name="result"/> bytes (or -errno, or 0 for the peer's FIN).</summary>
     public void OnReceiveCompleted(int result, uint flags)
     {
-        _receiving = false;
+        Receiving = false;
         bool hasBuffer = (flags & CqeFBuffer) != 0;
         ushort bufferId = (ushort)(flags >> CqeBufferShift);
         if (Closed || result <= 0)
@@ -88,18 +86,18 @@ internal sealed unsafe class UringConnection : LinuxConnection
     /// <summary>Loop thread: sends what the queue holds unless a send is already in the kernel (its completion goes on).</summary>
     public override void Flush()
     {
-        if (Closed || _sendInKernel)
+        if (Closed || SendInKernel)
         {
             return;
         }
-        if (!_sending)
+        if (!Sending)
         {
             if (!Output.TryBeginSend())
             {
                 TryHalfClose();
                 return;
             }
-            _sending = true;
+            Sending = true;
         }
         SubmitSend(Output.GetInFlight());
     }
@@ -107,7 +105,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
     /// <summary>Loop thread: the send completed with <paramref name="result"/> bytes written (or -errno).</summary>
     public void OnSendCompleted(int result)
     {
-        _sendInKernel = false;
+        SendInKernel = false;
         ReleaseSendMemory();
         if (Closed)
         {
@@ -130,11 +128,11 @@ internal sealed unsafe class UringConnection : LinuxConnection
             SubmitSend(output.GetInFlight());
             return;
         }
-        _sending = false;
-        if (_readPaused)
+        Sending = false;
+        if (ReadPaused)
         {
             // Drained: resume reading that backpressure paused.
-            _readPaused = false;
+            ReadPaused = false;
             ArmReceive();
         }
         TryHalfClose();
@@ -149,7 +147,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
         }
         if ((outcome.Value & ReceiveOutcome.OverLimit) != 0 && (outcome.Value & ReceiveOutcome.Finished) == 0)
         {
-            _readPaused = true; // no receive until the sends drain the replies (TCP slows the peer)
+            ReadPaused = true; // no receive until the sends drain the replies (TCP slows the peer)
             return;
         }
         ArmReceive(); // after the close handshake too: reads are discarded until the peer closes
@@ -179,7 +177,7 @@ internal sealed unsafe class UringConnection : LinuxConnection
             message->IovLength = (nuint)GatherPinned(segments, vectors, UringLoop.VectorLimit);
             Loop.Ring.PrepareSendMessage(Fd, message, token);
         }
-        _sendInKernel = true;
+        SendInKernel = true;
     }
 
     // What the send in the kernel holds, if anything (a pinning handle for a large frame off the pinned heap, or a rented
@@ -216,11 +214,11 @@ internal sealed unsafe class UringConnection : LinuxConnection
         {
             Loop.KeepCloseError(this, error);
         }
-        if (_receiving)
+        if (Receiving)
         {
             Loop.Cancel(UringLoop.Token(Slot, UringLoop.Recv));
         }
-        if (_sendInKernel)
+        if (SendInKernel)
         {
             Loop.Cancel(UringLoop.Token(Slot, UringLoop.Send));
         }
@@ -233,15 +231,39 @@ internal sealed unsafe class UringConnection : LinuxConnection
     /// <summary>Once nothing is left in the kernel: the slot, the kept bytes and the queue's buffers go back.</summary>
     private void TryEnd()
     {
-        if (_ended || _receiving || _sendInKernel)
+        if (Ended || Receiving || SendInKernel)
         {
             return;
         }
-        _ended = true;
+        Ended = true;
         CloseDescriptor();
         Loop.Release(this);
         ReleaseKept();
         Output.Dispose();
         Handler.OnTransportClosed(Loop.TakeCloseError(this));
+    }
+
+    private bool Receiving { get => Has(Flags.Receiving); set => Set(Flags.Receiving, value); }
+
+    private bool SendInKernel { get => Has(Flags.SendInKernel); set => Set(Flags.SendInKernel, value); }
+
+    private bool Sending { get => Has(Flags.Sending); set => Set(Flags.Sending, value); }
+
+    private bool ReadPaused { get => Has(Flags.ReadPaused); set => Set(Flags.ReadPaused, value); }
+
+    private bool Ended { get => Has(Flags.Ended); set => Set(Flags.Ended, value); }
+
+    private bool Has(Flags flag) => (_flags & flag) != 0;
+
+    private void Set(Flags flag, bool on) => _flags = on ? _flags | flag : _flags & ~flag;
+
+    [Flags]
+    private enum Flags : byte
+    {
+        Receiving = 1, // a receive is in the kernel
+        SendInKernel = 2, // a send is in the kernel
+        Sending = 4, // a send run is begun (TryBeginSend) and not yet drained
+        ReadPaused = 8, // backpressure: no receive until the sends drain
+        Ended = 16, // the descriptor is closed; the slot, kept bytes and queue buffers went back
     }
 }

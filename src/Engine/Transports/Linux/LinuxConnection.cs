@@ -16,30 +16,32 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     private const int AbortRequested = 2;
     private const int ClosedBit = 4;
     private const int HalfClosedBit = 8;
+    private const int SlotShift = 8; // the slot lives in the bits above the flags, set once (SlotTable.MaxSlots: 2^24)
 
     private readonly PeerAddress _peer;
-    private ReceiveSpill _spill;
+    private byte[]? _kept; // see ReceiveSpill
     // Mail from other threads, as bits: a flush or an abort posted to the loop; and the connection's ends, closed and
-    // half-closed (one int, not two ints and two flags: with the padding they took, 8 B per idle connection).
+    // half-closed; and above them the connection's slot, which never changes (one int, not three ints and two flags:
+    // 12 B per idle connection with the padding they took).
     private int _mail;
 
     protected LinuxConnection(int fd, int slot, PeerAddress peer, ConnectionBuffers buffers)
         : base(buffers)
     {
         Fd = fd;
-        Slot = slot;
+        _mail = slot << SlotShift;
         _peer = peer;
     }
 
     public int Fd { get; }
 
-    public int Slot { get; }
+    public int Slot => (int)((uint)_mail >> SlotShift); // the flag bits below change; the slot bits never do
 
     /// <summary>Made on each use, not kept: most connections are never asked, and an IPEndPoint costs more than the raw address.</summary>
     public override EndPoint? RemoteEndPoint => _peer.ToEndPoint();
 
     /// <summary>Whether bytes of an earlier read are kept for the next (none once the connection has ended: the fuzz target checks).</summary>
-    internal bool HoldsKeptBytes => !_spill.IsEmpty;
+    internal bool HoldsKeptBytes => _kept is not null;
 
     /// <summary>Set once the connection is dropped: nothing more is read or sent. Written on the loop thread only.</summary>
     protected bool Closed => (Volatile.Read(ref _mail) & ClosedBit) != 0;
@@ -111,28 +113,29 @@ internal abstract unsafe class LinuxConnection : TransportConnection
     /// </summary>
     protected Span<byte> PrependKept(Span<byte> read, byte[] scratch)
     {
-        if (_spill.IsEmpty)
+        if (_kept is null)
         {
             return read;
         }
-        ReadOnlySpan<byte> kept = _spill.Bytes;
+        ReadOnlySpan<byte> kept = ReceiveSpill.Bytes(_kept);
         kept.CopyTo(scratch);
         read.CopyTo(scratch.AsSpan(kept.Length));
         int length = kept.Length + read.Length;
-        _spill.Release(Pool);
+        ReceiveSpill.Release(ref _kept, Pool);
         return scratch.AsSpan(0, length);
     }
 
     /// <summary>Moves the kept bytes to the front of <paramref name="buffer"/> (a read goes behind them); returns their length.</summary>
     protected int TakeKept(Span<byte> buffer)
     {
-        if (_spill.IsEmpty)
+        ReadOnlySpan<byte> kept = ReceiveSpill.Bytes(_kept);
+        if (kept.IsEmpty)
         {
             return 0;
         }
-        int length = _spill.Bytes.Length;
-        _spill.Bytes.CopyTo(buffer);
-        _spill.Release(Pool);
+        int length = kept.Length;
+        kept.CopyTo(buffer);
+        ReceiveSpill.Release(ref _kept, Pool);
         return length;
     }
 
@@ -161,15 +164,15 @@ internal abstract unsafe class LinuxConnection : TransportConnection
         {
             MarkDirty(); // a finished connection's flush half-closes once the close frame is out
         }
-        _spill.Keep(data.Slice(consumed), Pool);
+        ReceiveSpill.Keep(ref _kept, data.Slice(consumed), Pool);
         return outcome;
     }
 
     /// <summary>Keeps <paramref name="rest"/> for the next read (a read that returned nothing new).</summary>
-    protected void Keep(ReadOnlySpan<byte> rest) => _spill.Keep(rest, Pool);
+    protected void Keep(ReadOnlySpan<byte> rest) => ReceiveSpill.Keep(ref _kept, rest, Pool);
 
     /// <summary>Gives back the kept bytes; the connection is over.</summary>
-    protected void ReleaseKept() => _spill.Release(Pool);
+    protected void ReleaseKept() => ReceiveSpill.Release(ref _kept, Pool);
 
     /// <summary>
     /// Fills <paramref name="vectors"/> with the leading pinned segments (at most <paramref name="max"/>) and returns how

@@ -213,6 +213,12 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
                 return true;
             }
             int slot = Slots.Reserve();
+            if (slot < 0)
+            {
+                Native.close(fd); // 2^24 connections on this loop: past any open-files limit Linux allows by default
+                Buffers.Descriptors.Return();
+                return true;
+            }
             TConnection connection = Open(fd, slot, peer);
             Slots.Set(slot, connection);
             _onAccepted(connection);

@@ -10,8 +10,9 @@ namespace Engine.Compression;
 /// Receive side (<see cref="BeginInflate"/>/<see cref="EndInflate"/>): the receive thread only. Send side
 /// (<see cref="TryCompress"/>): callers lock this object around compressing and queuing, so compressed frames enter
 /// the queue in the order their context was built.
+/// Not sealed only for the session's <c>SessionDeflate</c>, which adds the field the session keeps with it.
 /// </summary>
-internal sealed class PerMessageDeflate
+internal class PerMessageDeflate
 {
     private readonly CompressionPool _pool;
     private Deflater? _ownedDeflater;

@@ -11,24 +11,22 @@ internal sealed partial class WebSocketSession
     // Scratch for streamed delivery of inflated data; big enough that one frame rarely needs several callbacks.
     private const int StreamedInflateChunk = 16 * 1024;
 
-    // Whether the message being received is compressed, its inflated size and scratch live in _message (memory per idle connection).
-    private PerMessageDeflate? _deflate;
-
-    /// <summary>The connection's permessage-deflate state when the handshake agreed it, else null. Set before OnOpen.</summary>
-    public PerMessageDeflate? Deflate => _deflate;
+    // Whether the message being received is compressed, its inflated size and scratch live in its MessageInProgress
+    // (memory per idle connection); the deflate state shares the session's field with it (WebSocketSession.cs).
 
     /// <summary>Takes on the permessage-deflate the handshake agreed, if any.</summary>
     private void AdoptDeflate(in UpgradeAnswer answer)
     {
         if (answer.Extensions is not null)
         {
-            _deflate = new PerMessageDeflate(answer.Deflate, _settings.Compression!.Pool, _settings.Compression.Threshold);
+            System.Diagnostics.Debug.Assert(_messageOrDeflate is null, "no message is in progress during the handshake");
+            _messageOrDeflate = new SessionDeflate(answer.Deflate, _settings.Compression!.Pool, _settings.Compression.Threshold);
         }
     }
 
     private ProtocolError CheckWithDeflate(in FrameHeader header)
     {
-        ProtocolError error = FrameRules.Check(header, _message is not null, allowedRsv: FrameRules.Rsv1);
+        ProtocolError error = FrameRules.Check(header, Message is not null, allowedRsv: FrameRules.Rsv1);
         // RFC 7692 §6: RSV1 marks the first frame of a compressed message; control frames are never compressed and a
         // continuation never carries it.
         if (error == ProtocolError.None && header.Rsv != 0 && (header.IsControl || header.Opcode == Opcode.Continuation))
@@ -45,23 +43,23 @@ internal sealed partial class WebSocketSession
     private long CompressedWireLimit(in FrameHeader header)
     {
         long limit = _settings.MaxMessageSize;
-        bool compressed = _message is { } message ? message.Compressed : header.Rsv != 0;
+        bool compressed = Message is { } message ? message.Compressed : header.Rsv != 0;
         return compressed ? limit + (limit >> 6) + 1024 : limit;
     }
 
     private void BeginCompressedMessage()
     {
-        MessageInProgress message = _message!;
+        MessageInProgress message = Message!;
         message.Compressed = true;
         message.Inflated = 0;
-        _deflate!.BeginInflate();
+        Deflate!.BeginInflate();
     }
 
     /// <summary>Inflates one unmasked payload piece; false when the connection was failed (the caller stops reading).</summary>
     private bool ReceiveCompressed(ReadOnlySpan<byte> chunk, bool messageDone, long nowMs)
     {
-        MessageInProgress message = _message!;
-        Inflater inflater = _deflate!.Inflater;
+        MessageInProgress message = Message!;
+        Inflater inflater = Deflate!.Inflater;
         ReadOnlySpan<byte> input = chunk;
         bool tailFed = false;
         while (true)
@@ -168,7 +166,7 @@ internal sealed partial class WebSocketSession
 
     private void EndCompressedMessage(bool failed)
     {
-        if (_message is not { Compressed: true } message)
+        if (Message is not { Compressed: true } message)
         {
             return;
         }
@@ -179,14 +177,18 @@ internal sealed partial class WebSocketSession
             _settings.MessageBuffers.Return(message.InflateScratch);
             message.InflateScratch = null;
         }
-        _deflate!.EndInflate(failed); // a compressed message began on it
+        Deflate!.EndInflate(failed); // a compressed message began on it
     }
 
     /// <summary>Connection over: give back everything deflate holds (<see cref="Release"/>).</summary>
     private void ReleaseDeflate()
     {
         EndCompressedMessage(failed: true);
-        _deflate?.Release();
-        _deflate = null;
+        if (_messageOrDeflate is SessionDeflate deflate)
+        {
+            deflate.Release();
+            _messageOrDeflate = deflate.Message; // the message in progress, if any, for EndMessage
+            deflate.Message = null;
+        }
     }
 }

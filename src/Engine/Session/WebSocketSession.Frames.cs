@@ -18,7 +18,7 @@ internal sealed partial class WebSocketSession
                 return input.Length; // closed: what follows the close frame is discarded
             }
             Span<byte> rest = input.Slice(position);
-            MessageInProgress? message = _message;
+            MessageInProgress? message = Message;
             if (message is not { InFrame: true })
             {
                 OperationStatus status = FrameReader.TryReadHeader(rest, out FrameHeader header, out int headerLength);
@@ -29,9 +29,9 @@ internal sealed partial class WebSocketSession
                 bool inMessage = message is not null;
                 ProtocolError error = status == OperationStatus.InvalidData
                     ? ProtocolError.InvalidLength
-                    : _deflate is null ? FrameRules.Check(header, inMessage, allowedRsv: 0) : CheckWithDeflate(header);
+                    : Deflate is null ? FrameRules.Check(header, inMessage, allowedRsv: 0) : CheckWithDeflate(header);
                 if (error == ProtocolError.None && !header.IsControl
-                    && ((message?.Length ?? 0) + header.PayloadLength > (_deflate is null ? _settings.MaxMessageSize : CompressedWireLimit(header))
+                    && ((message?.Length ?? 0) + header.PayloadLength > (Deflate is null ? _settings.MaxMessageSize : CompressedWireLimit(header))
                         || (inMessage && message!.Frames >= _settings.MaxFragmentsPerMessage)))
                 {
                     error = ProtocolError.MessageTooBig;
@@ -76,7 +76,7 @@ internal sealed partial class WebSocketSession
                 }
                 if (message is null)
                 {
-                    message = _message = _settings.Messages.Get();
+                    message = Message = _settings.Messages.Get();
                     message.Begin(header);
                     if (header.Rsv != 0)
                     {
@@ -233,10 +233,10 @@ internal sealed partial class WebSocketSession
 
     private void ReleaseAssembly()
     {
-        if (_message?.Assembly is { } assembly)
+        if (Message is { Assembly: { } assembly } message)
         {
             _settings.MessageBuffers.Return(assembly);
-            _message.Assembly = null;
+            message.Assembly = null;
         }
     }
 
@@ -246,13 +246,13 @@ internal sealed partial class WebSocketSession
     /// </summary>
     private void EndMessage()
     {
-        MessageInProgress? message = _message;
+        MessageInProgress? message = Message;
         if (message is null)
         {
             return;
         }
         ReleaseAssembly(); // already given back where a message is delivered; not where one failed or was cut off
-        _message = null;
+        Message = null;
         _settings.Messages.Return(message);
     }
 }

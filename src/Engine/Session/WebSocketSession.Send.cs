@@ -16,7 +16,7 @@ internal sealed partial class WebSocketSession
     /// </summary>
     public EnqueueResult Send(ReadOnlySpan<byte> payload, MessageType type, long limit)
     {
-        PerMessageDeflate? deflate = _deflate;
+        PerMessageDeflate? deflate = Deflate;
         if (deflate is null || payload.Length < deflate.Threshold)
         {
             return WriteFrame((Opcode)type, payload, limit, final: false);

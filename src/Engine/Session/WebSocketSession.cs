@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using Engine.Compression;
 using Engine.Protocol;
 using Engine.Timers;
 
@@ -19,9 +21,11 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private SessionSettings _settings = null!;
     private byte _state; // a SessionState; a byte (Interlocked has byte overloads) packs it with the flags below
 
-    // The data message being received, once one does not arrive whole in a read; null between messages (and for every
-    // message that arrives whole), so an idle connection holds no parse state (memory per idle connection).
-    private MessageInProgress? _message;
+    // The data message being received (a MessageInProgress, once one does not arrive whole in a read; null between
+    // messages and for every message that arrives whole, so an idle connection holds no parse state), or on a connection
+    // that agreed permessage-deflate its SessionDeflate, which then holds the message in progress: one field for
+    // both (memory per idle connection), read through Message and Deflate.
+    private object? _messageOrDeflate;
 
     // Deadlines as 32-bit clock stamps (ClockStamp: 4 B each, not 8); ClockStamp.None = none. Written by the receive
     // thread and the timer thread. The opening and the closing handshake never overlap, so one field holds the deadline
@@ -40,6 +44,27 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     public WebSocketSession(IFrameOutput output) => _output = output;
 
     public SessionState State => (SessionState)Volatile.Read(ref _state);
+
+    /// <summary>The connection's permessage-deflate state when the handshake agreed it, else null. Set before OnOpen. Any thread.</summary>
+    public PerMessageDeflate? Deflate => _messageOrDeflate as SessionDeflate;
+
+    /// <summary>The data message in progress, or null. Receive thread.</summary>
+    private MessageInProgress? Message
+    {
+        // The field holds one of the two types or null, so a deflate-less read needs no second type check.
+        get => _messageOrDeflate is SessionDeflate deflate ? deflate.Message : Unsafe.As<MessageInProgress>(_messageOrDeflate);
+        set
+        {
+            if (_messageOrDeflate is SessionDeflate deflate)
+            {
+                deflate.Message = value;
+            }
+            else
+            {
+                _messageOrDeflate = value;
+            }
+        }
+    }
 
     /// <summary>Where this session's frames go (its transport's send queue): the facade reaches its transport through it.</summary>
     public IFrameOutput Output => _output;

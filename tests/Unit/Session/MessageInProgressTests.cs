@@ -1,4 +1,5 @@
 using System.Text;
+using Engine.Compression;
 using Engine.Protocol;
 using Engine.Session;
 using Engine.Tests.Support;
@@ -36,11 +37,19 @@ public sealed class MessageInProgressTests
 
     private readonly CountingPool _messages = new();
 
-    private SessionHarness Open()
+    private SessionHarness Open(bool deflate = false)
     {
-        var harness = new SessionHarness(SessionHarness.DefaultSettings with { Messages = _messages });
-        harness.Feed(Encoding.ASCII.GetBytes(SessionHarness.Request));
+        // With deflate agreed, the session keeps the message in progress inside its deflate state (one field for both).
+        var harness = new SessionHarness(SessionHarness.DefaultSettings with
+        {
+            Messages = _messages,
+            Compression = deflate ? SessionCompression.From(new CompressionOptions { Enabled = true, Threshold = 0 }) : null,
+        });
+        harness.Feed(Encoding.ASCII.GetBytes(deflate
+            ? SessionHarness.Request[..^2] + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+            : SessionHarness.Request));
         Assert.Equal(SessionState.Open, harness.State);
+        Assert.Equal(deflate, harness.Session.Deflate is not null);
         return harness;
     }
 
@@ -68,10 +77,12 @@ public sealed class MessageInProgressTests
         Assert.Equal(0, _messages.Outstanding);
     }
 
-    [Fact]
-    public void A_fragmented_message_keeps_one_state_through_its_fragments_and_control_frames()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // an uncompressed message on a connection that agreed deflate
+    public void A_fragmented_message_keeps_one_state_through_its_fragments_and_control_frames(bool deflate)
     {
-        SessionHarness harness = Open();
+        SessionHarness harness = Open(deflate);
         harness.Feed(Bytes.Concat(ClientFrames.Text("Hel", fin: false), ClientFrames.Frame(Opcode.Ping, "p"u8)));
         harness.Feed(ClientFrames.Frame(Opcode.Continuation, "lo"u8));
 
@@ -92,11 +103,15 @@ public sealed class MessageInProgressTests
         Assert.Equal(0, _messages.Outstanding);
     }
 
-    [Fact]
-    public void A_message_cut_off_by_the_connection_ending_gives_its_state_back()
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)] // a compressed message: its inflate scratch goes back too
+    public void A_message_cut_off_by_the_connection_ending_gives_its_state_back(bool deflate, bool compressed)
     {
-        SessionHarness harness = Open();
-        harness.Feed(ClientFrames.Frame(Opcode.Binary, new byte[100], fin: false));
+        SessionHarness harness = Open(deflate);
+        byte[] start = compressed ? [0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00] : new byte[100]; // "Hello", deflated, unflushed
+        harness.Feed(ClientFrames.Frame(Opcode.Binary, start, fin: false, rsv: (byte)(compressed ? 4 : 0)));
         Assert.Equal(1, _messages.Outstanding);
 
         ((ITransportHandler)harness.Session).OnTransportClosed(null);

@@ -88,6 +88,8 @@ internal sealed class PinnedProcess : IDisposable
 
     public long RssBytes() => ProcStat.RssBytes(Pid);
 
+    public long AnonRssBytes() => ProcStat.AnonRssBytes(Pid);
+
     /// <summary>The last <paramref name="lines"/> lines of the log, joined with " | ".</summary>
     public string LogTail(int lines = 5)
     {

@@ -26,13 +26,21 @@ internal static class ProcStat
     }
 
     /// <summary>VmRSS from /proc/PID/status in bytes, or -1.</summary>
-    public static long RssBytes(int pid)
+    public static long RssBytes(int pid) => StatusBytes(pid, "VmRSS:");
+
+    /// <summary>
+    /// RssAnon from /proc/PID/status in bytes, or -1: the resident memory no file backs (heaps, stacks), without the
+    /// code and data pages mapped from the executable and libraries, which a process pages in once and shares.
+    /// </summary>
+    public static long AnonRssBytes(int pid) => StatusBytes(pid, "RssAnon:");
+
+    private static long StatusBytes(int pid, string field)
     {
         try
         {
             foreach (var line in File.ReadLines($"/proc/{pid}/status"))
             {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                if (line.StartsWith(field, StringComparison.Ordinal))
                 {
                     var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                     return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;

@@ -439,6 +439,7 @@ internal sealed class Runner(RunOptions options, ResultSet results)
                     results.Add(Scale, cell, "time to open", "s", false, kind.Name, o.OpenSeconds);
                     results.Add(Scale, cell, "connections opened/s", "conn/s", true, kind.Name, o.Opened / o.OpenSeconds);
                     results.Add(Scale, cell, "server RSS per connection", "B", false, kind.Name, o.RssPerConnection);
+                    results.Add(Scale, cell, "server anonymous RSS per connection", "B", false, kind.Name, o.AnonRssPerConnection);
                     results.Add(Scale, cell, "managed heap per connection", "B", false, kind.Name, o.HeapPerConnection);
                     results.Add(Scale, cell, "failed to open", "conns", false, kind.Name, o.Failed);
                     if (o.Failed > 0 || o.Error is not null)

@@ -5,7 +5,7 @@ using Load.Servers;
 namespace Load.Scenarios;
 
 /// <summary>What opening many idle connections cost a server.</summary>
-internal sealed record ScaleOutcome(int Requested, int Opened, int Failed, double OpenSeconds, double RssPerConnection, double HeapPerConnection, long ServerConnections, string? Error);
+internal sealed record ScaleOutcome(int Requested, int Opened, int Failed, double OpenSeconds, double RssPerConnection, double AnonRssPerConnection, double HeapPerConnection, long ServerConnections, string? Error);
 
 /// <summary>
 /// Connection scale: a fresh server, warmed up, its RSS and managed heap read before and after opening N idle WebSocket
@@ -28,6 +28,7 @@ internal static class ScaleScenario
         Close(Open(server, WarmUp, ref nextIndex, out _, out _, out _));
         Thread.Sleep(1000);
         var rss0 = server.RssBytes();
+        var anon0 = server.AnonRssBytes();
         var stats0 = server.Stats();
         var workers = new List<Process>();
         try
@@ -39,14 +40,18 @@ internal static class ScaleScenario
             // Let the server finish whatever it does lazily after the upgrades before reading its memory.
             Thread.Sleep(1500);
             var rss1 = server.RssBytes();
+            var anon1 = server.AnonRssBytes();
             var stats1 = server.Stats();
             var heapPer = stats0 is { } s0 && stats1 is { } s1 && s0.ManagedHeap >= 0 && opened > 0 ? (double)(s1.ManagedHeap - s0.ManagedHeap) / opened : double.NaN;
             var rssPer = rss0 > 0 && rss1 > 0 && opened > 0 ? (double)(rss1 - rss0) / opened : double.NaN;
+            // The RSS less the file-backed pages (code of the server's binary and libraries paged in during the ramp,
+            // a one-time cost that the RSS reading divides by the connections).
+            var anonPer = anon0 > 0 && anon1 > 0 && opened > 0 ? (double)(anon1 - anon0) / opened : double.NaN;
             if (server.HasExited)
             {
                 error ??= "server exited: " + server.LogTail();
             }
-            return new ScaleOutcome(connections, opened, failed, openSeconds, rssPer, heapPer, stats1?.Connections ?? -1, error);
+            return new ScaleOutcome(connections, opened, failed, openSeconds, rssPer, anonPer, heapPer, stats1?.Connections ?? -1, error);
         }
         finally
         {

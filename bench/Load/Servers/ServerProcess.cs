@@ -41,6 +41,8 @@ internal sealed class ServerProcess : IDisposable
 
     public long RssBytes() => process.RssBytes();
 
+    public long AnonRssBytes() => process.AnonRssBytes();
+
     public ServerStats? Stats() => Kind.HasStats ? ServerStats.Fetch(Port) : null;
 
     public string LogTail() => process.LogTail();

@@ -26,7 +26,7 @@ public sealed partial class WebSocketConnection : ISessionHost
     private bool _opened;
     private bool _compressed;
     private byte _ended; // a byte, not an int: the object is 8 bytes smaller (memory per idle connection)
-    private Extras? _extras; // channels joined and a close reason, made at the first need (WebSocketConnection.Extras.cs)
+    private Extras? _extras; // channels joined, a close reason, a subprotocol past the server's table: made at the first need (.Extras.cs)
     private bool _reserved;
     private byte _subprotocol; // a number of the server's SubprotocolNames (memory per idle connection); 0: none, or in the side object
 

@@ -51,7 +51,10 @@ public sealed record WebSocketServerOptions
     /// <summary>Interval between server pings; zero disables heartbeats. Default 30 s.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Time a pong may take after a ping before the connection is terminated. Default 10 s.</summary>
+    /// <summary>
+    /// Time a pong may take after a ping before the connection is terminated. Default 10 s. One ping is out at a time: with
+    /// a timeout longer than the interval, the next ping waits for the last one's pong.
+    /// </summary>
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Time the peer has to answer our close frame (or to close TCP after it) before we drop the connection. Default 5 s.</summary>

@@ -162,7 +162,7 @@ internal sealed partial class WebSocketSession
                 break;
             case Opcode.Pong:
                 // §5.5.3: unsolicited pongs are allowed and need no answer; any pong proves the peer alive.
-                Volatile.Write(ref _pongDeadline, ClockStamp.None);
+                Volatile.Write(ref _awaitingPong, 0);
                 break;
             case Opcode.Close:
                 ProtocolError error = CloseFrames.TryParse(body, out CloseCode code, out ReadOnlySpan<byte> reason);

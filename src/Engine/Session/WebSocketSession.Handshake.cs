@@ -82,14 +82,11 @@ internal sealed partial class WebSocketSession
     /// <summary>The handshake is done: frames may flow. Arms the heartbeat and idle deadlines and reports <c>OnOpen</c>.</summary>
     public void Open(long nowMs)
     {
-        // The handshake's deadline goes before the state opens: a Close from another thread (only possible once open)
-        // arms the close deadline in the same field, and must not be overwritten.
-        Volatile.Write(ref _handshakeOrCloseDeadline, ClockStamp.None);
+        // The first ping's time replaces the handshake's deadline before the state opens: a Close from another thread
+        // (only possible once open) arms the close deadline in the same field, and must not be overwritten.
+        int firstPing = _settings.HeartbeatIntervalMs > 0 ? ClockStamp.Early(nowMs + _settings.HeartbeatIntervalMs) : ClockStamp.None;
+        Volatile.Write(ref _deadlineOrPing, firstPing);
         Volatile.Write(ref _state, (byte)SessionState.Open);
-        if (_settings.HeartbeatIntervalMs > 0)
-        {
-            _nextPingAt = ClockStamp.Of(nowMs + _settings.HeartbeatIntervalMs);
-        }
         long next = NextDeadline(nowMs);
         if (next != 0)
         {

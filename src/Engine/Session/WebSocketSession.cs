@@ -28,17 +28,25 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private object? _messageOrDeflate;
 
     // Deadlines as 32-bit clock stamps (ClockStamp: 4 B each, not 8); ClockStamp.None = none. Written by the receive
-    // thread and the timer thread. The opening and the closing handshake never overlap, so one field holds the deadline
-    // of either (memory per idle connection).
-    private int _handshakeOrCloseDeadline;
-    private int _nextPingAt;
-    private int _pongDeadline;
+    // thread, the timer thread and a closing thread. One field serves each phase in turn (memory per idle connection):
+    // the handshake's deadline, then while open the next ping's time, then the close deadline. Ping times are odd
+    // stamps and deadlines even, so a reader that sees the state and the field change in between (a close arming its
+    // deadline just after leaving Open) tells which it read. The pong deadline follows from the ping time: the last
+    // ping went out one interval before the next one, and at most one is unanswered at a time.
+    private int _deadlineOrPing;
     private int _lastReceive;
 
+    private byte _ended; // a byte, not an int: with the state and the two flags below it takes 4 bytes in all
+    private byte _awaitingPong; // a ping is out and no pong has come back since: set by the timer, cleared on receive
+    private ReceiveFlags _receiveFlags; // receive thread only
+
     // The transport ended while Receive was on the stack (a callback aborted the connection): released once it unwinds.
-    private bool _receiving;
-    private bool _releaseDeferred;
-    private byte _ended; // a byte, not an int: with the state and flags above it takes 4 bytes in all
+    [Flags]
+    private enum ReceiveFlags : byte
+    {
+        Receiving = 1,
+        ReleaseDeferred = 2,
+    }
 
     /// <summary>A session that will write its frames to <paramref name="output"/>; <see cref="Start"/> or <see cref="StartOpen"/> begins it.</summary>
     public WebSocketSession(IFrameOutput output) => _output = output;
@@ -77,7 +85,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     {
         Attach(host, settings, nowMs);
         long deadline = nowMs + settings.HandshakeTimeoutMs;
-        _handshakeOrCloseDeadline = ClockStamp.Of(deadline);
+        _deadlineOrPing = ClockStamp.Deadline(deadline);
         _settings.Wheel.Schedule(this, deadline);
     }
 
@@ -124,8 +132,8 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
         switch (State)
         {
             case SessionState.Handshake:
-                int handshakeDeadline = Volatile.Read(ref _handshakeOrCloseDeadline);
-                if (handshakeDeadline != ClockStamp.None && ClockStamp.Reached(nowMs, handshakeDeadline)) // None: the handshake just completed
+                int handshakeDeadline = Volatile.Read(ref _deadlineOrPing);
+                if (IsDeadline(handshakeDeadline) && ClockStamp.Reached(nowMs, handshakeDeadline)) // else the handshake just completed
                 {
                     _host.OnTimeout(SessionTimeout.Handshake);
                     return;
@@ -138,8 +146,12 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
                 }
                 break;
             default:
-                int closeDeadline = Volatile.Read(ref _handshakeOrCloseDeadline);
-                if (closeDeadline != ClockStamp.None && ClockStamp.Reached(nowMs, closeDeadline))
+                int closeDeadline = Volatile.Read(ref _deadlineOrPing);
+                if (!IsDeadline(closeDeadline))
+                {
+                    return; // a ping time: the connection is leaving Open, and its closer arms the deadline and the wheel next
+                }
+                if (ClockStamp.Reached(nowMs, closeDeadline))
                 {
                     // The peer cannot answer a close frame it has not received: while the frames queued ahead of it are
                     // still draining, the wait restarts (a slow reader gets every accepted message, then the close).
@@ -165,15 +177,16 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
 
     int ITransportHandler.OnReceived(Span<byte> data)
     {
-        _receiving = true;
+        _receiveFlags = ReceiveFlags.Receiving;
         try
         {
             return Receive(data, _settings.Clock());
         }
         finally
         {
-            _receiving = false;
-            if (_releaseDeferred)
+            bool deferred = _receiveFlags.HasFlag(ReceiveFlags.ReleaseDeferred);
+            _receiveFlags = 0;
+            if (deferred)
             {
                 Release();
             }
@@ -189,9 +202,9 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
             return;
         }
         Volatile.Write(ref _state, (byte)SessionState.Closed); // a Close from another thread now returns false
-        if (_receiving)
+        if (_receiveFlags.HasFlag(ReceiveFlags.Receiving))
         {
-            _releaseDeferred = true; // aborted from a callback inside Receive (same thread): its buffers are in use
+            _receiveFlags |= ReceiveFlags.ReleaseDeferred; // aborted from a callback inside Receive (same thread): its buffers are in use
         }
         else
         {
@@ -203,7 +216,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     /// <summary>The connection is over: the timer entry and pooled memory go back. The output is the transport's to dispose.</summary>
     public void Release()
     {
-        _releaseDeferred = false;
+        _receiveFlags &= ~ReceiveFlags.ReleaseDeferred;
         _settings?.Wheel.Cancel(this); // null: never started
         ReleaseAssembly();
         ReleaseDeflate();
@@ -213,8 +226,9 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     /// <returns>True when the connection was ended (no rescheduling).</returns>
     private bool OnOpenTimer(long nowMs)
     {
-        int pongDeadline = Volatile.Read(ref _pongDeadline);
-        if (pongDeadline != ClockStamp.None && ClockStamp.Reached(nowMs, pongDeadline))
+        int ping = Volatile.Read(ref _deadlineOrPing);
+        bool heartbeat = ClockStamp.IsOdd(ping); // even: no heartbeat, or a close deadline armed just now
+        if (heartbeat && Volatile.Read(ref _awaitingPong) != 0 && ClockStamp.Reached(nowMs, PongDeadline(ping)))
         {
             _host.OnTimeout(SessionTimeout.Heartbeat);
             return true;
@@ -224,13 +238,12 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
             Close(CloseCode.GoingAway, "idle timeout", nowMs);
             return false;
         }
-        if (_nextPingAt != ClockStamp.None && ClockStamp.Reached(nowMs, _nextPingAt))
+        // One ping at a time: while one is unanswered (a timeout longer than the interval) the next waits for its pong,
+        // so the pong's deadline stays where the unanswered ping put it.
+        if (heartbeat && ClockStamp.Reached(nowMs, ping) && Volatile.Read(ref _awaitingPong) == 0
+            && Interlocked.CompareExchange(ref _deadlineOrPing, ClockStamp.Early(nowMs + _settings.HeartbeatIntervalMs), ping) == ping)
         {
-            _nextPingAt = ClockStamp.Of(nowMs + _settings.HeartbeatIntervalMs);
-            if (pongDeadline == ClockStamp.None)
-            {
-                Volatile.Write(ref _pongDeadline, ClockStamp.Of(nowMs + _settings.HeartbeatTimeoutMs));
-            }
+            Volatile.Write(ref _awaitingPong, 1); // before the ping leaves: its pong clears it
             WriteFrame(Opcode.Ping, default, long.MaxValue, final: false);
         }
         return false;
@@ -240,34 +253,42 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private long NextDeadline(long nowMs)
     {
         long next = long.MaxValue;
-        if (State == SessionState.Open)
+        int stamp = Volatile.Read(ref _deadlineOrPing);
+        if (State == SessionState.Open && ClockStamp.IsOdd(stamp))
         {
-            if (_nextPingAt != ClockStamp.None)
+            if (!ClockStamp.Reached(nowMs, stamp))
             {
-                next = ClockStamp.ToMs(nowMs, _nextPingAt);
+                next = ClockStamp.ToMs(nowMs, stamp);
             }
-            int pong = Volatile.Read(ref _pongDeadline);
-            if (pong != ClockStamp.None)
+            if (Volatile.Read(ref _awaitingPong) != 0)
             {
-                next = Math.Min(next, ClockStamp.ToMs(nowMs, pong));
-            }
-            if (_settings.IdleTimeoutMs > 0)
-            {
-                next = Math.Min(next, ClockStamp.ToMs(nowMs, Volatile.Read(ref _lastReceive)) + _settings.IdleTimeoutMs);
+                next = Math.Min(next, ClockStamp.ToMs(nowMs, PongDeadline(stamp)));
             }
         }
-        else if (Volatile.Read(ref _handshakeOrCloseDeadline) is var deadline and not ClockStamp.None)
+        else if (stamp != ClockStamp.None)
         {
-            next = ClockStamp.ToMs(nowMs, deadline);
+            next = ClockStamp.ToMs(nowMs, stamp); // the handshake's or the close's deadline (or a close arming its own)
+        }
+        if (State == SessionState.Open && _settings.IdleTimeoutMs > 0)
+        {
+            next = Math.Min(next, ClockStamp.ToMs(nowMs, Volatile.Read(ref _lastReceive)) + _settings.IdleTimeoutMs);
         }
         return next == long.MaxValue ? 0 : next;
     }
+
+    /// <summary>
+    /// When the pong to the last ping is due: that ping went out one interval before <paramref name="nextPing"/> (or 1 ms
+    /// later: the stamp may round down), so the deadline is never early.
+    /// </summary>
+    private int PongDeadline(int nextPing) => unchecked(nextPing - (int)_settings.HeartbeatIntervalMs + (int)_settings.HeartbeatTimeoutMs + 1);
+
+    private static bool IsDeadline(int stamp) => stamp != ClockStamp.None && !ClockStamp.IsOdd(stamp);
 
     private void ArmCloseDeadline(long nowMs)
     {
         long deadline = nowMs + _settings.CloseTimeoutMs;
         _output.MarkBacklog();
-        Volatile.Write(ref _handshakeOrCloseDeadline, ClockStamp.Of(deadline));
+        Volatile.Write(ref _deadlineOrPing, ClockStamp.Deadline(deadline));
         _settings.Wheel.Schedule(this, deadline);
     }
 

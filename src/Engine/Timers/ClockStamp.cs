@@ -20,6 +20,22 @@ internal static class ClockStamp
         return stamp == None ? 1 : stamp;
     }
 
+    /// <summary>
+    /// A stamp that is odd, at most 1 ms before <paramref name="ms"/>: for times that may come a little early (never
+    /// <see cref="None"/>, which is even). With <see cref="Deadline"/> one field can hold two kinds of stamps and a
+    /// reader tell which it holds.
+    /// </summary>
+    public static int Early(long ms) => unchecked(((int)ms - 1) | 1);
+
+    /// <summary>A stamp that is even and not <see cref="None"/>, at most 3 ms after <paramref name="ms"/>: never early.</summary>
+    public static int Deadline(long ms)
+    {
+        int stamp = unchecked((int)ms + ((int)ms & 1));
+        return stamp == None ? 2 : stamp;
+    }
+
+    public static bool IsOdd(int stamp) => (stamp & 1) != 0;
+
     /// <summary>Whether <paramref name="nowMs"/> is at or past <paramref name="stamp"/>.</summary>
     public static bool Reached(long nowMs, int stamp) => unchecked((int)nowMs - stamp) >= 0;
 

@@ -324,6 +324,55 @@ public class WebSocketSessionTests
         Assert.Equal(["heartbeat timeout"], harness.Host.Timeouts);
     }
 
+    [Fact]
+    public void Heartbeat_is_answered_by_a_pong_only_not_by_other_frames()
+    {
+        SessionHarness harness = new SessionHarness(Heartbeat).Open();
+        harness.AdvanceTo(1_000);
+        harness.Feed(ClientFrames.Text("busy, but not listening"));
+        harness.AdvanceTo(1_490);
+        Assert.Empty(harness.Host.Timeouts);
+        harness.AdvanceTo(1_600);
+        Assert.Equal(["heartbeat timeout"], harness.Host.Timeouts);
+    }
+
+    [Fact]
+    public void Heartbeat_with_a_timeout_longer_than_the_interval_keeps_one_ping_out_and_times_out_from_it()
+    {
+        var settings = Heartbeat with { HeartbeatTimeoutMs = 2_500 };
+        SessionHarness silent = new SessionHarness(settings).Open();
+        silent.AdvanceTo(3_490); // pings would be due at 2,000 and 3,000: they wait for the first one's pong
+        Assert.Equal(Opcode.Ping, Assert.Single(silent.Frames()).Opcode);
+        Assert.Empty(silent.Host.Timeouts);
+        silent.AdvanceTo(3_600);
+        Assert.Equal(["heartbeat timeout"], silent.Host.Timeouts);
+
+        SessionHarness answering = new SessionHarness(settings).Open();
+        answering.AdvanceTo(1_000);
+        answering.Feed(ClientFrames.Frame(Opcode.Pong, Assert.Single(answering.Frames()).Payload));
+        answering.AdvanceTo(2_000);
+        Assert.Equal([Opcode.Ping, Opcode.Ping], answering.Frames().Select(f => f.Opcode));
+        answering.AdvanceTo(4_400); // the second ping's pong is due at 4,500
+        Assert.Empty(answering.Host.Timeouts);
+        answering.AdvanceTo(4_600);
+        Assert.Equal(["heartbeat timeout"], answering.Host.Timeouts);
+    }
+
+    [Fact]
+    public void A_close_replaces_the_next_ping_with_the_close_deadline()
+    {
+        // The ping time and the close deadline share a field: once closing, no ping goes out and the close timeout
+        // (2 s here) runs from the close, not from the ping time.
+        SessionHarness harness = new SessionHarness(Heartbeat).Open();
+        harness.AdvanceTo(950);
+        Assert.True(harness.Session.Close(CloseCode.NormalClosure, "bye", harness.Now));
+        harness.AdvanceTo(2_900);
+        Assert.Equal(Opcode.Close, Assert.Single(harness.Frames()).Opcode);
+        Assert.Empty(harness.Host.Timeouts);
+        harness.AdvanceTo(3_100);
+        Assert.Equal(["close timeout"], harness.Host.Timeouts);
+    }
+
     /// <summary>
     /// A session keeps its deadlines as the clock's low 32 bits (memory per idle connection); these starting readings
     /// put the deadlines across each place where those bits wrap or hit the "no deadline" value.

@@ -11,26 +11,20 @@ public class ClockStampTests
         1L << 32, (1L << 32) + 1, (5L << 32) + 2, 1_000_000_000_000L, 1_000_000_000_001L,
     ];
 
+    /// <summary>
+    /// One field holds both kinds (a session's next ping time and its handshake or close deadline): the parity tells
+    /// them apart, neither is None, an early time comes at most 1 ms early, and a deadline never early.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Readings))]
-    public void An_early_stamp_is_odd_and_at_most_1_ms_early(long ms)
+    public void Early_stamps_are_odd_and_deadlines_even_each_within_its_bound(long ms)
     {
-        int stamp = ClockStamp.Early(ms);
-        Assert.True(ClockStamp.IsOdd(stamp));
-        Assert.NotEqual(ClockStamp.None, stamp);
-        long at = ClockStamp.ToMs(ms, stamp);
-        Assert.InRange(ms - at, 0, 1);
-    }
-
-    [Theory]
-    [MemberData(nameof(Readings))]
-    public void A_deadline_stamp_is_even_not_none_and_never_early(long ms)
-    {
-        int stamp = ClockStamp.Deadline(ms);
-        Assert.False(ClockStamp.IsOdd(stamp));
-        Assert.NotEqual(ClockStamp.None, stamp);
-        long at = ClockStamp.ToMs(ms, stamp);
-        Assert.InRange(at - ms, 0, 3); // 3: the reading just before the low bits wrap to None, stamped 2
-        Assert.False(ClockStamp.Reached(ms - 1, stamp));
+        int early = ClockStamp.Early(ms), deadline = ClockStamp.Deadline(ms);
+        Assert.True(ClockStamp.IsOdd(early));
+        Assert.False(ClockStamp.IsOdd(deadline));
+        Assert.DoesNotContain(ClockStamp.None, new[] { early, deadline });
+        Assert.InRange(ms - ClockStamp.ToMs(ms, early), 0, 1);
+        Assert.InRange(ClockStamp.ToMs(ms, deadline) - ms, 0, 3); // 3: the reading just before the low bits wrap to None, stamped 2
+        Assert.False(ClockStamp.Reached(ms - 1, deadline));
     }
 }

@@ -37,7 +37,7 @@ internal sealed partial class WebSocketSession : TimerEntry, ITransportHandler
     private int _lastReceive;
 
     private byte _ended; // a byte, not an int: with the state and the two flags below it takes 4 bytes in all
-    private byte _awaitingPong; // a ping is out and no pong has come back since: set by the timer, cleared on receive
+    private byte _awaitingPong; // a ping is out and no pong has come back since: set by the timer, cleared by a pong
     private ReceiveFlags _receiveFlags; // receive thread only
 
     // The transport ended while Receive was on the stack (a callback aborted the connection): released once it unwinds.

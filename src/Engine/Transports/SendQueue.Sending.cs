@@ -73,7 +73,12 @@ internal partial class SendQueue
     /// <summary>Records <paramref name="bytes"/> as sent; returns true when the in-flight list is done.</summary>
     public bool OnSent(int bytes)
     {
-        long left = Interlocked.Add(ref _buffered, -bytes);
+        long left;
+        using (Hold())
+        {
+            left = _buffered - bytes; // once per send, where the lock-free count cost an interlocked add per frame written
+            Volatile.Write(ref _buffered, left);
+        }
         // The sender holds the lists while it sends (they go back only once nothing is in flight); none after Dispose.
         if (_lists is not { } lists)
         {
@@ -123,7 +128,7 @@ internal partial class SendQueue
                 _sending = false;
                 ReturnListsLocked();
             }
-            _buffered = 0;
+            Volatile.Write(ref _buffered, 0);
         }
         waiter?.TrySetException(new InvalidOperationException("The connection has ended."));
     }

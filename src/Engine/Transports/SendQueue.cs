@@ -24,6 +24,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     // Null while idle: the lists come from the server's pool with the first frame queued and go back once everything is
     // sent (memory per idle connection).
     private SendLists? _lists;
+    // Written only under the lock (plain stores: no interlocked instruction per frame written), read anywhere.
     private long _buffered;
     // The queue's lock and its cork in one word (memory per idle connection): the sign bit is the lock, the rest is the
     // thread whose receive batch has corked the queue, 0 when not corked (managed thread ids are positive). A spin lock,
@@ -57,7 +58,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     internal bool HoldsLists => Volatile.Read(ref _lists) is not null;
 
     /// <summary>Bytes queued and not yet handed to the kernel.</summary>
-    public long BufferedBytes => Interlocked.Read(ref _buffered);
+    public long BufferedBytes => Volatile.Read(ref _buffered);
 
     /// <summary>Whether the final (close) frame has been queued: nothing may follow it.</summary>
     public bool IsCompleted
@@ -76,11 +77,14 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
         bool flush;
         using (Hold())
         {
+            EnqueueResult admitted = AdmitLocked(size, limit);
             // Replies the receiving thread writes during its own batch are never refused: the transport stops reading
             // until the queue is back under the limit instead, so a request/response peer is slowed down by TCP rather
-            // than losing replies.
-            bool reply = (_gate & ~Locked) == Environment.CurrentManagedThreadId;
-            EnqueueResult admitted = AdmitLocked(size, reply ? long.MaxValue : limit);
+            // than losing replies. (The thread is asked only then: it is a thread-local read per frame otherwise.)
+            if (admitted == EnqueueResult.OverLimit && (_gate & ~Locked) == Environment.CurrentManagedThreadId)
+            {
+                admitted = EnqueueResult.Queued;
+            }
             if (admitted != EnqueueResult.Queued)
             {
                 return admitted;
@@ -123,7 +127,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
             }
             buffer.AddReference();
             lists.Pending[lists.PendingCount++] = new SendSegment { Array = buffer.Array, Offset = 0, Count = buffer.Length, Owner = SegmentOwner.Shared, Shared = buffer };
-            Interlocked.Add(ref _buffered, buffer.Length);
+            Volatile.Write(ref _buffered, _buffered + buffer.Length);
             flush = FlushDueLocked();
         }
         RequestFlushIf(flush);
@@ -171,7 +175,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
         {
             if (_lists is { } lists)
             {
-                lists.BacklogMark = Interlocked.Read(ref _buffered);
+                lists.BacklogMark = _buffered;
             }
         }
     }
@@ -183,7 +187,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
         {
             using (Hold())
             {
-                long buffered = Interlocked.Read(ref _buffered);
+                long buffered = _buffered;
                 return buffered > 0 && _lists is { } lists && buffered < lists.BacklogMark;
             }
         }
@@ -205,7 +209,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
             }
             // Bytes buffered mean lists held (they are taken before the bytes are counted and go back once all are sent),
             // so the waiter rides in them: an idle queue holds no field for it (memory per idle connection).
-            if (Interlocked.Read(ref _buffered) <= bytes || _lists is not { } lists)
+            if (_buffered <= bytes || _lists is not { } lists)
             {
                 return Task.CompletedTask;
             }
@@ -217,7 +221,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
             Volatile.Write(ref lists.DrainWaiter, waiter);
         }
         // A send that completed between the check and the registration must not be missed.
-        if (Interlocked.Read(ref _buffered) <= bytes)
+        if (Volatile.Read(ref _buffered) <= bytes)
         {
             SignalDrain();
         }
@@ -293,7 +297,7 @@ internal partial class SendQueue : IFrameOutput, IBufferWriter<byte>
     {
         SendLists lists = _lists!;
         lists.Pending[lists.PendingCount - 1].Count += count;
-        Interlocked.Add(ref _buffered, count);
+        Volatile.Write(ref _buffered, _buffered + count);
     }
 
     /// <summary>Takes the queue's lock until the result is disposed (<c>using</c>).</summary>

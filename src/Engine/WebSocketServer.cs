@@ -341,6 +341,7 @@ public sealed partial class WebSocketServer : IAsyncDisposable, IServerGauges
         _timerThread = new Thread(() =>
         {
             int sleep = Math.Max(1, (int)Options.TimerResolution.TotalMilliseconds);
+            DuplexConnection.SendOnThisThread(); // pings and timeout closes leave from here, not through the thread pool
             while (State != ServerState.Stopped)
             {
                 Thread.Sleep(sleep);

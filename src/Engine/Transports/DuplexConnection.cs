@@ -13,7 +13,7 @@ namespace Engine.Transports;
 /// queued during a receive batch leaves in one flush; sends from other threads are gathered by one thread-pool work
 /// item per connection.
 /// </summary>
-internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkItem
+internal abstract partial class DuplexConnection : TransportConnection, IThreadPoolWorkItem
 {
     // ReceiveUntilIdleAsync's start without a completed zero-byte read (any result of one is >= -1).
     private const int NotWaited = int.MinValue;
@@ -58,14 +58,6 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
         _ = ReceiveUntilIdleAsync(NotWaited);
     }
 
-    public override void RequestFlush()
-    {
-        if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        }
-    }
-
     public override void Abort()
     {
         if (Interlocked.Exchange(ref _aborted, 1) == 0)
@@ -76,32 +68,6 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
                 Output.Buffers.Descriptors.Return();
             }
             Volatile.Read(ref _drain)?.Set(); // a receive loop parked for backpressure wakes up and sees the abort
-        }
-    }
-
-    void IThreadPoolWorkItem.Execute()
-    {
-        Volatile.Write(ref _flushScheduled, 0);
-        // Take a reference before claiming the send, so teardown cannot return the buffers under a starting flush.
-        if (!TryAddReference())
-        {
-            return;
-        }
-        if (Output.TryBeginSend())
-        {
-            ValueTask flush = FlushAsync();
-            if (flush.IsCompleted)
-            {
-                flush.GetAwaiter().GetResult(); // hands the pooled state machine back
-            }
-            else
-            {
-                _ = flush.AsTask(); // FlushAsync observes its own errors
-            }
-        }
-        else
-        {
-            Release();
         }
     }
 
@@ -134,9 +100,6 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
             _ = ReceiveUntilIdleAsync(ready); // observes its own errors
         }
     }
-
-    /// <summary>Writes from the start of <paramref name="buffer"/>: the bytes written (at least one), or -1 when the transport failed.</summary>
-    protected abstract ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer);
 
     /// <summary>Why the last read (or write) that returned -1 failed.</summary>
     protected virtual Exception DescribeFailure(bool receiving) => new IOException(receiving ? "the transport's read failed" : "the transport's write failed");
@@ -272,95 +235,6 @@ internal abstract class DuplexConnection : TransportConnection, IThreadPoolWorkI
             current = seen;
         }
         return false;
-    }
-
-    /// <summary>Sends everything the queue holds; the caller has claimed the send right and taken a reference.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask FlushAsync()
-    {
-        SendQueue output = Output;
-        try
-        {
-            do
-            {
-                while (true)
-                {
-                    int sent;
-                    byte[]? gathered = Gather(output.GetInFlight(), out int length);
-                    if (gathered is null)
-                    {
-                        SendSegment segment = output.GetInFlight()[0];
-                        sent = await SendAsync(segment.Array.AsMemory(segment.Offset, segment.Count)).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        try
-                        {
-                            sent = await SendAsync(gathered.AsMemory(0, length)).ConfigureAwait(false);
-                        }
-                        finally
-                        {
-                            Pool.Return(gathered);
-                        }
-                    }
-                    if (sent < 0)
-                    {
-                        RecordFailure(receiving: false);
-                        Abort();
-                        return;
-                    }
-                    // A partial write leaves the rest in flight: the next turn sends (or gathers) from there.
-                    bool done = output.OnSent(sent);
-                    if (output.BufferedBytes <= MaxBuffered)
-                    {
-                        Volatile.Read(ref _drain)?.Set();
-                    }
-                    if (done)
-                    {
-                        break;
-                    }
-                }
-            }
-            while (output.TryContinueSend());
-            TryHalfClose();
-        }
-        catch (Exception exception)
-        {
-            if (Volatile.Read(ref _aborted) == 0)
-            {
-                _error ??= exception;
-            }
-            Abort();
-        }
-        finally
-        {
-            Release();
-        }
-    }
-
-    /// <summary>
-    /// Copies the leading small segments into one pooled block, so they leave in one send: a broadcast queues each
-    /// message as a segment of its own (the shared frame), and one send call per 34-byte frame cost the fan-out more
-    /// than the copy (and over TLS a record each). Null when the first segment is large enough to go alone.
-    /// </summary>
-    private byte[]? Gather(ReadOnlySpan<SendSegment> segments, out int length)
-    {
-        length = 0;
-        if (segments.Length < 2 || segments[0].Count + segments[1].Count > Pool.BlockSize)
-        {
-            return null;
-        }
-        byte[] block = Pool.Rent();
-        foreach (SendSegment segment in segments)
-        {
-            if (length + segment.Count > block.Length)
-            {
-                break;
-            }
-            segment.Array.AsSpan(segment.Offset, segment.Count).CopyTo(block.AsSpan(length));
-            length += segment.Count;
-        }
-        return block;
     }
 
     /// <summary>Keeps the first reason the transport failed; none after an abort, whose failed transfers are the expected result of closing it.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Engine.Buffers;
 using Engine.Session;
@@ -57,6 +58,63 @@ public class DuplexConnectionTests
         Assert.Equal(0, pool.Outstanding);
     }
 
+    [Fact]
+    public async Task A_flush_asked_on_a_thread_marked_to_send_starts_the_write_on_it_and_others_go_to_the_thread_pool()
+    {
+        var pool = new BlockPool(BlockSize, 64);
+        var stream = new RecordingStream();
+        var connection = new StreamConnection(stream, null, new ConnectionBuffers(pool, SendLists.CreatePool(4), long.MaxValue));
+        var handler = new Handler();
+        connection.Start(handler);
+
+        // Marked (as the server's timer thread is): the write has happened, on this thread, when the frame is queued.
+        (int marked, int[] writersSeen) = OnNewThread(() =>
+        {
+            DuplexConnection.SendOnThisThread();
+            Assert.Equal(EnqueueResult.Queued, connection.Output.TryWrite([0x89, 0x00], default, long.MaxValue, final: false));
+            return stream.WriterThreads.ToArray();
+        });
+        Assert.Equal([marked], writersSeen);
+
+        // Not marked: the flush is a thread-pool work item, so the write happens on another thread.
+        (int unmarked, _) = OnNewThread(() =>
+            connection.Output.TryWrite([0x8A, 0x00], default, long.MaxValue, final: false));
+        await stream.WaitForBytesAsync(4);
+        Assert.Equal(2, stream.WriterThreads.Count);
+        Assert.NotEqual(unmarked, stream.WriterThreads.Last());
+
+        connection.Abort();
+        await handler.Closed.Task.WaitAsync(TimeSpan.FromSeconds(30)); // generous: only a hang fails this
+        Assert.Equal(0, pool.Outstanding);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a thread of its own (not the thread pool's): that thread's id and the result.</summary>
+    private static (int Thread, T Result) OnNewThread<T>(Func<T> work)
+    {
+        int id = 0;
+        T result = default!;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            id = Environment.CurrentManagedThreadId;
+            try
+            {
+                result = work();
+            }
+            catch (Exception exception)
+            {
+                failure = exception;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+        {
+            throw new InvalidOperationException("the thread's work failed", failure);
+        }
+        return (id, result);
+    }
+
     private sealed class Handler : ITransportHandler
     {
         public TaskCompletionSource Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -103,8 +161,12 @@ public class DuplexConnectionTests
             throw new ObjectDisposedException(nameof(RecordingStream));
         }
 
+        /// <summary>The managed thread of each write, in order.</summary>
+        public ConcurrentQueue<int> WriterThreads { get; } = new();
+
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            WriterThreads.Enqueue(Environment.CurrentManagedThreadId);
             _writes.Writer.TryWrite(buffer.ToArray());
             return ValueTask.CompletedTask;
         }

@@ -1,3 +1,4 @@
+using Engine.Buffers;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Transports;
@@ -41,7 +42,7 @@ internal sealed class SendLists
     public readonly record struct TransportMemory(nint Address, bool IsPin);
 
     /// <summary>A server's pool of lists for its queues; <paramref name="maxRetained"/> bounds what it keeps after a burst.</summary>
-    public static ObjectPool<SendLists> CreatePool(int maxRetained) => new DefaultObjectPool<SendLists>(new Policy(), maxRetained);
+    public static ObjectPool<SendLists> CreatePool(int maxRetained) => new Pool(maxRetained);
 
     /// <summary>Moves everything pending in flight (the transport sends it as one batch) and starts an empty pending list.</summary>
     public void Swap()
@@ -60,18 +61,44 @@ internal sealed class SendLists
         Pending = grown;
     }
 
+    /// <summary>Given back empty (every segment released and cleared): resets the counts; false when the lists grew too long to keep.</summary>
+    private static bool Reset(SendLists lists)
+    {
+        lists.PendingCount = lists.InFlightCount = lists.InFlightIndex = 0;
+        lists.DrainWaiter = null;
+        lists.BacklogMark = 0;
+        lists.SendMemory = default; // the transport gave it back when its send completed
+        return lists.Pending.Length <= MaxPooledLength && lists.InFlight.Length <= MaxPooledLength;
+    }
+
+    /// <summary>The shared pool, behind the event loop thread's <see cref="ThreadStash{T}"/> (lists taken and given back on a loop cost no interlocked instruction).</summary>
+    /// <summary>Lets the calling thread (an event loop's) keep up to <paramref name="capacity"/> returned lists of any pool's; for the life of the thread.</summary>
+    public static void KeepOnThisThread(int capacity) => Pool.KeepOnThisThread(capacity);
+
+    private sealed class Pool(int maxRetained) : ObjectPool<SendLists>
+    {
+        [ThreadStatic]
+        private static ThreadStash<SendLists>? _kept;
+
+        private readonly DefaultObjectPool<SendLists> _shared = new(new Policy(), maxRetained);
+
+        public static void KeepOnThisThread(int capacity) => _kept ??= new ThreadStash<SendLists>(capacity);
+
+        public override SendLists Get() => _kept is { } stash && stash.TryTake(this, out SendLists kept) ? kept : _shared.Get();
+
+        public override void Return(SendLists lists)
+        {
+            if (Reset(lists) && (_kept is not { } stash || !stash.TryPut(this, lists)))
+            {
+                _shared.Return(lists);
+            }
+        }
+    }
+
     private sealed class Policy : PooledObjectPolicy<SendLists>
     {
         public override SendLists Create() => new();
 
-        // Given back empty (every segment released and cleared); only the counts are reset here.
-        public override bool Return(SendLists lists)
-        {
-            lists.PendingCount = lists.InFlightCount = lists.InFlightIndex = 0;
-            lists.DrainWaiter = null;
-            lists.BacklogMark = 0;
-            lists.SendMemory = default; // the transport gave it back when its send completed
-            return lists.Pending.Length <= MaxPooledLength && lists.InFlight.Length <= MaxPooledLength;
-        }
+        public override bool Return(SendLists lists) => Reset(lists);
     }
 }

@@ -47,6 +47,7 @@ internal abstract unsafe class LinuxEventLoop<TConnection> : IEventLoop
         _thread = new Thread(() =>
         {
             ThreadId = Environment.CurrentManagedThreadId;
+            ConnectionBuffers.StashOnThisThread();
             OnRunStarting();
             while (!_stopping)
             {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Engine;
 using Engine.Protocol;
+using Host;
 
 namespace Engine.Tests.Integration;
 
@@ -73,6 +74,59 @@ public sealed class BackpressureTests
         }
         Assert.Equal(expected, receivedBytes);
         await sender;
+        socket.Dispose();
+        await server.AssertDrainedAsync();
+    }
+
+    [Fact]
+    public async Task A_peer_that_reads_only_after_sending_a_burst_larger_than_the_socket_buffers_gets_every_reply()
+    {
+        // 32 MiB of 2 KiB messages, all sent before the first read: more than the kernel buffers on loopback hold in
+        // both directions, so the server's reply sends stall on our full window while the burst is still arriving. It
+        // must keep reading meanwhile (the replies fit its limit): on io_uring a receive is armed a turn after a batch's
+        // replies, and a loop that then slept until some completion arrived would wait on a send that only our reads
+        // can finish, while we wait on a send that only its reads can finish.
+        const int messages = 16 * 1024;
+        const int size = 2048;
+        await using var server = await TestServer.StartAsync(new EchoHandler(), o => o with { MaxBufferedBytes = 64 << 20 });
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        socket.ReceiveBufferSize = 4096; // our window stays small, so the server's sends stall early
+        await socket.ConnectAsync("127.0.0.1", server.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(RawClient.UpgradeRequest()));
+        byte[] buffer = new byte[64 * 1024];
+        int have = 0;
+        int headEnd;
+        while ((headEnd = buffer.AsSpan(0, have).IndexOf("\r\n\r\n"u8)) < 0)
+        {
+            have += await socket.ReceiveAsync(buffer.AsMemory(have));
+        }
+        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(buffer, 0, headEnd));
+        long receivedBytes = have - (headEnd + 4);
+
+        byte[] frame = RawClient.Frame(Opcode.Binary, new byte[size]);
+        byte[] burst = new byte[frame.Length * messages];
+        for (int i = 0; i < messages; i++)
+        {
+            frame.CopyTo(burst, i * frame.Length);
+        }
+        using (var sent = new CancellationTokenSource(TestTimeouts.Hang)) // a hang detector: unloaded this takes well under a second
+        {
+            await socket.SendAsync(burst, SocketFlags.None, sent.Token);
+        }
+
+        long expected = (long)messages * (4 + size); // a 2 KiB reply has a 4-byte header
+        var deadline = Stopwatch.StartNew();
+        while (receivedBytes < expected && deadline.Elapsed < TestTimeouts.Hang)
+        {
+            using var timeout = new CancellationTokenSource(TestTimeouts.Hang - deadline.Elapsed);
+            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            if (read == 0)
+            {
+                break;
+            }
+            receivedBytes += read;
+        }
+        Assert.Equal(expected, receivedBytes);
         socket.Dispose();
         await server.AssertDrainedAsync();
     }

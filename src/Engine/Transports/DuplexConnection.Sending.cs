@@ -43,19 +43,30 @@ internal abstract partial class DuplexConnection
         }
         if (Output.TryBeginSend())
         {
-            ValueTask flush = FlushAsync();
-            if (flush.IsCompleted)
-            {
-                flush.GetAwaiter().GetResult(); // hands the pooled state machine back
-            }
-            else
-            {
-                _ = flush.AsTask(); // FlushAsync observes its own errors
-            }
+            StartFlush();
         }
         else
         {
             Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs <see cref="FlushAsync"/> without waiting for it; the caller has claimed the send and taken a reference. The
+    /// receive loop goes on reading while a send waits for the peer's window: a peer that reads only once its own
+    /// burst is sent would otherwise wait on our send while we wait on its reads (the read side stops instead when the
+    /// replies go over the limit).
+    /// </summary>
+    private void StartFlush()
+    {
+        ValueTask flush = FlushAsync();
+        if (flush.IsCompleted)
+        {
+            flush.GetAwaiter().GetResult(); // hands the pooled state machine back
+        }
+        else
+        {
+            _ = flush.AsTask(); // FlushAsync observes its own errors
         }
     }
 

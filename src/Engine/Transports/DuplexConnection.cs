@@ -172,7 +172,7 @@ internal abstract partial class DuplexConnection : TransportConnection, IThreadP
                 if ((outcome & (ReceiveOutcome.FlushNeeded | ReceiveOutcome.Finished)) != 0 && Output.TryBeginSend())
                 {
                     Interlocked.Increment(ref _references);
-                    await FlushAsync().ConfigureAwait(false);
+                    StartFlush();
                 }
                 if ((outcome & ReceiveOutcome.Finished) != 0)
                 {

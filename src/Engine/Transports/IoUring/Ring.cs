@@ -110,6 +110,9 @@ internal sealed unsafe class Ring : IDisposable
 
     public int BufferSize { get; }
 
+    /// <summary>Receive buffers the kernel picks from.</summary>
+    public int BufferCount => _bufMask + 1;
+
     /// <summary>Makes the calling thread the ring's only submitter (the ring starts disabled so another thread can create it).</summary>
     public void Enable()
     {

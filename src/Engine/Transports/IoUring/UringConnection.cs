@@ -12,7 +12,8 @@ namespace Engine.Transports.IoUring;
 /// queue's in-flight segments, gathered). Between receives it holds no buffer, except the few bytes of a partial frame
 /// header or request head. Closing cancels what is still in the kernel; the queue's buffers go back to the pool only
 /// once the kernel has let go of them.
-/// The receive is single-shot, re-armed after each completion: backpressure is then simply not re-arming, where a
+/// The receive is single-shot, re-armed after each completion (after a batch that queued replies, a loop turn later,
+/// once those are submitted: see <see cref="UringLoop.ArmAfterReplies"/>): backpressure is then simply not re-arming, where a
 /// multishot receive keeps delivering until a cancel lands (the ping-flood test saw 1.5 MiB of pongs queue up against
 /// a 64 KiB cap that way), and on the benchmark multishot was no faster.
 /// </summary>
@@ -148,6 +149,11 @@ internal sealed unsafe class UringConnection : LinuxConnection
         if ((outcome.Value & ReceiveOutcome.OverLimit) != 0 && (outcome.Value & ReceiveOutcome.Finished) == 0)
         {
             ReadPaused = true; // no receive until the sends drain the replies (TCP slows the peer)
+            return;
+        }
+        if ((outcome.Value & ReceiveOutcome.FlushNeeded) != 0)
+        {
+            Loop.ArmAfterReplies(this); // once the replies are in the kernel (see UringLoop.RunOnce)
             return;
         }
         ArmReceive(); // after the close handshake too: reads are discarded until the peer closes

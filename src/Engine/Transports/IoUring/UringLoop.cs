@@ -43,6 +43,8 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
 
     private readonly ulong* _wakeValue;
     private readonly List<UringConnection> _starved = new();
+    // Connections whose receive batch queued replies: their next receive goes in a turn later (see RunOnce).
+    private readonly Queue<UringConnection> _answered = new();
     private readonly Stack<nint> _sendBlocks = new();
     // Errors of closing connections still waiting for the kernel (see KeepCloseError); made at the first.
     private Dictionary<UringConnection, Exception>? _closeErrors;
@@ -73,6 +75,9 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
     public static ulong Token(int slot, ulong kind) => ((ulong)slot << 8) | kind;
 
     /// <summary>A receive found every buffer taken; it is re-armed once this batch has given them back.</summary>
+    /// <summary>Loop thread: <paramref name="connection"/>'s receive batch queued replies; its next receive goes in after they are submitted.</summary>
+    public void ArmAfterReplies(UringConnection connection) => _answered.Enqueue(connection);
+
     public void MarkStarved(UringConnection connection)
     {
         _starved.Add(connection);
@@ -117,7 +122,21 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
     internal override void RunOnce(int timeoutMs)
     {
         Ring.PublishBuffers();
-        Ring.SubmitAndWait(1, timeoutMs < 0 ? -1 : timeoutMs * 1_000_000L);
+        // With receives waiting to be armed the call only submits: a reply's send that the peer's full window parks must
+        // not keep the loop (and so that connection's receive) waiting, or a peer that reads only once its own sends
+        // complete would wait for ever. A send that completes at once (the usual case) returns a waiting call at once
+        // anyway, so this costs no extra call.
+        Ring.SubmitAndWait(_answered.Count > 0 ? 0u : 1u, timeoutMs < 0 ? -1 : timeoutMs * 1_000_000L);
+        // The receives of connections that answered: their replies went out in the call just made, and the peer has
+        // had that long to send more. Armed together with the replies, nearly every such receive of a request/response
+        // peer found nothing yet and parked on a poll, which the kernel must later wake and retry (a failed receive, a
+        // poll armed, a task run: per receive batch). The raw io_uring echo arms after its send completes; this is the
+        // same point without waiting on the send. Such receives find data, so each takes a shared buffer at once: at
+        // most half the buffers' worth go in per turn, or the rest would fail for want of one and come round again.
+        for (int i = Math.Min(_answered.Count, Ring.BufferCount / 2); i > 0; i--)
+        {
+            _answered.Dequeue().ArmReceive();
+        }
         while (Ring.TryTake(out ulong token, out int result, out uint flags))
         {
             Dispatch(token, result, flags);

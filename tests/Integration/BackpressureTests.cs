@@ -19,19 +19,9 @@ public sealed class BackpressureTests
         var handler = new SendsOnOpen(bigMessage);
         await using var server = await TestServer.StartAsync(handler, o => o with { MaxBufferedBytes = maxBuffered });
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        // A small receive buffer, so most of the big message stays queued in the server while we do not read.
-        socket.ReceiveBufferSize = 4096;
-        await socket.ConnectAsync("127.0.0.1", server.Port);
-        await socket.SendAsync(Encoding.ASCII.GetBytes(RawClient.UpgradeRequest()));
         byte[] buffer = new byte[64 * 1024];
-        int have = 0;
-        int headEnd;
-        while ((headEnd = buffer.AsSpan(0, have).IndexOf("\r\n\r\n"u8)) < 0)
-        {
-            have += await socket.ReceiveAsync(buffer.AsMemory(have));
-        }
-        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(buffer, 0, headEnd));
-        long receivedBytes = have - (headEnd + 4);
+        // A small window, so most of the big message stays queued in the server while we do not read.
+        long receivedBytes = await UpgradeWithSmallWindowAsync(socket, server.Port, buffer);
         // The big message is queued from a thread-pool thread, so a flush on that side owns the connection's send while
         // we do not read; the pongs below queue behind it, over the limit, and the server's reader must wait.
         await handler.Queued.WaitAsync(TestTimeouts.Hang);
@@ -90,18 +80,8 @@ public sealed class BackpressureTests
         const int size = 2048;
         await using var server = await TestServer.StartAsync(new EchoHandler(), o => o with { MaxBufferedBytes = 64 << 20 });
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        socket.ReceiveBufferSize = 4096; // our window stays small, so the server's sends stall early
-        await socket.ConnectAsync("127.0.0.1", server.Port);
-        await socket.SendAsync(Encoding.ASCII.GetBytes(RawClient.UpgradeRequest()));
         byte[] buffer = new byte[64 * 1024];
-        int have = 0;
-        int headEnd;
-        while ((headEnd = buffer.AsSpan(0, have).IndexOf("\r\n\r\n"u8)) < 0)
-        {
-            have += await socket.ReceiveAsync(buffer.AsMemory(have));
-        }
-        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(buffer, 0, headEnd));
-        long receivedBytes = have - (headEnd + 4);
+        long receivedBytes = await UpgradeWithSmallWindowAsync(socket, server.Port, buffer); // the server's sends stall early
 
         byte[] frame = RawClient.Frame(Opcode.Binary, new byte[size]);
         byte[] burst = new byte[frame.Length * messages];
@@ -129,6 +109,25 @@ public sealed class BackpressureTests
         Assert.Equal(expected, receivedBytes);
         socket.Dispose();
         await server.AssertDrainedAsync();
+    }
+
+    /// <summary>
+    /// Connects <paramref name="socket"/> with a 4 KiB receive buffer (a window the server fills quickly while we do not
+    /// read) and completes the upgrade; returns how many bytes after the 101 response are already in <paramref name="buffer"/>.
+    /// </summary>
+    private static async Task<long> UpgradeWithSmallWindowAsync(Socket socket, int port, byte[] buffer)
+    {
+        socket.ReceiveBufferSize = 4096;
+        await socket.ConnectAsync("127.0.0.1", port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(RawClient.UpgradeRequest()));
+        int have = 0;
+        int headEnd;
+        while ((headEnd = buffer.AsSpan(0, have).IndexOf("\r\n\r\n"u8)) < 0)
+        {
+            have += await socket.ReceiveAsync(buffer.AsMemory(have));
+        }
+        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(buffer, 0, headEnd));
+        return have - (headEnd + 4);
     }
 
     /// <summary>Queues one big binary message from a thread-pool thread as each connection opens.</summary>

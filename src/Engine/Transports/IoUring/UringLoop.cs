@@ -74,10 +74,10 @@ internal sealed unsafe class UringLoop : LinuxEventLoop<UringConnection>
 
     public static ulong Token(int slot, ulong kind) => ((ulong)slot << 8) | kind;
 
-    /// <summary>A receive found every buffer taken; it is re-armed once this batch has given them back.</summary>
     /// <summary>Loop thread: <paramref name="connection"/>'s receive batch queued replies; its next receive goes in after they are submitted.</summary>
     public void ArmAfterReplies(UringConnection connection) => _answered.Enqueue(connection);
 
+    /// <summary>A receive found every buffer taken; it is re-armed once this batch has given them back.</summary>
     public void MarkStarved(UringConnection connection)
     {
         _starved.Add(connection);
